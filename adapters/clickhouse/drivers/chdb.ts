@@ -1,0 +1,103 @@
+/**
+ * Embedded ClickHouse through chDB, with a persistent data directory. Only chDB's async API is used: its
+ * synchronous calls block the event loop. One chDB session exists per data directory per process, so sessions
+ * are shared through a registry and closed when the last user closes.
+ */
+import { mkdirSync, createWriteStream } from 'node:fs';
+import { rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { Session } from 'chdb';
+import { ClickHouseError, parseClickHouseMessage, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
+import { quoteString, settingsClause } from '../sql/quote.ts';
+
+const sessions = new Map<string, { session: Session; users: number }>();
+
+function openSession(dir: string): Session {
+  const existing = sessions.get(dir);
+  if (existing) {
+    existing.users += 1;
+    return existing.session;
+  }
+  mkdirSync(dir, { recursive: true });
+  const session = new Session(dir);
+  sessions.set(dir, { session, users: 1 });
+  return session;
+}
+
+function releaseSession(dir: string): void {
+  const entry = sessions.get(dir);
+  if (!entry) return;
+  entry.users -= 1;
+  if (entry.users <= 0) {
+    sessions.delete(dir);
+    entry.session.close();
+  }
+}
+
+function toClickHouseError(error: unknown): ClickHouseError {
+  if (error instanceof ClickHouseError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const parsed = parseClickHouseMessage(message);
+  return new ClickHouseError(parsed.text, parsed.code, parsed.type, { cause: error });
+}
+
+export class ChdbDriver implements ClickHouseDriver {
+  readonly description: string;
+  private readonly session: Session;
+  private closed = false;
+
+  constructor(private readonly dataDir: string) {
+    this.description = `embedded:${dataDir}`;
+    this.session = openSession(dataDir);
+  }
+
+  async command(sql: string, settings?: ClickHouseSettings): Promise<void> {
+    await this.run(sql + settingsClause(settings), 'TSV');
+  }
+
+  async query<Row extends Record<string, unknown>>(sql: string, settings?: ClickHouseSettings): Promise<Row[]> {
+    const text = await this.run(sql + settingsClause(settings), 'JSONEachRow');
+    return text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as Row);
+  }
+
+  async insertStream(
+    table: string,
+    format: 'Parquet' | 'JSONEachRow',
+    body: AsyncIterable<Uint8Array>,
+    settings?: ClickHouseSettings,
+  ): Promise<void> {
+    // chDB takes no binary INSERT payloads: spool to a private temp file and read it with file().
+    const dir = await mkdtemp(join(tmpdir(), 'shadowfill-chdb-'));
+    const path = join(dir, `body.${format === 'Parquet' ? 'parquet' : 'jsonl'}`);
+    try {
+      await pipeline(Readable.from(body), createWriteStream(path));
+      await this.command(
+        `INSERT INTO ${table} SELECT * FROM file(${quoteString(path)}, ${quoteString(format)})`,
+        settings,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    releaseSession(this.dataDir);
+  }
+
+  private async run(sql: string, format: string): Promise<string> {
+    try {
+      const result = await this.session.queryAsync(sql, { format });
+      return result.text();
+    } catch (error) {
+      throw toClickHouseError(error);
+    }
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The one contract every target adapter implements (ClickHouse, TimescaleDB, …).
+ *
+ * Terminology (used with these meanings everywhere in code, docs and messages):
+ *
+ * - **live table**   The user's table (and each materialized-view target fed by it) that keeps receiving live
+ *                    ingestion during a run. shadowfill only ever changes it in a swap.
+ * - **run**          One backfill of one configuration, with a run id. A run is resumed, never repeated, by
+ *                    invoking `shadowfill run` again; a finished run is only redone when a new run is asked for.
+ * - **batch**        A group of consecutive source objects that is loaded, verified and committed together.
+ *                    The unit of retry. Batches are decided by the engine's planner, never by an adapter.
+ * - **landing**      Per-run table(s) that receive one batch attempt at a time; emptied before every attempt.
+ * - **shadow**       Per-run copy of a live table (`<table>_v2_<run>`) that accumulates committed batches, plus
+ *                    a **shadow view** for each materialized view, re-pointed at the landing/shadow tables.
+ * - **commit**       Making a verified batch part of the shadow, atomically (ClickHouse: MOVE PARTITION from
+ *                    landing to shadow; TimescaleDB: the staged rows are tagged with their batch).
+ * - **swap**         Moving the shadow's contents into the live tables, as a sequence of **swap units**, each
+ *                    atomic and idempotent (ClickHouse: one partition of one table; TimescaleDB: one chunk
+ *                    time slice). An interrupted swap is completed by the next invocation, never repeated.
+ * - **watermark**    The end of the contiguous prefix of finished units: everything before it is final and may
+ *                    be compressed or finalized while later units are still being processed.
+ * - **journal**      An append-only event log kept in the target database (table `shadowfill_journal`); the
+ *                    engine derives a run's state from it and is the only writer.
+ *
+ * Division of labour: the engine (src/) decides batching, ordering, retries, verification and journaling and
+ * never writes target SQL. An adapter (adapters/<kind>/) owns its SQL, introspection and drivers, and decides
+ * nothing about batching, ordering or retries. Differences between targets are the capability flags below.
+ */
+import type { BackfillConfig } from '../config/types.ts';
+import type { SourceColumn, SourceObject, SourceSchema, ObjectStoreLocation } from '../source/types.ts';
+import type { JournalStore } from '../journal/types.ts';
+
+export interface TargetCapabilities {
+  /**
+   * The database can read the objects from the store itself (ClickHouse `s3()`), so `load: server` is possible
+   * and the engine moves no data. Default: false (the engine streams objects to `loadBatchFromStream`).
+   */
+  readonly readsObjectStore: boolean;
+  /**
+   * What the engine hands `loadBatchFromStream`: the objects' raw Parquet bytes, or decoded row groups.
+   * Default: 'rows'.
+   */
+  readonly streamInput: 'parquet-bytes' | 'rows';
+  /** Materialized views fed by the live table are shadowed and swapped with it. Default: false. */
+  readonly shadowsViews: boolean;
+  /**
+   * The adapter can count the rows a batch selects from the source without loading it (ClickHouse:
+   * `SELECT count() FROM s3(…) WHERE filter`). When false the engine counts rows as it streams them.
+   */
+  readonly countsSourceRows: boolean;
+}
+
+/** A column of a live table as the target describes it. */
+export interface TargetColumn {
+  readonly name: string;
+  /** Native type text (`LowCardinality(String)`, `timestamp with time zone`, …). */
+  readonly type: string;
+  readonly nullable: boolean;
+  /** Filled by the database (DEFAULT/MATERIALIZED/ALIAS/generated): not required in the source. */
+  readonly hasDefault: boolean;
+}
+
+/** A table that will be shadowed: the live table itself or a materialized-view target. */
+export interface TargetTable {
+  readonly database: string;
+  readonly name: string;
+  readonly engine: string;
+  readonly columns: readonly TargetColumn[];
+  readonly partitionKey: string;
+  readonly sortingKey: string;
+  /** 'source' = the live table loaded from the object store; 'view-target' = fed by a materialized view. */
+  readonly role: 'source' | 'view-target';
+}
+
+/** A materialized view that reads from a shadowed table and writes to another shadowed table. */
+export interface TargetView {
+  readonly database: string;
+  readonly name: string;
+  /** The table it reads from (by `database.name`). */
+  readonly from: string;
+  /** The table it writes to (by `database.name`). */
+  readonly to: string;
+}
+
+/** What introspection found: the live table, the views fed by it (transitively) and their targets. */
+export interface TargetDescription {
+  readonly table: TargetTable;
+  readonly viewTargets: readonly TargetTable[];
+  readonly views: readonly TargetView[];
+  /** Server version text, for the plan and the report. */
+  readonly serverVersion: string;
+  /** Adapter-specific facts worth showing in the plan (chunk interval, compression policy, …). */
+  readonly notes: readonly string[];
+}
+
+/** The resolved row filter of a run (bounds are literal text as the user or `before: auto` gave them). */
+export interface RowFilter {
+  readonly column: string;
+  readonly before: string | undefined;
+  readonly after: string | undefined;
+}
+
+/** Everything an adapter needs to know about the run it works for. Fixed when the run starts. */
+export interface RunContext {
+  readonly runId: string;
+  readonly config: BackfillConfig;
+  readonly store: ObjectStoreLocation;
+  readonly target: TargetDescription;
+  readonly filter: RowFilter | undefined;
+  /** Columns read from the source (the footer schema of the first object). */
+  readonly sourceColumns: readonly SourceColumn[];
+}
+
+export interface BatchSpec {
+  /** 0-based position in the run's plan. */
+  readonly index: number;
+  readonly objects: readonly SourceObject[];
+}
+
+/** One object's bytes, streamed by the engine (for `streamInput: 'parquet-bytes'`). */
+export interface ObjectBytes {
+  readonly object: SourceObject;
+  /** Complete Parquet file bytes, delivered in order. */
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/** A decoded slice of an object (for `streamInput: 'rows'`): column-wise values for `numRows` rows. */
+export interface RowChunk {
+  readonly object: SourceObject;
+  readonly rowGroup: number;
+  readonly numRows: number;
+  /** Column name → values (length numRows). Values: null, boolean, number, bigint, string, Date, Uint8Array, arrays. */
+  readonly columns: ReadonlyMap<string, ArrayLike<unknown>>;
+}
+
+export interface LoadResult {
+  /** Rows written into the landing table for the source table (not counting view targets). */
+  readonly rowsWritten: number;
+  readonly bytesRead: number;
+}
+
+/** One atomic, idempotent step of a swap. `id` is stable across invocations (journal key). */
+export interface SwapUnit {
+  readonly id: string;
+  /** Human text: `pypi partition 20241217 → default.pypi`. */
+  readonly description: string;
+}
+
+/** A statement the adapter would run, for `shadowfill plan`. */
+export interface PlannedStatement {
+  readonly phase: 'validate' | 'prepare' | 'load' | 'verify' | 'commit' | 'swap' | 'cleanup';
+  readonly title: string;
+  readonly sql: string;
+}
+
+/** Rows (and aggregate sums) of one live table, for the report. */
+export interface TableMeasurement {
+  readonly table: string;
+  readonly rows: number;
+  /** Aggregates per column (`sum(count)`, `countMerge(c)` …) keyed by the expression shown to users. */
+  readonly aggregates: Readonly<Record<string, number>>;
+}
+
+/** Opaque state an adapter hands the engine at `beginSwap`, to be journaled and handed back later. */
+export type SwapState = Readonly<Record<string, unknown>>;
+
+export interface TargetAdapter {
+  readonly kind: string;
+  readonly capabilities: TargetCapabilities;
+  /** Where the engine keeps this target's journal. */
+  readonly journal: JournalStore;
+
+  /** Connects and checks credentials; throws TargetError(TARGET_UNREACHABLE | TARGET_ACCESS_DENIED). */
+  connect(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Introspects the live table and the views fed by it; throws TargetError(TARGET_MISSING) naming what is missing. */
+  describe(): Promise<TargetDescription>;
+  /** Problems that make `columns` unloadable into the live table: one line each, naming column and fix. */
+  checkSchema(target: TargetDescription, columns: readonly SourceColumn[]): readonly string[];
+  /** Smallest value of `column` in the live table, as a literal the target parses back; null if empty. */
+  minValue(column: string): Promise<string | null>;
+  /** Row counts and aggregates of the live table and every view target. */
+  measure(target: TargetDescription): Promise<readonly TableMeasurement[]>;
+
+  /** Every statement of the run, in order, without running any. */
+  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[];
+
+  /** Anything a crashed earlier invocation left half-done outside the shadows (e.g. a paused policy). */
+  recover(run: RunContext, swapState: SwapState | undefined): Promise<void>;
+
+  /** Creates the landing, shadow and shadow-view objects of the run. Idempotent. */
+  createShadows(run: RunContext): Promise<void>;
+  /** Empties what a previous attempt of `batch` may have left (landing tables). Idempotent. */
+  prepareBatch(run: RunContext, batch: BatchSpec): Promise<void>;
+  /** Only when `readsObjectStore`: the database reads the batch's objects itself. */
+  loadBatchFromStore?(run: RunContext, batch: BatchSpec): Promise<LoadResult>;
+  /** The engine streams the batch's objects (bytes or rows, per `streamInput`). */
+  loadBatchFromStream(
+    run: RunContext,
+    batch: BatchSpec,
+    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+  ): Promise<LoadResult>;
+  /** Only when `countsSourceRows`: rows the batch selects from the source (after the filter). */
+  countSourceRows?(run: RunContext, batch: BatchSpec): Promise<number>;
+  /** Rows of the batch now in the landing table (or staged for it). */
+  countLandedRows(run: RunContext, batch: BatchSpec): Promise<number>;
+  /** Makes the verified batch part of the shadow. Idempotent. */
+  commitBatch(run: RunContext, batch: BatchSpec): Promise<void>;
+
+  /** Prepares the live side for swap units (e.g. pause a policy, decompress chunks); returns state to journal. */
+  beginSwap(run: RunContext): Promise<SwapState>;
+  /** The swap units still holding data in the shadow, in the order they must run. */
+  listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]>;
+  /** Runs one unit; must be atomic and idempotent (running a finished unit again changes nothing). */
+  swapUnit(run: RunContext, unit: SwapUnit): Promise<void>;
+  /** Finalizes the live side (recompress, resume policies, refresh aggregates), using beginSwap's state. */
+  finishSwap(run: RunContext, state: SwapState): Promise<void>;
+
+  /** Drops every landing, shadow and shadow-view object of the run. Idempotent. */
+  dropShadows(run: RunContext): Promise<void>;
+}
+
+/** Builds an adapter for a resolved config. Each adapter folder exports one. */
+export type AdapterFactory = (config: BackfillConfig) => TargetAdapter;
+
+export type { SourceSchema };

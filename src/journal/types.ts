@@ -1,0 +1,49 @@
+/**
+ * The journal: an append-only event log of runs, kept in the target database so that it survives the process
+ * and travels with the data. Adapters store and return events; only the engine (src/journal/state.ts) gives them
+ * meaning.
+ */
+
+export type JournalEventKind =
+  /** data: RunStartedData */
+  | 'run-started'
+  /** batch: index */
+  | 'batch-loaded'
+  | 'batch-committed'
+  /** batch: index; data: { attempt, error } */
+  | 'batch-failed'
+  /** data: SwapState returned by the adapter's beginSwap */
+  | 'swap-began'
+  /** unit: unit id */
+  | 'swap-unit-done'
+  | 'swap-finished'
+  | 'run-finished'
+  /** data: { error } — the run stopped; it can be resumed */
+  | 'run-stopped';
+
+export interface JournalEvent {
+  readonly runId: string;
+  /** Fingerprint of the configuration that started the run. */
+  readonly fingerprint: string;
+  /** Increasing within a run. */
+  readonly seq: number;
+  /** ISO-8601 time of the event. */
+  readonly at: string;
+  readonly kind: JournalEventKind;
+  /** Batch index, or -1. */
+  readonly batch: number;
+  /** Swap unit id, or ''. */
+  readonly unit: string;
+  /** JSON text, or ''. */
+  readonly data: string;
+}
+
+export interface JournalStore {
+  /** Creates the journal table if it does not exist. */
+  ensure(): Promise<void>;
+  append(event: JournalEvent): Promise<void>;
+  /** Every event of runs started with this fingerprint, ordered by run start then seq. */
+  readByFingerprint(fingerprint: string): Promise<readonly JournalEvent[]>;
+  /** Every event of one run, ordered by seq. */
+  readRun(runId: string): Promise<readonly JournalEvent[]>;
+}

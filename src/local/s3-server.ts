@@ -1,0 +1,67 @@
+/**
+ * Starts a local S3 server (s3rver) in a child process on a free loopback port. Used by `shadowfill demo`,
+ * the tests and the benchmarks. Its credentials are s3rver's fixed `S3RVER`/`S3RVER`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export interface LocalS3Server {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+export async function startLocalS3(options: { directory: string; buckets: readonly string[] }): Promise<LocalS3Server> {
+  mkdirSync(options.directory, { recursive: true });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      require.resolve('tsx/cli'),
+      fileURLToPath(new URL('./s3-server-child.ts', import.meta.url)),
+      options.directory,
+      '0',
+      options.buckets.join(','),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local S3 server did not start within 30 s: ${stderr}`)), 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve((JSON.parse(line) as { port: number }).port);
+      } catch (error) {
+        reject(new Error(`local S3 server printed an unexpected line: ${line}`, { cause: error }));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local S3 server exited with code ${code}: ${stderr}`));
+    });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
