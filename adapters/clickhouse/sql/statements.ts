@@ -1,0 +1,149 @@
+/**
+ * Every SQL statement the ClickHouse adapter runs, as pure functions of their inputs. All identifiers and
+ * literals are quoted here; nothing else in the adapter assembles SQL.
+ */
+import type { ObjectStoreCredentials, SourceObject } from '../../../src/source/types.ts';
+import type { RowFilter } from '../../../src/adapter/contract.ts';
+import type { JournalEvent } from '../../../src/journal/types.ts';
+import { qualified, quoteIdent, quoteString } from './quote.ts';
+import type { TableRef } from '../names.ts';
+
+const q = (ref: TableRef) => qualified(ref.database, ref.table);
+
+export const sql = {
+  serverVersion: () => 'SELECT version() AS version',
+
+  tableInfo: (ref: TableRef) =>
+    `SELECT name, engine, partition_key, sorting_key, create_table_query, as_select, ` +
+    `dependencies_database, dependencies_table FROM system.tables ` +
+    `WHERE database = ${quoteString(ref.database)} AND name = ${quoteString(ref.table)}`,
+
+  databaseExists: (database: string) =>
+    `SELECT count() AS n FROM system.databases WHERE name = ${quoteString(database)}`,
+
+  columns: (ref: TableRef) =>
+    `SELECT name, type, default_kind FROM system.columns ` +
+    `WHERE database = ${quoteString(ref.database)} AND table = ${quoteString(ref.table)} ORDER BY position`,
+
+  createTableAs: (table: TableRef, like: TableRef) => `CREATE TABLE IF NOT EXISTS ${q(table)} AS ${q(like)}`,
+
+  createShadowView: (view: TableRef, to: TableRef, select: string) =>
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${q(view)} TO ${q(to)} AS ${select}`,
+
+  truncate: (table: TableRef) => `TRUNCATE TABLE IF EXISTS ${q(table)}`,
+
+  dropTable: (table: TableRef) => `DROP TABLE IF EXISTS ${q(table)} SYNC`,
+
+  dropView: (view: TableRef) => `DROP VIEW IF EXISTS ${q(view)} SYNC`,
+
+  activePartitions: (table: TableRef) =>
+    `SELECT partition_id, any(partition) AS partition, sum(rows) AS rows FROM system.parts ` +
+    `WHERE database = ${quoteString(table.database)} AND table = ${quoteString(table.table)} AND active ` +
+    `GROUP BY partition_id ORDER BY partition_id`,
+
+  /** Moves one partition; `partitionId` 'all' (unpartitioned tables) is moved as `tuple()`. */
+  movePartition: (from: TableRef, partitionId: string, to: TableRef) =>
+    `ALTER TABLE ${q(from)} MOVE PARTITION ${partitionId === 'all' ? 'tuple()' : `ID ${quoteString(partitionId)}`} ` +
+    `TO TABLE ${q(to)}`,
+
+  count: (table: TableRef) => `SELECT count() AS n FROM ${q(table)}`,
+
+  aggregates: (table: TableRef, expressions: readonly string[]) =>
+    `SELECT count() AS n${expressions.map((e, i) => `, toString(${e}) AS a${i}`).join('')} FROM ${q(table)}`,
+
+  minValue: (table: TableRef, column: string) =>
+    `SELECT count() AS n, toString(min(${quoteIdent(column)})) AS v FROM ${q(table)}`,
+
+  /** `INSERT INTO landing (cols) SELECT cols FROM s3(...) [WHERE filter]`. */
+  insertFromS3: (
+    landing: TableRef,
+    columns: readonly string[],
+    source: S3Source,
+    filter: RowFilter | undefined,
+  ) => {
+    const list = columns.map(quoteIdent).join(', ');
+    return `INSERT INTO ${q(landing)} (${list}) SELECT ${list} FROM ${s3Function(source)}${whereClause(filter)}`;
+  },
+
+  countFromS3: (source: S3Source, filter: RowFilter | undefined) =>
+    `SELECT count() AS n FROM ${s3Function(source)}${whereClause(filter)}`,
+
+  createJournal: (journal: TableRef) =>
+    `CREATE TABLE IF NOT EXISTS ${q(journal)} (` +
+    `run_id String, fingerprint String, seq UInt32, at DateTime64(3, 'UTC'), kind LowCardinality(String), ` +
+    `batch Int32, unit String, data String) ENGINE = MergeTree ORDER BY (fingerprint, run_id, seq)`,
+
+  appendJournal: (journal: TableRef, e: JournalEvent) =>
+    `INSERT INTO ${q(journal)} (run_id, fingerprint, seq, at, kind, batch, unit, data) VALUES (` +
+    [
+      quoteString(e.runId),
+      quoteString(e.fingerprint),
+      String(Math.trunc(e.seq)),
+      `parseDateTime64BestEffort(${quoteString(e.at)}, 3, 'UTC')`,
+      quoteString(e.kind),
+      String(Math.trunc(e.batch)),
+      quoteString(e.unit),
+      quoteString(e.data),
+    ].join(', ') +
+    ')',
+
+  readJournal: (journal: TableRef, where: { fingerprint?: string; runId?: string }) =>
+    `SELECT run_id, fingerprint, seq, formatDateTime(at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS at, kind, batch, unit, data ` +
+    `FROM ${q(journal)} WHERE ` +
+    (where.runId !== undefined
+      ? `run_id = ${quoteString(where.runId)}`
+      : `fingerprint = ${quoteString(where.fingerprint ?? '')}`) +
+    ` ORDER BY run_id, seq`,
+};
+
+/** The objects of one batch as an `s3()` table function call. */
+export interface S3Source {
+  readonly objects: readonly SourceObject[];
+  readonly credentials: ObjectStoreCredentials | undefined;
+  /** ClickHouse structure (`name Type, …`) the objects are read as. */
+  readonly structure: string;
+}
+
+const GLOB_CHARS = /[{}*?,\\]/;
+
+/**
+ * `s3('http://…/prefix{a,b,c}.parquet', key, secret, 'Parquet', 'structure')`; keys that contain glob characters
+ * cannot be listed in an alternation, so then each object is its own s3() call under UNION ALL.
+ */
+export function s3Function(source: S3Source): string {
+  const urls = source.objects.map((o) => o.httpUrl);
+  if (urls.length === 0) throw new Error('a batch has no objects');
+  if (urls.length > 1 && !urls.some((u) => GLOB_CHARS.test(u))) {
+    const pattern = alternation(urls);
+    if (pattern !== undefined) return s3Call(pattern, source);
+  }
+  if (urls.length === 1 && !GLOB_CHARS.test(urls[0]!)) return s3Call(urls[0]!, source);
+  return `(${urls.map((u) => `SELECT * FROM ${s3Call(u, source)}`).join(' UNION ALL ')})`;
+}
+
+function s3Call(url: string, source: S3Source): string {
+  const creds = source.credentials
+    ? `, ${quoteString(source.credentials.accessKeyId)}, ${quoteString(source.credentials.secretAccessKey)}` +
+      (source.credentials.sessionToken ? `, ${quoteString(source.credentials.sessionToken)}` : '')
+    : `, NOSIGN`;
+  return `s3(${quoteString(url)}${creds}, 'Parquet', ${quoteString(source.structure)})`;
+}
+
+/** `common{x,y,z}suffix` over the differing middle of the URLs; undefined when a middle would be empty. */
+function alternation(urls: readonly string[]): string | undefined {
+  let prefix = urls[0]!;
+  for (const u of urls) while (!u.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  let suffix = urls[0]!.slice(prefix.length);
+  for (const u of urls) while (!u.endsWith(suffix) || u.length - suffix.length < prefix.length) suffix = suffix.slice(1);
+  const middles = urls.map((u) => u.slice(prefix.length, u.length - suffix.length));
+  if (middles.some((m) => m.length === 0)) return undefined;
+  return `${prefix}{${middles.join(',')}}${suffix}`;
+}
+
+function whereClause(filter: RowFilter | undefined): string {
+  if (!filter) return '';
+  const parts: string[] = [];
+  if (filter.after !== undefined) parts.push(`${quoteIdent(filter.column)} >= ${quoteString(filter.after)}`);
+  if (filter.before !== undefined) parts.push(`${quoteIdent(filter.column)} < ${quoteString(filter.before)}`);
+  return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
+}

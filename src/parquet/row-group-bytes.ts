@@ -1,0 +1,62 @@
+/**
+ * Fetches the bytes of one row group's selected column chunks (ranged reads, adjacent chunks coalesced as
+ * hyparquet plans them) and serves them back to hyparquet as an in-memory AsyncBuffer. Nothing outside those
+ * ranges is read, so memory is bounded by the largest row group, not by the object.
+ */
+import type { AsyncBuffer } from 'hyparquet';
+import type { SourceObject } from '../source/types.ts';
+import { corruptObject, fetchFailed } from './errors.ts';
+
+export interface ByteRange {
+  readonly startByte: number;
+  readonly endByte: number;
+}
+
+export interface FetchedRange extends ByteRange {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** Reads every range in parallel; a short read is reported as a truncated object. */
+export async function fetchRanges(
+  buffer: AsyncBuffer,
+  object: SourceObject,
+  ranges: readonly ByteRange[],
+  rowGroup: number,
+): Promise<FetchedRange[]> {
+  return Promise.all(
+    ranges.map(async ({ startByte, endByte }) => {
+      let bytes: Uint8Array<ArrayBuffer>;
+      try {
+        bytes = new Uint8Array(await buffer.slice(startByte, endByte));
+      } catch (error) {
+        throw fetchFailed(object, `row group ${rowGroup} (bytes ${startByte}–${endByte})`, error);
+      }
+      if (bytes.byteLength !== endByte - startByte) {
+        throw corruptObject(
+          object,
+          `row group ${rowGroup}: reading bytes ${startByte}–${endByte} returned ${bytes.byteLength} bytes (truncated object?)`,
+        );
+      }
+      return { startByte, endByte, bytes };
+    }),
+  );
+}
+
+/** The fetched bytes of [startByte, endByte), which must lie inside one fetched range. */
+export function bytesOf(ranges: readonly FetchedRange[], startByte: number, endByte: number): Uint8Array<ArrayBuffer> {
+  const range = ranges.find((r) => r.startByte <= startByte && endByte <= r.endByte);
+  if (!range) throw new Error(`bytes ${startByte}–${endByte} were not fetched`);
+  return range.bytes.subarray(startByte - range.startByte, endByte - range.startByte);
+}
+
+/** An AsyncBuffer over the fetched ranges only; asking for anything else is a programming error. */
+export function memoryBuffer(byteLength: number, ranges: readonly FetchedRange[]): AsyncBuffer {
+  return {
+    byteLength,
+    slice(start: number, end: number = byteLength): ArrayBuffer {
+      const view = bytesOf(ranges, start, end);
+      if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) return view.buffer;
+      return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Progress events of a run, emitted in order to `onEvent` (the CLI renders them as a live view on a TTY,
+ * plain lines otherwise, or one JSON object per line with --json). Schema: docs/EVENTS.md.
+ */
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; resumed: boolean; batches: number; objects: number; bytes: number }
+  | { type: 'validated'; objects: number; bytes: number; sourceRows: number; columns: number }
+  | { type: 'batch-started'; batch: number; attempt: number; objects: number; bytes: number }
+  | { type: 'batch-loaded'; batch: number; rows: number; bytes: number; seconds: number }
+  | { type: 'batch-verified'; batch: number; rows: number; sourceRows: number }
+  | { type: 'batch-committed'; batch: number; rowsSoFar: number; bytesSoFar: number }
+  | { type: 'batch-failed'; batch: number; attempt: number; error: string; willRetry: boolean }
+  | { type: 'swap-started'; units: number }
+  | { type: 'swap-unit-done'; unit: string; description: string; done: number; total: number }
+  | { type: 'swap-finished'; units: number; seconds: number }
+  | { type: 'shadows-dropped' }
+  | { type: 'run-finished'; runId: string; rowsLoaded: number; seconds: number }
+  | { type: 'run-stopped'; runId: string; error: string };
+
+export type EventSink = (event: RunEvent) => void;

@@ -1,0 +1,376 @@
+/**
+ * The HTTP driver against a real clickhouse-server child process (Debian's 18.16 here): statements with awkward
+ * identifiers, JSONEachRow rows, streamed inserts, settings, and the mapping of failures (missing table and
+ * database, bad credentials, closed port, failing body) onto ClickHouseError and TargetError.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { HttpDriver } from '../../adapters/clickhouse/drivers/http.ts';
+import { ClickHouseError } from '../../adapters/clickhouse/driver.ts';
+import { toTargetError } from '../../adapters/clickhouse/errors.ts';
+import { qualified, quoteIdent, quoteString } from '../../adapters/clickhouse/sql/quote.ts';
+import { ConfigError, TargetError } from '../../src/errors.ts';
+import {
+  clickHouseServerAvailable,
+  startClickHouseServer,
+  type LocalClickHouseServer,
+} from '../support/clickhouse-server.ts';
+
+const AWKWARD_DB = "shadow.fill 'db' `q` ünïcødé";
+const AWKWARD_TABLE = "t.v2 'it''s' `tick` back\\slash — 数据";
+const ID = 'id.col';
+const TEXT = "it's `text` ü";
+
+let server: LocalClickHouseServer;
+let driver: HttpDriver;
+const table = qualified(AWKWARD_DB, AWKWARD_TABLE);
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  const outcome = await promise.then(
+    () => ({ resolved: true as const }),
+    (error: unknown) => ({ resolved: false as const, error }),
+  );
+  if (outcome.resolved) throw new Error('expected the promise to reject, but it resolved');
+  return outcome.error;
+}
+
+async function clickHouseRejection(promise: Promise<unknown>): Promise<ClickHouseError> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(ClickHouseError);
+  return error as ClickHouseError;
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function* chunks(...parts: readonly (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part) : part;
+}
+
+function jsonRows(from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) text += JSON.stringify({ [ID]: i, [TEXT]: `row ${i} 'q' \`b\` ü` }) + '\n';
+  return text;
+}
+
+async function rowCount(target: string): Promise<string> {
+  const rows = await driver.query<{ n: string }>(`SELECT count() AS n FROM ${target}`);
+  return rows[0]!.n;
+}
+
+async function createTable(name: string): Promise<string> {
+  const target = qualified(AWKWARD_DB, name);
+  await driver.command(
+    `CREATE TABLE ${target} (${quoteIdent(ID)} UInt64, ${quoteIdent(TEXT)} String) ` +
+      `ENGINE = MergeTree ORDER BY ${quoteIdent(ID)}`,
+  );
+  return target;
+}
+
+const available = clickHouseServerAvailable();
+
+describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
+  beforeAll(async () => {
+    server = await startClickHouseServer();
+    driver = new HttpDriver({ url: server.url, user: server.user, password: server.password });
+    await driver.command(`CREATE DATABASE ${quoteIdent(AWKWARD_DB)}`);
+  });
+
+  afterAll(async () => {
+    await driver?.close();
+    await server?.stop();
+  });
+
+  it('describes the server without credentials and reads credentials from the URL', async () => {
+    const withCredentials = new HttpDriver({
+      url: `http://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/`,
+    });
+    try {
+      expect(withCredentials.description).toBe(server.url);
+      expect(withCredentials.description).not.toContain(server.password);
+      // 18.16 has no currentUser(): the running query's own row in system.processes names its user.
+      const marker = `whoami-${randomBytes(4).toString('hex')}`;
+      expect(
+        await withCredentials.query(`SELECT user AS u FROM system.processes WHERE query LIKE ${quoteString(`%${marker}%`)}`),
+      ).toEqual([{ u: server.user }]);
+    } finally {
+      await withCredentials.close();
+    }
+    const wrongInUrl = new HttpDriver({ url: `http://${server.user}:not-it@127.0.0.1:${server.port}` });
+    try {
+      expect((await clickHouseRejection(wrongInUrl.query('SELECT 1'))).code).toBe(193);
+    } finally {
+      await wrongInUrl.close();
+    }
+    expect(() => new HttpDriver({ url: 'not a url' })).toThrow(ConfigError);
+    expect(() => new HttpDriver({ url: 'ftp://127.0.0.1:21' })).toThrow(ConfigError);
+  });
+
+  it('creates objects whose names contain dots, quotes, backticks, backslashes and non-ASCII', async () => {
+    await driver.command(
+      `CREATE TABLE ${table} (${quoteIdent(ID)} UInt64, ${quoteIdent(TEXT)} String) ` +
+        `ENGINE = MergeTree ORDER BY ${quoteIdent(ID)}`,
+    );
+    await driver.command(
+      `INSERT INTO ${table} SELECT number, concat('r', toString(number)) FROM system.numbers LIMIT 5`,
+    );
+    const tables = await driver.query<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = ${quoteString(AWKWARD_DB)}`,
+    );
+    expect(tables.map((row) => row.name)).toContain(AWKWARD_TABLE);
+    const columns = await driver.query<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(AWKWARD_DB)} ` +
+        `AND table = ${quoteString(AWKWARD_TABLE)} ORDER BY name`,
+    );
+    expect(columns).toEqual(
+      [
+        { name: ID, type: 'UInt64' },
+        { name: TEXT, type: 'String' },
+      ].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+    expect(await rowCount(table)).toBe('5');
+  });
+
+  it('returns JSONEachRow rows with 64-bit integers as strings', async () => {
+    const rows = await driver.query(
+      "SELECT toUInt64('18446744073709551615') AS big, toInt64('-9007199254740993') AS negative, " +
+        "toUInt32(7) AS small, 'a\\'b\\n' AS text, [1, 2] AS list",
+    );
+    expect(rows).toEqual([
+      { big: '18446744073709551615', negative: '-9007199254740993', small: 7, text: "a'b\n", list: [1, 2] },
+    ]);
+    expect(await driver.query('SELECT 1 AS one FROM system.one WHERE 0')).toEqual([]);
+    const fromTable = await driver.query<Record<string, unknown>>(
+      `SELECT * FROM ${table} ORDER BY ${quoteIdent(ID)} LIMIT 2`,
+    );
+    expect(fromTable).toEqual([
+      { [ID]: '0', [TEXT]: 'r0' },
+      { [ID]: '1', [TEXT]: 'r1' },
+    ]);
+  });
+
+  it('passes settings to queries and commands', async () => {
+    const rows = await driver.query<{ value: string }>(
+      "SELECT value FROM system.settings WHERE name = 'max_threads'",
+      { max_threads: 3 },
+    );
+    expect(rows).toEqual([{ value: '3' }]);
+    const target = await createTable('settings');
+    const insert = `INSERT INTO ${target} SELECT number, '' FROM system.numbers LIMIT 100`;
+    const limited = await clickHouseRejection(driver.command(insert, { max_rows_to_read: 10 }));
+    expect(limited.code).toBe(158);
+    expect(limited.type).toBe('TOO_MANY_ROWS');
+    await driver.command(insert);
+    expect(await rowCount(target)).toBe('100');
+    await expect(driver.query('SELECT 1', { 'bad name': 1 })).rejects.toThrow(
+      /invalid ClickHouse setting name/,
+    );
+    await expect(driver.query('SELECT 1', { password: 'x' })).rejects.toThrow(
+      /invalid ClickHouse setting name/,
+    );
+  });
+
+  it('streams a JSONEachRow body whose chunks split rows, with settings (booleans included)', async () => {
+    const target = await createTable('stream');
+    const text = jsonRows(0, 1000);
+    const cut = [0, 17, 18, 333, 4096, text.length - 3, text.length];
+    const parts = cut.slice(1).map((end, i) => text.slice(cut[i], end));
+    await driver.insertStream(target, 'JSONEachRow', chunks(...parts));
+    expect(await rowCount(target)).toBe('1000');
+    const sample = await driver.query<Record<string, string>>(
+      `SELECT ${quoteIdent(TEXT)} AS t FROM ${target} WHERE ${quoteIdent(ID)} = 999`,
+    );
+    expect(sample).toEqual([{ t: "row 999 'q' `b` ü" }]);
+
+    const extra = `${JSON.stringify({ [ID]: 5000, [TEXT]: 'x', unknown_field: 1 })}\n`;
+    const strict = await clickHouseRejection(driver.insertStream(target, 'JSONEachRow', chunks(extra)));
+    expect(strict.code).toBeGreaterThan(0);
+    await driver.insertStream(target, 'JSONEachRow', chunks(extra), {
+      input_format_skip_unknown_fields: true,
+    });
+    expect(await rowCount(target)).toBe('1001');
+  });
+
+  it('sends the body while it is still being produced (no buffering of the whole body)', async () => {
+    const name = `stream_probe_${randomBytes(4).toString('hex')}`;
+    const target = await createTable(name);
+    // The server reads up to max_query_size (256 KiB) before it starts the INSERT, so the first part is larger.
+    const first = jsonRows(0, 20_000);
+    expect(first.length).toBeGreaterThan(512 * 1024);
+    const seenBy = async (): Promise<boolean> => {
+      const rows = await driver.query<{ n: string }>(
+        `SELECT count() AS n FROM system.processes WHERE query LIKE 'INSERT INTO%' AND query LIKE ${quoteString(`%${name}%`)}`,
+      );
+      return rows[0]!.n !== '0';
+    };
+    let sawInsertRunning = false;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from(first);
+      const deadline = Date.now() + 15_000;
+      while (!(await seenBy())) {
+        if (Date.now() > deadline) throw new Error('the server never saw the INSERT while the body was open');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      sawInsertRunning = true;
+      yield Buffer.from(jsonRows(20_000, 20_010));
+    }
+    await driver.insertStream(target, 'JSONEachRow', body());
+    expect(sawInsertRunning).toBe(true);
+    expect(await rowCount(target)).toBe('20010');
+  });
+
+  it('inserts a Parquet body when the server reads Parquet, and maps its refusal when it does not', async () => {
+    const target = await createTable('parquet');
+    const formats = await driver.query<{ n: string }>(
+      "SELECT count() AS n FROM system.formats WHERE name = 'Parquet' AND is_input = 1",
+    );
+    if (formats[0]!.n === '0') {
+      // 18.16 has no Parquet: the refusal of a streamed body must still arrive as the server's error.
+      const error = await clickHouseRejection(
+        driver.insertStream(target, 'Parquet', chunks(new Uint8Array(64))),
+      );
+      expect(error.code).toBe(73);
+      expect(error.type).toBe('UNKNOWN_FORMAT');
+      return;
+    }
+    const exported = await fetch(
+      `${server.url}/?query=${encodeURIComponent(
+        `SELECT number AS ${quoteIdent(ID)}, toString(number) AS ${quoteIdent(TEXT)} FROM numbers(1000) FORMAT Parquet`,
+      )}`,
+      {
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${server.user}:${server.password}`).toString('base64')}`,
+        },
+      },
+    );
+    const bytes = new Uint8Array(await exported.arrayBuffer());
+    await driver.insertStream(target, 'Parquet', chunks(bytes.subarray(0, 100), bytes.subarray(100)));
+    expect(await rowCount(target)).toBe('1000');
+  });
+
+  it('maps an unknown table to code 60 and TARGET_MISSING, also for a large streamed body', async () => {
+    const missing = qualified(AWKWARD_DB, 'no_such_table');
+    const error = await clickHouseRejection(driver.query(`SELECT * FROM ${missing}`));
+    expect(error.code).toBe(60);
+    expect(error.type).toBe('UNKNOWN_TABLE');
+    const where = `${driver.description} table ${missing}`;
+    const target = toTargetError(error, where);
+    expect(target).toBeInstanceOf(TargetError);
+    expect(target.code).toBe('TARGET_MISSING');
+    expect(target.nativeCode).toBe('60');
+    expect(target.message).toContain(where);
+    expect(target.message).toContain('create the table or fix target.table');
+    expect(target.message).not.toContain('\n');
+    expect(target.cause).toBe(error);
+
+    const row = jsonRows(0, 1);
+    async function* large(): AsyncGenerator<Uint8Array> {
+      const block = Buffer.from(row.repeat(2000));
+      for (let i = 0; i < 200; i++) yield block; // ~20 MB
+    }
+    const streamed = await clickHouseRejection(driver.insertStream(missing, 'JSONEachRow', large()));
+    expect([streamed.code, streamed.type]).toEqual([60, 'UNKNOWN_TABLE']);
+  });
+
+  it('maps an unknown database to code 81 and TARGET_MISSING', async () => {
+    const other = new HttpDriver({
+      url: server.url,
+      user: server.user,
+      password: server.password,
+      database: 'nope_db',
+    });
+    try {
+      const error = await clickHouseRejection(other.query('SELECT 1 AS x'));
+      expect([error.code, error.type]).toEqual([81, 'UNKNOWN_DATABASE']);
+      const target = toTargetError(error, other.description);
+      expect(target.code).toBe('TARGET_MISSING');
+      expect(target.message).toContain('target.database');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('maps a wrong password and an unknown user to TARGET_ACCESS_DENIED without the password', async () => {
+    const wrong = `Wr0ng-${randomBytes(6).toString('hex')}`;
+    const badPassword = new HttpDriver({ url: server.url, user: server.user, password: wrong });
+    const badUser = new HttpDriver({ url: server.url, user: 'nobody_here', password: server.password });
+    try {
+      const error = await clickHouseRejection(badPassword.command('SELECT 1'));
+      expect([193, 516]).toContain(error.code); // WRONG_PASSWORD before 21.x, AUTHENTICATION_FAILED after
+      const target = toTargetError(error, badPassword.description);
+      expect(target.code).toBe('TARGET_ACCESS_DENIED');
+      expect(target.message).toContain('check target.user/target.password');
+      expect(target.message).toContain(server.url);
+      for (const text of [target.message, error.message, String(error.cause)]) {
+        expect(text).not.toContain(wrong);
+        expect(text).not.toContain(server.password);
+      }
+
+      const unknown = await clickHouseRejection(badUser.query('SELECT 1'));
+      expect([192, 516]).toContain(unknown.code);
+      expect(toTargetError(unknown, badUser.description).code).toBe('TARGET_ACCESS_DENIED');
+      expect(toTargetError(unknown, badUser.description).message).not.toContain(server.password);
+    } finally {
+      await badPassword.close();
+      await badUser.close();
+    }
+  });
+
+  it('maps a closed port to NETWORK and TARGET_UNREACHABLE within seconds', async () => {
+    const port = await closedPort();
+    const closed = new HttpDriver({ url: `http://127.0.0.1:${port}`, user: 'u', password: 'secret-pw' });
+    try {
+      const started = Date.now();
+      const error = await clickHouseRejection(closed.query('SELECT 1'));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect([error.code, error.type]).toEqual([0, 'NETWORK']);
+      expect(error.message).toMatch(/ECONNREFUSED/);
+      const target = toTargetError(error, closed.description);
+      expect(target.code).toBe('TARGET_UNREACHABLE');
+      expect(target.nativeCode).toBeUndefined();
+      expect(target.message).toContain(`http://127.0.0.1:${port}`);
+      expect(target.message).toContain('check target.url');
+      expect(target.message).not.toContain('secret-pw');
+      const insert = await clickHouseRejection(
+        closed.insertStream('`t`', 'JSONEachRow', chunks('{"a":1}\n')),
+      );
+      expect(insert.type).toBe('NETWORK');
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('rethrows a failing body unchanged instead of blaming the server', async () => {
+    const target = await createTable('broken_body');
+    const broken = new Error('source object unreadable');
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from(jsonRows(0, 10));
+      throw broken;
+    }
+    expect(await rejection(driver.insertStream(target, 'JSONEachRow', body()))).toBe(broken);
+    // the driver is still usable afterwards
+    expect(await driver.query('SELECT 1 AS x')).toEqual([{ x: 1 }]);
+  });
+
+  it('keeps multi-line server errors on one line and masks listed secrets', async () => {
+    // A syntax error echoes the query text after the failing position, secret included.
+    const error = await clickHouseRejection(
+      driver.command("SELECT 1 FROM FROM\nfile('x', 'hush-hush-secret')\nFORMAT TSV"),
+    );
+    expect(error.code).toBe(62);
+    expect(error.message).toContain('hush-hush-secret');
+    const target = toTargetError(error, driver.description, { secrets: ['hush-hush-secret'] });
+    expect(target.code).toBe('TARGET_QUERY_FAILED');
+    expect(target.message).toMatch(/code 62 SYNTAX_ERROR/);
+    expect(target.message).not.toContain('\n');
+    expect(target.message).not.toContain('hush-hush-secret');
+    expect(target.message).toContain(driver.description);
+  });
+});
