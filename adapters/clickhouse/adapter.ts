@@ -386,11 +386,12 @@ export class ClickHouseAdapter implements TargetAdapter {
         { cause: error },
       );
     }
-    const mapped = toTargetError(
+    const secrets = [secret, this.config.target.password].filter((x): x is string => Boolean(x));
+    return toTargetError(
       new ClickHouseError(message, error.code, error.type, { cause: error.cause }),
       `${what} on ${this.driver.description}`,
+      { secrets },
     );
-    return mapped;
   }
 
   /** Driver whose failures are mapped (used by the journal). */

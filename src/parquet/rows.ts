@@ -194,24 +194,26 @@ async function decodeRowGroup(
         `decoded ${data.length} values but the row group has ${group.groupRows} rows`,
       );
     }
-    if (isFinalAsDecoded(column.type)) {
+    if (isFinalAsDecoded(column.type, column.parquetType)) {
       values.set(column.name, data);
       continue;
     }
     const normalized: unknown[] = ArrayBuffer.isView(data) ? Array.from(data as ArrayLike<unknown>) : data;
+    let row = 0;
     try {
-      for (let row = 0; row < normalized.length; row++) normalized[row] = normalizeValue(column.type, normalized[row]);
+      for (; row < normalized.length; row++) normalized[row] = normalizeValue(column.type, normalized[row]);
     } catch (error) {
-      throw decodeFailure(object, column.name, group.index, error);
+      throw decodeFailure(object, column.name, group.index, error, row);
     }
     values.set(column.name, normalized);
   }
   return values;
 }
 
-function decodeFailure(object: SourceObject, column: string, rowGroup: number, error: unknown): Error {
+function decodeFailure(object: SourceObject, column: string, rowGroup: number, error: unknown, row?: number): Error {
   if (error instanceof UnrepresentableValueError) {
-    return unrepresentableValue(object, column, rowGroup, error.message, error);
+    const where = row === undefined ? '' : `row ${row} of the row group: `;
+    return unrepresentableValue(object, column, rowGroup, `${where}${error.message}`, error);
   }
   return undecodableColumn(object, column, rowGroup, reasonOf(error), error);
 }

@@ -59,8 +59,9 @@ function floorDiv(a: bigint, b: bigint): bigint {
 
 function dateFromMillis(ms: number, raw: bigint | number, unit: string): Date {
   if (!(Math.abs(ms) <= MAX_DATE_MS)) {
+    const year = Math.floor(1970 + ms / 31_556_952_000);
     throw new UnrepresentableValueError(
-      `timestamp ${String(raw)} (${unit} since 1970-01-01) is outside the range of dates shadowfill can load (years -271821 to 275760)`,
+      `timestamp ${String(raw)} ${unit} since 1970-01-01 (about year ${year}) is outside the range of dates shadowfill can load (years -271821 to 275760)`,
     );
   }
   return new Date(ms);
@@ -70,6 +71,23 @@ function timestampFromNanos(nanos: bigint, raw: bigint, unit: string): Date {
   if (nanos % NANOS_PER_MS === 0n) return dateFromMillis(Number(nanos / NANOS_PER_MS), raw, unit);
   dateFromMillis(Number(floorDiv(nanos, NANOS_PER_MS)), raw, unit); // range check
   return new PreciseDate(nanos);
+}
+
+const JULIAN_DAY_OF_EPOCH = 2_440_588n;
+const NANOS_PER_DAY = 86_400_000_000_000n;
+
+/**
+ * Nanoseconds since the epoch of an INT96 timestamp (8 bytes nanoseconds of the day, then 4 bytes Julian day,
+ * little-endian). A time-of-day outside [0, 1 day) is how Spark stores instants whose Julian microseconds
+ * overflowed 64 bits; Spark reads them back with the same wrapping 64-bit microsecond arithmetic, and so do we.
+ */
+export function int96ToEpochNanos(bytes: Uint8Array): bigint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 12);
+  const nanosOfDay = view.getBigInt64(0, true);
+  const days = BigInt(view.getInt32(8, true)) - JULIAN_DAY_OF_EPOCH;
+  if (nanosOfDay >= 0n && nanosOfDay < NANOS_PER_DAY) return days * NANOS_PER_DAY + nanosOfDay;
+  const micros = BigInt.asIntN(64, days * 86_400_000_000n + nanosOfDay / 1000n);
+  return micros * 1000n + (nanosOfDay % 1000n);
 }
 
 /** hyparquet value parsers producing the representation above (INT96 arrives as exact bigint nanoseconds). */
@@ -128,20 +146,39 @@ export function decimalToString(raw: unknown, scale: number): string {
   throw new UnrepresentableValueError(`decimal value of unexpected shape ${typeof raw}`);
 }
 
-/** True when values of `type` come out of hyparquet in their final shape (flat column, nulls already null). */
-export function isFinalAsDecoded(type: ValueType): boolean {
-  return type.kind !== 'decimal' && type.kind !== 'list' && type.kind !== 'struct' && type.kind !== 'map';
+/**
+ * True when values of a top-level column come out of hyparquet in their final shape (flat, nulls already
+ * null): everything but decimals, INT96 timestamps (raw 12 bytes) and nested types.
+ */
+export function isFinalAsDecoded(type: ValueType, parquetType: string): boolean {
+  switch (type.kind) {
+    case 'decimal':
+    case 'list':
+    case 'struct':
+    case 'map':
+      return false;
+    case 'timestamp':
+      return !parquetType.startsWith('INT96');
+    default:
+      return true;
+  }
 }
 
 /**
  * Brings one value decoded by hyparquet into the documented representation: `undefined` → null, decimals →
- * strings, and the same recursively inside lists, structs and maps. Objects from hyparquet are updated in place.
+ * strings, INT96 bytes → Date, and the same recursively inside lists, structs and maps. Objects from hyparquet are updated in place.
  */
 export function normalizeValue(type: ValueType, value: unknown): unknown {
   if (value === undefined || value === null) return null;
   switch (type.kind) {
     case 'decimal':
       return decimalToString(value, type.scale);
+    case 'timestamp':
+      if (value instanceof Uint8Array) {
+        const nanos = int96ToEpochNanos(value);
+        return timestampFromNanos(nanos, nanos, 'nanoseconds');
+      }
+      return value;
     case 'list': {
       if (!Array.isArray(value)) throw new UnrepresentableValueError('list value is not an array');
       const element = type.element;

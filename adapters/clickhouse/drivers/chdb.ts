@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Session } from 'chdb';
-import { ClickHouseError, parseClickHouseMessage, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
+import {
+  ClickHouseError,
+  parseClickHouseMessage,
+  type ClickHouseDriver,
+  type ClickHouseSettings,
+} from '../driver.ts';
 import { quoteString, settingsClause } from '../sql/quote.ts';
 
 const sessions = new Map<string, { session: Session; users: number }>();
@@ -58,8 +63,15 @@ export class ChdbDriver implements ClickHouseDriver {
     await this.run(sql + settingsClause(settings), 'TSV');
   }
 
-  async query<Row extends Record<string, unknown>>(sql: string, settings?: ClickHouseSettings): Promise<Row[]> {
-    const text = await this.run(sql + settingsClause(settings), 'JSONEachRow');
+  async query<Row extends Record<string, unknown>>(
+    sql: string,
+    settings?: ClickHouseSettings,
+  ): Promise<Row[]> {
+    // Servers from 25.x print 64-bit integers as JSON numbers by default; the contract wants strings.
+    const text = await this.run(
+      sql + settingsClause({ output_format_json_quote_64bit_integers: 1, ...settings }),
+      'JSONEachRow',
+    );
     return text
       .split('\n')
       .filter((line) => line.length > 0)

@@ -1,0 +1,220 @@
+/**
+ * The adapter's one road to the database: a `pg` pool of ONE connection, either to a real PostgreSQL/TimescaleDB
+ * (`postgres://…`) or to the embedded TimescaleDB (`embedded:<dir>`, started in a child process). Maps driver and
+ * server failures onto TargetError. Knows nothing about backfills.
+ *
+ * Every session is set to `TimeZone = UTC` and `DateStyle = ISO`, so timestamps read as text are unambiguous and
+ * parse back. Dates, timestamps and bigints are returned as text (never converted to JS numbers or Dates).
+ */
+import pg from 'pg';
+import { TargetError } from '../../src/errors.ts';
+import type { TargetConfig } from '../../src/config/types.ts';
+import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src/local/timescaledb-server.ts';
+
+/** What can run a query: the pool or a client inside a transaction. */
+export interface Queryable {
+  /** `what` names the step for error messages (`decompressing chunk _hyper_1_2_chunk`). */
+  query<R extends object>(sql: string, params?: readonly unknown[], what?: string): Promise<R[]>;
+}
+
+export interface PgConnection extends Queryable {
+  /** Where, for messages; never contains credentials. */
+  readonly description: string;
+  readonly embedded: boolean;
+  /** `COPY … FROM STDIN` works (false on the embedded server: its socket breaks on COPY). */
+  readonly supportsCopy: boolean;
+  connect(): Promise<void>;
+  /** Runs `fn` on the pool's client inside BEGIN … COMMIT (ROLLBACK when it throws). */
+  transaction<T>(fn: (client: Queryable & { readonly raw: pg.PoolClient }) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const TEXT_TYPES = [1082 /* date */, 1114 /* timestamp */, 1184 /* timestamptz */, 1083 /* time */, 1266 /* timetz */];
+
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    TEXT_TYPES.includes(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** `postgres://user:secret@host:5432/db?x` → `postgres://host:5432/db`. */
+export function describeUrl(url: string): string {
+  if (url.startsWith('embedded:')) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
+
+/** Maps a `pg` or network failure onto a TargetError whose one-line message names `what` and `where`. */
+export function toTargetError(error: unknown, what: string, where: string, hint?: string): TargetError {
+  if (error instanceof TargetError) return error;
+  const e = error as { code?: string; message?: string; detail?: string; where?: string };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const text = (e.message ?? String(error)).split('\n')[0]?.trim() ?? '';
+  const detail = e.detail ? ` (${e.detail.split('\n')[0]})` : '';
+  const tail = hint ? `; ${hint}` : '';
+  const options = { cause: error, ...(/^[0-9A-Z]{5}$/.test(code) ? { nativeCode: code } : {}) };
+  if (UNREACHABLE.has(code) || /Connection terminated|connect ECONN|timeout expired/i.test(text)) {
+    return new TargetError(
+      'TARGET_UNREACHABLE',
+      `${what}: cannot reach ${where}: ${text}; check target.url and that the server is running`,
+      options,
+    );
+  }
+  if (code.startsWith('28') || code === '42501') {
+    return new TargetError(
+      'TARGET_ACCESS_DENIED',
+      `${what} was refused on ${where}: ${text}; check target.user/target.password and the role's privileges`,
+      options,
+    );
+  }
+  if (code === '42P01' || code === '3F000' || code === '3D000') {
+    return new TargetError('TARGET_MISSING', `${what} failed on ${where}: ${text}${detail}${tail}`, options);
+  }
+  if (code === '0A000') {
+    return new TargetError('TARGET_UNSUPPORTED', `${what} is not supported by ${where}: ${text}${detail}${tail}`, options);
+  }
+  return new TargetError('TARGET_QUERY_FAILED', `${what} failed on ${where}: ${text}${detail}${tail}`, options);
+}
+
+class PoolConnection implements PgConnection {
+  readonly description: string;
+  readonly embedded: boolean;
+  readonly supportsCopy: boolean;
+  private pool: pg.Pool | undefined;
+  private lease: EmbeddedTimescaleLease | undefined;
+  private connecting: Promise<pg.Pool> | undefined;
+
+  constructor(private readonly target: TargetConfig) {
+    this.embedded = target.url.startsWith('embedded:');
+    this.supportsCopy = !this.embedded;
+    this.description = describeUrl(target.url);
+  }
+
+  async connect(): Promise<void> {
+    const pool = await this.ensurePool();
+    await this.run(pool, 'SELECT 1', [], 'connecting');
+  }
+
+  private ensurePool(): Promise<pg.Pool> {
+    if (this.pool) return Promise.resolve(this.pool);
+    this.connecting ??= this.openPool().then(
+      (pool) => {
+        this.pool = pool;
+        return pool;
+      },
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  private async openPool(): Promise<pg.Pool> {
+    let config: pg.PoolConfig;
+    if (this.embedded) {
+      const directory = this.target.url.slice('embedded:'.length);
+      if (directory.length === 0) {
+        throw new TargetError('TARGET_UNREACHABLE', 'target.url "embedded:" names no directory: use embedded:<dir>');
+      }
+      try {
+        this.lease = await acquireEmbeddedTimescale({ directory });
+      } catch (error) {
+        throw new TargetError(
+          'TARGET_UNREACHABLE',
+          `cannot start the embedded TimescaleDB for ${this.description}: ${(error as Error).message.split('\n')[0]}`,
+          { cause: error },
+        );
+      }
+      config = { host: this.lease.server.host, port: this.lease.server.port, user: 'postgres', database: 'postgres' };
+    } else {
+      config = {
+        connectionString: this.target.url,
+        ...(this.target.user !== undefined ? { user: this.target.user } : {}),
+        ...(this.target.password !== undefined ? { password: this.target.password } : {}),
+      };
+    }
+    const pool = new pg.Pool({ ...config, max: 1, idleTimeoutMillis: 30_000, types: typeParsers });
+    pool.on('connect', (client) => {
+      client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'").catch(() => undefined);
+    });
+    // An idle client that breaks (server gone) must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    return pool;
+  }
+
+  private async run<R extends object>(
+    target: pg.Pool | pg.PoolClient,
+    sql: string,
+    params: readonly unknown[],
+    what: string,
+  ): Promise<R[]> {
+    try {
+      const result = await target.query<R>(sql, params as unknown[]);
+      return result.rows;
+    } catch (error) {
+      throw toTargetError(error, what, this.description);
+    }
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = [], what?: string): Promise<R[]> {
+    const pool = await this.ensurePool();
+    return this.run<R>(pool, sql, params, what ?? firstWords(sql));
+  }
+
+  async transaction<T>(fn: (client: Queryable & { readonly raw: pg.PoolClient }) => Promise<T>): Promise<T> {
+    const pool = await this.ensurePool();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw toTargetError(error, 'connecting', this.description);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const scoped = {
+        raw: client,
+        query: <R extends object>(sql: string, params: readonly unknown[] = [], what?: string) =>
+          this.run<R>(client, sql, params, what ?? firstWords(sql)),
+      };
+      const result = await fn(scoped);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw toTargetError(error, 'transaction', this.description);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool ?? (await this.connecting?.catch(() => undefined));
+    this.pool = undefined;
+    this.connecting = undefined;
+    await pool?.end().catch(() => undefined);
+    const lease = this.lease;
+    this.lease = undefined;
+    await lease?.release();
+  }
+}
+
+/** `SELECT count(*) FROM …` → `SELECT count(*) FROM` (for messages when a statement has no better name). */
+function firstWords(sql: string): string {
+  const words = sql.trim().replace(/\s+/g, ' ').split(' ').slice(0, 4).join(' ');
+  return `query "${words.length > 60 ? words.slice(0, 60) + '…' : words}"`;
+}
+
+export function openConnection(target: TargetConfig): PgConnection {
+  return new PoolConnection(target);
+}

@@ -1,0 +1,193 @@
+/**
+ * End to end on real engines: embedded ClickHouse (chDB) reading Parquet from a local S3 server (s3rver),
+ * through the engine's runner and the ClickHouse adapter.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET, DAY_PREFIX, fixtureBytes, startScenario, type Scenario } from '../support/clickhouse-scenario.ts';
+import { ShadowfillError } from '../../src/errors.ts';
+import type { RunEvent } from '../../src/runner/events.ts';
+
+let s: Scenario;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Everything observable about the live tables of `db`: row counts, aggregate sums, partitions. */
+async function snapshot(db: string) {
+  return s.driver.query(
+    `SELECT (SELECT count() FROM \`${db}\`.pypi) AS rows, (SELECT sum(count) FROM \`${db}\`.pypi_downloads) AS downloads, ` +
+      `(SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name)) AS tables, ` +
+      `(SELECT cityHash64(groupArray(h)) FROM (SELECT cityHash64(*) AS h FROM \`${db}\`.pypi ORDER BY h)) AS content`,
+  );
+}
+
+async function shadowTables(db: string): Promise<string[]> {
+  const rows = await s.driver.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = '${db}' AND name LIKE '%\\_v2\\_%'`,
+  );
+  return rows.map((r) => r.name);
+}
+
+beforeAll(async () => {
+  // 30 files over 3 days (10 files a day → one daily partition each), 3 row groups per file.
+  s = await startScenario({ files: 30, rowsPerFile: 1500, days: 3 });
+}, 300_000);
+
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe('ClickHouse backfill through shadow tables', () => {
+  it("runs the guide's scenario: live {000..009}, backfill {010..019} with its materialized view", async () => {
+    await s.createGuideTables('guide');
+    await s.loadLive('guide', range(0, 9));
+    const events: RunEvent[] = [];
+    const report = await s.run(s.config('guide'), { onEvent: (e) => events.push(e) });
+    const total = s.rowsOf(range(0, 19));
+    expect(report.rowsLoaded).toBe(s.rowsOf(range(10, 19)));
+    expect(report.batches).toBe(3);
+    expect(await s.scalar('SELECT count() FROM guide.pypi')).toBe(total);
+    expect(await s.scalar('SELECT sum(count) FROM guide.pypi_downloads')).toBe(total);
+    expect(await shadowTables('guide')).toEqual([]);
+    const downloads = report.after.find((m) => m.table === 'guide.pypi_downloads');
+    expect(downloads?.aggregates['sum(`count`)']).toBe(total);
+    expect(events.map((e) => e.type).filter((t) => t === 'batch-committed')).toHaveLength(3);
+
+    // The same configuration again: nothing to do, and nothing changes.
+    await expect(s.run(s.config('guide'))).rejects.toMatchObject({ code: 'NOTHING_TO_DO' });
+    expect(await s.scalar('SELECT count() FROM guide.pypi')).toBe(total);
+  });
+
+  it('swaps every daily partition of a partitioned table and fills two view targets (Summing + Aggregating)', async () => {
+    await s.createGuideTables('parts', { partitionBy: 'toYYYYMMDD(timestamp)' });
+    await s.driver.command(
+      'CREATE TABLE parts.by_country (country_code String, c AggregateFunction(count), p AggregateFunction(uniqExact, String)) ' +
+        'ENGINE = AggregatingMergeTree ORDER BY country_code',
+    );
+    await s.driver.command(
+      'CREATE MATERIALIZED VIEW parts.by_country_mv TO parts.by_country AS ' +
+        'SELECT country_code, countState() AS c, uniqExactState(project) AS p FROM parts.pypi GROUP BY country_code',
+    );
+    const config = s.config('parts', { url: `s3://${BUCKET}/${DAY_PREFIX}{000..029}.parquet`, batch: { files: 7, bytes: 1e12 } });
+    const report = await s.run(config);
+    const total = s.rowsOf(range(0, 29));
+    expect(report.swapUnits).toBeGreaterThanOrEqual(3 + 1 + 1); // 3 daily partitions of pypi + one per view target
+    expect(await s.scalar("SELECT uniqExact(partition_id) FROM system.parts WHERE database = 'parts' AND table = 'pypi' AND active")).toBe(3);
+    expect(await s.scalar('SELECT count() FROM parts.pypi')).toBe(total);
+    expect(await s.scalar('SELECT sum(count) FROM parts.pypi_downloads')).toBe(total);
+    expect(await s.scalar('SELECT countMerge(c) FROM parts.by_country')).toBe(total);
+    const projectsPerCountry = await s.driver.query<{ a: string; b: string }>(
+      'SELECT (SELECT groupArray((country_code, n)) FROM (SELECT country_code, uniqExactMerge(p) AS n FROM parts.by_country GROUP BY country_code ORDER BY country_code)) AS a, ' +
+        '(SELECT groupArray((country_code, n)) FROM (SELECT country_code, uniqExact(project) AS n FROM parts.pypi GROUP BY country_code ORDER BY country_code)) AS b',
+    );
+    expect(projectsPerCountry[0]?.a).toEqual(projectsPerCountry[0]?.b);
+    expect(await shadowTables('parts')).toEqual([]);
+  });
+
+  it('before: auto loads only rows older than the oldest live row', async () => {
+    await s.createGuideTables('auto', { partitionBy: 'toYYYYMMDD(timestamp)' });
+    await s.loadLive('auto', range(15, 29)); // the live stream started mid day 2
+    const liveRows = await s.scalar('SELECT count() FROM auto.pypi');
+    const minLive = await s.driver.query<{ v: string }>('SELECT toString(min(timestamp)) AS v FROM auto.pypi');
+    const files = s.files.map((f) => `'${f.path}'`).join(', ');
+    const expectedOlder = await s.scalar(
+      `SELECT count() FROM (SELECT timestamp FROM file('${s.parquetDir}/pypi/**/*.parquet', 'Parquet')) ` +
+        `WHERE timestamp < toDateTime('${minLive[0]!.v}')`,
+    );
+    expect(files.length).toBeGreaterThan(0);
+    expect(expectedOlder).toBeGreaterThan(0);
+    const config = s.config('auto', {
+      url: `s3://${BUCKET}/pypi/2024-12-1{7,8,9}/*.parquet`,
+      filter: { column: 'timestamp', before: 'auto', after: undefined },
+    });
+    const report = await s.run(config);
+    expect(report.rowsLoaded).toBe(expectedOlder);
+    expect(await s.scalar('SELECT count() FROM auto.pypi')).toBe(liveRows + expectedOlder);
+    expect(await s.scalar('SELECT sum(count) FROM auto.pypi_downloads')).toBe(liveRows + expectedOlder);
+    // No duplicates: every (timestamp, project, version, country) occurs as often as in the files.
+    expect(
+      await s.scalar(
+        `SELECT count() FROM (SELECT timestamp, project, version, country_code, installer, count() AS n FROM auto.pypi GROUP BY ALL) AS a ` +
+          `FULL OUTER JOIN (SELECT timestamp, project, version, country_code, installer, count() AS n FROM file('${s.parquetDir}/pypi/**/*.parquet', 'Parquet') GROUP BY ALL) AS b ` +
+          `USING (timestamp, project, version, country_code, installer) WHERE a.n != b.n`,
+      ),
+    ).toBe(0);
+  });
+
+  it('a corrupt object in batch 2 fails the run naming it, leaves live tables identical, and a rerun after the fix completes', async () => {
+    await s.createGuideTables('corrupt');
+    await s.loadLive('corrupt', range(0, 9));
+    const before = await snapshot('corrupt');
+    // Objects 10..19 in batches of 4: object 15 is in batch 2. Its footer stays valid; its data pages are garbage.
+    const key = `${DAY_PREFIX}015.parquet`;
+    const good = await fixtureBytes(s.files.find((f) => f.key === key)!);
+    const bad = Buffer.from(good);
+    for (let i = 4; i < Math.floor(bad.length * 0.6); i += 7) bad[i] = (bad[i]! * 31 + 17) & 0xff;
+    await s.put(key, bad);
+    const config = s.config('corrupt');
+    const error = await s.run(config).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShadowfillError);
+    expect((error as ShadowfillError).code).toBe('SOURCE_CORRUPT');
+    expect((error as Error).message).toContain(`s3://${BUCKET}/${key}`);
+    expect((error as Error).message.split('\n')).toHaveLength(1);
+    expect(await snapshot('corrupt')).toEqual(before);
+
+    await s.put(key, good);
+    const events: RunEvent[] = [];
+    const report = await s.run(config, { onEvent: (e) => events.push(e) });
+    expect(report.resumed).toBe(true);
+    // Batch 1 was committed before the failure: it is not loaded again.
+    expect(events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch)).toEqual([1, 2]);
+    expect(await s.scalar('SELECT count() FROM corrupt.pypi')).toBe(s.rowsOf(range(0, 19)));
+    expect(await s.scalar('SELECT sum(count) FROM corrupt.pypi_downloads')).toBe(s.rowsOf(range(0, 19)));
+  });
+
+  it('an interruption between two partition moves is completed, not repeated, by the next run', async () => {
+    await s.createGuideTables('swap', { partitionBy: 'toYYYYMMDD(timestamp)' });
+    const config = s.config('swap', { url: `s3://${BUCKET}/${DAY_PREFIX}{000..029}.parquet`, batch: { files: 10, bytes: 1e12 } });
+    let moves = 0;
+    const crash = await s
+      .run(config, {
+        onEvent: (e) => {
+          if (e.type === 'swap-unit-done' && ++moves === 2) throw new Error('simulated crash between partition moves');
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((crash as Error).message).toContain('simulated crash');
+    const partial = await s.scalar('SELECT count() FROM swap.pypi');
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(s.rowsOf(range(0, 29)));
+
+    const events: RunEvent[] = [];
+    const report = await s.run(config, { onEvent: (e) => events.push(e) });
+    expect(report.resumed).toBe(true);
+    expect(events.some((e) => e.type === 'batch-started')).toBe(false);
+    expect(await s.scalar('SELECT count() FROM swap.pypi')).toBe(s.rowsOf(range(0, 29)));
+    expect(await s.scalar('SELECT sum(count) FROM swap.pypi_downloads')).toBe(s.rowsOf(range(0, 29)));
+    expect(await shadowTables('swap')).toEqual([]);
+  });
+
+  it('bad input fails before any DDL with one line naming the thing', async () => {
+    await s.createGuideTables('bad');
+    await s.driver.command('CREATE TABLE bad.extra (timestamp DateTime, project String, flag UInt8) ENGINE = MergeTree ORDER BY project');
+    const before = await snapshot('bad');
+    const cases: [Partial<Parameters<Scenario['config']>[1]>, string, RegExp][] = [
+      [{ target: { ...s.config('bad').target, table: 'nope' } }, 'TARGET_MISSING', /bad\.nope.*does not exist/],
+      [{ url: `s3://${BUCKET}/${DAY_PREFIX}{900..999}.parquet` }, 'SOURCE_EMPTY', /no object matches/],
+      [{ target: { ...s.config('bad').target, table: 'extra' } }, 'SCHEMA_MISMATCH', /flag|country_code/],
+      [
+        { source: { ...s.config('bad').source, credentials: { accessKeyId: 'wrong', secretAccessKey: 'wrong-secret-123' } } },
+        'SOURCE_ACCESS_DENIED',
+        /credentials/,
+      ],
+      [{ source: { ...s.config('bad').source, endpoint: 'http://127.0.0.1:9' } }, 'SOURCE_UNREACHABLE', /127\.0\.0\.1:9/],
+    ];
+    for (const [override, code, pattern] of cases) {
+      const error = await s.run(s.config('bad', override)).catch((e: unknown) => e);
+      expect(error, code).toBeInstanceOf(ShadowfillError);
+      expect((error as ShadowfillError).code).toBe(code);
+      expect((error as Error).message).toMatch(pattern);
+      expect((error as Error).message).not.toContain('wrong-secret-123');
+      expect((error as Error).message.split('\n')).toHaveLength(1);
+    }
+    expect(await snapshot('bad')).toEqual(before);
+  });
+});
