@@ -28,11 +28,16 @@ const toEvent = (r: JournalRow): JournalEvent => ({
 
 export function clickHouseJournal(driver: ClickHouseDriver, database: string): JournalStore {
   const table = { database, table: JOURNAL_TABLE };
+  /** No journal table yet means no runs yet: reading must not create it (validation runs no DDL). */
+  const read = async (where: { fingerprint?: string; runId?: string }) => {
+    const [exists] = await driver.query<{ n: string }>(sql.tableExists(table));
+    if (!exists || Number(exists.n) === 0) return [];
+    return (await driver.query<JournalRow>(sql.readJournal(table, where))).map(toEvent);
+  };
   return {
     ensure: () => driver.command(sql.createJournal(table)),
-    append: (event) => driver.command(sql.appendJournal(table, event), { wait_for_async_insert: 1 }),
-    readByFingerprint: async (fingerprint) =>
-      (await driver.query<JournalRow>(sql.readJournal(table, { fingerprint }))).map(toEvent),
-    readRun: async (runId) => (await driver.query<JournalRow>(sql.readJournal(table, { runId }))).map(toEvent),
+    append: (event) => driver.command(sql.appendJournal(table, event)),
+    readByFingerprint: (fingerprint) => read({ fingerprint }),
+    readRun: (runId) => read({ runId }),
   };
 }

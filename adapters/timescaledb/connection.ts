@@ -7,7 +7,7 @@
  * parse back. Dates, timestamps and bigints are returned as text (never converted to JS numbers or Dates).
  */
 import pg from 'pg';
-import { TargetError } from '../../src/errors.ts';
+import { ShadowfillError, TargetError } from '../../src/errors.ts';
 import type { TargetConfig } from '../../src/config/types.ts';
 import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src/local/timescaledb-server.ts';
 
@@ -192,7 +192,7 @@ class PoolConnection implements PgConnection {
       } catch {
         broken = true;
       }
-      throw toTargetError(error, 'transaction', this.description);
+      throw error instanceof ShadowfillError ? error : toTargetError(error, 'transaction', this.description);
     } finally {
       client.release(broken);
     }

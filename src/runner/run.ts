@@ -131,7 +131,6 @@ export async function runBackfill(
   const client = createS3Client(location);
 
   try {
-    await adapter.journal.ensure();
     const target = await timed('validate', () => adapter.describe());
     const runs = await findRuns(adapter, fingerprint);
 
@@ -155,6 +154,8 @@ export async function runBackfill(
     } else {
       runId = newRunId();
       started = await timed('validate', () => prepareNewRun(config, adapter, client, location, target));
+      // Validation ran no DDL; from here on the run exists and is journaled.
+      await adapter.journal.ensure();
       journal = new Journal(adapter, runId, fingerprint, 0);
       await journal.append('run-started', { data: started });
     }

@@ -211,9 +211,9 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
           number * 1000 AS size,
           toDateTime64('2024-12-17 00:00:00', 6, 'UTC') + toIntervalMicrosecond(number * 7) AS uploaded,
           toDecimal64(concat(if(number % 2 = 1, '-', ''), toString(number), '.', leftPad(toString(number % 10000), 4, '0')), 4) AS price,
-          if(number % 3 = 0, NULL, toInt32(number) - 50000) AS delta,
+          if(number % 3 = 0, NULL, toInt32(toInt64(number) - 50000)) AS delta,
           number / 4 AS ratio,
-          number % 2 = 0 AS even,
+          toBool(number % 2 = 0) AS even,
           toDate('2024-01-01') + (number % 365) AS day,
           toUUID(concat('00000000-0000-4000-8000-', leftPad(lower(hex(number)), 12, '0'))) AS id
         FROM numbers(${ROWS})
@@ -264,26 +264,43 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
     expect(chunks.map((c) => c.rowGroup)).toEqual(groupRows.map((_, i) => i));
 
     const base = Date.UTC(2024, 11, 17);
+    const expected: Record<string, (n: number) => unknown> = {
+      timestamp: (n) => base + n * 1000,
+      country_code: (n) => ['US', 'DE', 'FR', 'CN'][n % 4],
+      project: (n) => `project-${n}`,
+      version: (n) => (n % 10 === 0 ? null : String(n % 7)),
+      tags: (n) => (n % 5 === 0 ? '[]' : `["a","${n}"]`),
+      size: (n) => BigInt(n) * 1000n,
+      uploaded: (n) => BigInt(base) * 1000n + BigInt(n * 7),
+      price: (n) => `${n % 2 === 1 ? '-' : ''}${n}.${String(n % 10000).padStart(4, '0')}`,
+      delta: (n) => (n % 3 === 0 ? null : n - 50000),
+      ratio: (n) => n / 4,
+      even: (n) => n % 2 === 0,
+      day: (n) => Date.UTC(2024, 0, 1) + (n % 365) * 86_400_000,
+      id: (n) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
+    };
+    // Comparable form of a decoded value: micro-precision for `uploaded`, ms for other Dates, JSON for lists.
+    const comparable = (name: string, value: unknown): unknown => {
+      if (name === 'uploaded') return epochMicros(value as Date);
+      if (value instanceof Date) return value.getTime();
+      if (Array.isArray(value)) return JSON.stringify(value);
+      return value;
+    };
+    const mismatches: string[] = [];
     let n = 0;
     for (const chunk of chunks) {
-      const col = (name: string): ArrayLike<unknown> => chunk.columns.get(name) ?? [];
+      expect([...chunk.columns.keys()]).toEqual(Object.keys(expected));
       for (const values of chunk.columns.values()) expect(values.length).toBe(chunk.numRows);
       for (let i = 0; i < chunk.numRows; i++, n++) {
-        expect((col('timestamp')[i] as Date).getTime()).toBe(base + n * 1000);
-        expect(col('country_code')[i]).toBe(['US', 'DE', 'FR', 'CN'][n % 4]);
-        expect(col('project')[i]).toBe(`project-${n}`);
-        expect(col('version')[i]).toBe(n % 10 === 0 ? null : String(n % 7));
-        expect(col('tags')[i]).toEqual(n % 5 === 0 ? [] : ['a', String(n)]);
-        expect(col('size')[i]).toBe(BigInt(n) * 1000n);
-        expect(epochMicros(col('uploaded')[i] as Date)).toBe(BigInt(base) * 1000n + BigInt(n * 7));
-        expect(col('price')[i]).toBe(`${n % 2 === 1 ? '-' : ''}${n}.${String(n % 10000).padStart(4, '0')}`);
-        expect(col('delta')[i]).toBe(n % 3 === 0 ? null : n - 50000);
-        expect(col('ratio')[i]).toBe(n / 4);
-        expect(col('even')[i]).toBe(n % 2 === 0);
-        expect((col('day')[i] as Date).getTime()).toBe(Date.UTC(2024, 0, 1) + (n % 365) * 86_400_000);
-        expect(col('id')[i]).toBe(`00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`);
+        for (const [name, want] of Object.entries(expected)) {
+          const got = comparable(name, chunk.columns.get(name)?.[i]);
+          if (got !== want(n) && mismatches.length < 10) {
+            mismatches.push(`row ${n} ${name}: got ${String(got)}, want ${String(want(n))}`);
+          }
+        }
       }
     }
+    expect(mismatches).toEqual([]);
     expect(n).toBe(ROWS);
   });
 
@@ -363,7 +380,8 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
     const reader = { view: new DataView(bytes.buffer, Number(meta.data_page_offset)), offset: 0 };
     const header = parquetHeader(reader);
     expect(header.crc).toBeDefined();
-    bytes[Number(meta.data_page_offset) + reader.offset + Math.floor(header.compressed_page_size / 2)] ^= 0x10;
+    const target = Number(meta.data_page_offset) + reader.offset + Math.floor(header.compressed_page_size / 2);
+    bytes[target] = (bytes[target] as number) ^ 0x10;
     const object = objectFor('pypi-damaged.parquet', bytes.length);
     const error = await rejection(collect(memory(bytes), object));
     expect(error).toBeInstanceOf(SourceError);

@@ -18,7 +18,8 @@ import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { runBackfill, type RunOptions, type RunReport } from '../../src/runner/run.ts';
 
 export const BUCKET = 'datasets';
-export const DAY_PREFIX = 'pypi/2024-12-17/1734393600-000000000';
+/** Fixture files spread over several days: `pypi/<day>/<epoch>-000000000NNN.parquet`. */
+export const ANY_DAY = 'pypi/*/*-000000000';
 
 export interface Scenario {
   readonly root: string;
@@ -27,6 +28,8 @@ export interface Scenario {
   readonly chDir: string;
   readonly files: readonly GeneratedFile[];
   readonly parquetDir: string;
+  /** The fixture file with this number. */
+  file(n: number): GeneratedFile;
   /** Rows of the fixture files by number. */
   rowsOf(numbers: readonly number[]): number;
   config(database: string, overrides?: Partial<BackfillConfig> & { url?: string }): BackfillConfig;
@@ -72,11 +75,16 @@ export async function startScenario(options: { files: number; rowsPerFile: numbe
     chDir,
     files: generated.files,
     parquetDir,
+    file: (n) => {
+      const f = byNumber.get(n);
+      if (!f) throw new Error(`no fixture file ${n}`);
+      return f;
+    },
     rowsOf: (numbers) => numbers.reduce((n, i) => n + (byNumber.get(i)?.rows ?? 0), 0),
     config: (database, overrides = {}) => ({
       target: { kind: 'clickhouse', url: `embedded:${chDir}`, database, table: 'pypi', user: undefined, password: undefined },
       source: {
-        url: overrides.url ?? `s3://${BUCKET}/${DAY_PREFIX}{010..019}.parquet`,
+        url: overrides.url ?? `s3://${BUCKET}/${ANY_DAY}{010..019}.parquet`,
         endpoint: s3.endpoint,
         region: 'us-east-1',
         credentials: creds,

@@ -18,6 +18,9 @@ export const sql = {
     `dependencies_database, dependencies_table FROM system.tables ` +
     `WHERE database = ${quoteString(ref.database)} AND name = ${quoteString(ref.table)}`,
 
+  tableExists: (ref: TableRef) =>
+    `SELECT count() AS n FROM system.tables WHERE database = ${quoteString(ref.database)} AND name = ${quoteString(ref.table)}`,
+
   databaseExists: (database: string) =>
     `SELECT count() AS n FROM system.databases WHERE name = ${quoteString(database)}`,
 

@@ -1,0 +1,212 @@
+/**
+ * Loads one batch's decoded rows into the staging table, tagged with the batch index, in ONE transaction with
+ * `synchronous_commit = off`:
+ * - COPY path (real PostgreSQL/TimescaleDB): `COPY staging (…) FROM STDIN` in text format, streamed with
+ *   backpressure (pg-copy-streams);
+ * - INSERT path (the embedded server, whose socket breaks on COPY): `INSERT … SELECT … FROM unnest($1::text[], …)`
+ *   of `insert_rows` rows at a time.
+ * Values go through encode.ts. A value the column cannot take fails with an error naming the object, column and
+ * row group.
+ */
+import { once } from 'node:events';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { LoadResult, RowChunk } from '../../src/adapter/contract.ts';
+import { SchemaMismatchError, ShadowfillError } from '../../src/errors.ts';
+import type { PgConnection, Queryable } from './connection.ts';
+import { toTargetError } from './connection.ts';
+import { copyField, EncodeError, encoderFor, type Encoder } from './encode.ts';
+import type { ColumnMapping, Statements } from './statements.ts';
+
+export interface LoadPlan {
+  readonly statements: Statements;
+  readonly mapping: readonly ColumnMapping[];
+  readonly batch: number;
+  readonly method: 'copy' | 'insert';
+  readonly insertRows: number;
+  /** `public.m`, for messages. */
+  readonly tableName: string;
+}
+
+interface PreparedColumn {
+  readonly source: string;
+  readonly target: string;
+  readonly encode: Encoder;
+}
+
+/** Where a run of loaded rows came from, to name it in errors. */
+interface Origin {
+  readonly firstLine: number;
+  readonly lastLine: number;
+  readonly uri: string;
+  readonly rowGroup: number;
+}
+
+const COPY_PIECE_ROWS = 4096;
+
+function prepare(plan: LoadPlan): PreparedColumn[] {
+  return plan.mapping.map((m) => ({
+    source: m.source.name,
+    target: m.target.name,
+    encode: encoderFor(m.target.type, m.source.type),
+  }));
+}
+
+function columnValues(chunk: RowChunk, column: PreparedColumn): ArrayLike<unknown> {
+  const values = chunk.columns.get(column.source);
+  if (!values) {
+    throw new SchemaMismatchError(
+      `${chunk.object.uri} row group ${chunk.rowGroup} has no column "${column.source}" although the first object has it — export every object with the same columns`,
+    );
+  }
+  return values;
+}
+
+function encodeValue(chunk: RowChunk, column: PreparedColumn, plan: LoadPlan, value: unknown): string | null {
+  try {
+    return column.encode(value);
+  } catch (error) {
+    if (error instanceof EncodeError) {
+      throw new SchemaMismatchError(
+        `${chunk.object.uri} column "${column.source}" row group ${chunk.rowGroup}: ${error.message} (column "${column.target}" of ${plan.tableName}) — change the column type or fix those rows in the source`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** A data error from the server (SQLSTATE class 22 or 23) becomes a SchemaMismatchError naming the rows' origin. */
+function dataError(error: unknown, plan: LoadPlan, origin: Origin | undefined, where: string): ShadowfillError {
+  const raw = error instanceof ShadowfillError ? error.cause : error;
+  if (origin && isDataError(raw)) {
+    const e = raw as { message?: string; where?: string };
+    const column = /column (\S+?):/.exec(e.where ?? '')?.[1];
+    const text = (e.message ?? '').split('\n')[0];
+    return new SchemaMismatchError(
+      `${origin.uri} ${column ? `column "${column}" ` : ''}row group ${origin.rowGroup}: ${plan.tableName} refused a value: ${text} — change the column type or fix those rows in the source`,
+      { cause: raw },
+    );
+  }
+  if (error instanceof ShadowfillError) return error;
+  return toTargetError(error, `loading batch ${plan.batch + 1} into ${plan.statements.names.staging}`, where);
+}
+
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+export async function loadBatch(
+  db: PgConnection,
+  plan: LoadPlan,
+  input: AsyncIterable<RowChunk>,
+): Promise<LoadResult> {
+  const columns = prepare(plan);
+  const targets = plan.mapping.map((m) => m.target);
+  const objects = new Map<string, number>();
+  const track = (chunk: RowChunk) => objects.set(chunk.object.uri, chunk.object.size);
+  const rows = await db.transaction(async (client) => {
+    await client.query('SET LOCAL synchronous_commit = off');
+    return plan.method === 'copy'
+      ? copyRows(client, plan, columns, targets, input, track, db.description)
+      : insertRows(client, plan, columns, targets, input, track, db.description);
+  });
+  await db.query(plan.statements.summarizeBatchIndex(), [], `summarizing the batch index of ${plan.statements.names.staging}`);
+  return { rowsWritten: rows, bytesRead: [...objects.values()].reduce((a, b) => a + b, 0) };
+}
+
+async function insertRows(
+  client: Queryable,
+  plan: LoadPlan,
+  columns: readonly PreparedColumn[],
+  targets: LoadPlan['mapping'][number]['target'][],
+  input: AsyncIterable<RowChunk>,
+  track: (chunk: RowChunk) => void,
+  where: string,
+): Promise<number> {
+  const sql = plan.statements.insertUnnest(targets);
+  let written = 0;
+  for await (const chunk of input) {
+    track(chunk);
+    const values = columns.map((c) => columnValues(chunk, c));
+    for (let start = 0; start < chunk.numRows; start += plan.insertRows) {
+      const end = Math.min(chunk.numRows, start + plan.insertRows);
+      const arrays = columns.map((column, c) => {
+        const out = new Array<string | null>(end - start);
+        const source = values[c]!;
+        for (let i = start; i < end; i++) out[i - start] = encodeValue(chunk, column, plan, source[i] ?? null);
+        return out;
+      });
+      try {
+        await client.query(sql, [...arrays, plan.batch]);
+      } catch (error) {
+        throw dataError(error, plan, { firstLine: 0, lastLine: 0, uri: chunk.object.uri, rowGroup: chunk.rowGroup }, where);
+      }
+      written += end - start;
+    }
+  }
+  return written;
+}
+
+async function copyRows(
+  client: Queryable & { readonly raw: pg.PoolClient },
+  plan: LoadPlan,
+  columns: readonly PreparedColumn[],
+  targets: LoadPlan['mapping'][number]['target'][],
+  input: AsyncIterable<RowChunk>,
+  track: (chunk: RowChunk) => void,
+  where: string,
+): Promise<number> {
+  const stream = client.raw.query(copyFrom(plan.statements.copyInto(targets)));
+  const origins: Origin[] = [];
+  let failure: unknown;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.once('finish', resolve);
+    stream.once('error', (error) => {
+      failure = error;
+      reject(error);
+    });
+  });
+  done.catch(() => undefined);
+  const batchField = `\t${plan.batch}\n`;
+  let line = 0;
+  try {
+    for await (const chunk of input) {
+      if (failure) break;
+      track(chunk);
+      origins.push({ firstLine: line + 1, lastLine: line + chunk.numRows, uri: chunk.object.uri, rowGroup: chunk.rowGroup });
+      const values = columns.map((c) => columnValues(chunk, c));
+      for (let start = 0; start < chunk.numRows && !failure; start += COPY_PIECE_ROWS) {
+        const end = Math.min(chunk.numRows, start + COPY_PIECE_ROWS);
+        let text = '';
+        for (let i = start; i < end; i++) {
+          for (let c = 0; c < columns.length; c++) {
+            if (c > 0) text += '\t';
+            text += copyField(encodeValue(chunk, columns[c]!, plan, values[c]![i] ?? null));
+          }
+          text += columns.length === 0 ? `${plan.batch}\n` : batchField;
+        }
+        if (!stream.write(text)) await Promise.race([once(stream, 'drain'), done]);
+      }
+      line += chunk.numRows;
+    }
+    if (!failure) {
+      stream.end();
+      await done;
+    }
+  } catch (error) {
+    // The source (or an encoder) failed: abort the COPY so the server rolls it back, then report the cause.
+    if (!failure) {
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      await done.catch(() => undefined);
+    }
+    if (error !== failure) throw error;
+  }
+  if (failure) {
+    const lineNo = Number(/line (\d+)/.exec((failure as { where?: string }).where ?? '')?.[1] ?? NaN);
+    const origin = origins.find((o) => lineNo >= o.firstLine && lineNo <= o.lastLine);
+    throw dataError(failure, plan, origin, where);
+  }
+  return stream.rowCount;
+}
