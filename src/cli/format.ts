@@ -21,3 +21,8 @@ export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
+
+/** Bytes per second as `12.3 MB/s` (decimal megabytes, as throughput is usually quoted). */
+export function formatRate(bytesPerSecond: number): string {
+  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+}

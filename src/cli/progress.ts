@@ -1,89 +1,215 @@
 /**
- * Renders run events: on a TTY one live status line (batches, rows, bytes, rate, ETA, current step) on
- * stderr; off a TTY plain lines on stderr; with --json one JSON object per event on stdout.
+ * Renders run events for people and programs:
+ * - stderr is a TTY: one live status line, redrawn in place (`\r` + clear line) — batches done/total, rows and
+ *   bytes loaded, rows/s, MB/s, ETA, the current step, and TimescaleDB chunk counts; notes (start, failures,
+ *   swap, finish) are printed above it on their own lines;
+ * - stderr is not a TTY: the same status as plain lines, at most one every `intervalSeconds` (plus the last
+ *   batch), and the notes; never a control character;
+ * - `--json`: one JSON object per event on stdout (schema: docs/EVENTS.md), nothing on stderr.
  */
 import type { RunEvent } from '../runner/events.ts';
-import { formatBytes, formatCount, formatSeconds } from './format.ts';
+import { formatBytes, formatCount, formatRate, formatSeconds } from './format.ts';
 
 export interface ProgressOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Clock in milliseconds (tests pass a fake one). Default `Date.now`. */
+  readonly now?: () => number;
+  /** Off a TTY: least seconds between two plain status lines. Default 10. */
+  readonly intervalSeconds?: number;
 }
 
+/** What the live view shows, folded from the events seen so far. */
+export interface ProgressState {
+  batches: number;
+  batchesDone: number;
+  totalBytes: number;
+  /** Rows and bytes of committed batches (including those committed by an earlier, resumed invocation). */
+  rows: number;
+  bytes: number;
+  /** Bytes loaded by this invocation: the basis of MB/s and ETA (resumed batches would inflate them). */
+  bytesThisRun: number;
+  rowsThisRun: number;
+  step: string;
+  chunksDecompressed: number;
+  chunksCompressed: number;
+  chunksTotal: number;
+}
+
+export function initialProgressState(): ProgressState {
+  return {
+    batches: 0,
+    batchesDone: 0,
+    totalBytes: 0,
+    rows: 0,
+    bytes: 0,
+    bytesThisRun: 0,
+    rowsThisRun: 0,
+    step: 'starting',
+    chunksDecompressed: 0,
+    chunksCompressed: 0,
+    chunksTotal: 0,
+  };
+}
+
+/** Folds one event into the state (mutates and returns it). */
+export function applyEvent(state: ProgressState, event: RunEvent): ProgressState {
+  switch (event.type) {
+    case 'run-started':
+      state.batches = event.batches;
+      state.totalBytes = event.bytes;
+      state.step = 'preparing shadow tables';
+      break;
+    case 'batch-started':
+      state.step = `batch ${event.batch + 1}: load${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+      break;
+    case 'batch-loaded':
+      state.bytesThisRun += event.bytes;
+      state.rowsThisRun += event.rows;
+      state.step = `batch ${event.batch + 1}: verify`;
+      break;
+    case 'batch-verified':
+      state.step = `batch ${event.batch + 1}: commit`;
+      break;
+    case 'batch-committed':
+      // Batches are committed in order: batch i committed means batches 0..i are done.
+      state.batchesDone = Math.max(state.batchesDone, event.batch + 1);
+      state.rows = event.rowsSoFar;
+      state.bytes = event.bytesSoFar;
+      state.step = state.batchesDone >= state.batches ? 'swap' : 'next batch';
+      break;
+    case 'batch-failed':
+      state.step = `batch ${event.batch + 1}: ${event.willRetry ? 'retry' : 'failed'}`;
+      break;
+    case 'swap-started':
+      state.step = `swap 0/${event.units}`;
+      break;
+    case 'swap-unit-done':
+      state.step = `swap ${event.done}/${event.total}`;
+      break;
+    case 'swap-finished':
+    case 'shadows-dropped':
+      state.step = 'cleanup';
+      break;
+    case 'chunk-decompressed':
+      state.chunksDecompressed = event.done;
+      state.chunksTotal = Math.max(state.chunksTotal, event.total);
+      break;
+    case 'chunk-compressed':
+      state.chunksCompressed = event.done;
+      state.chunksTotal = Math.max(state.chunksTotal, event.total);
+      break;
+    case 'run-finished':
+      state.step = 'finished';
+      break;
+    case 'run-stopped':
+      state.step = 'stopped';
+      break;
+    default:
+      break;
+  }
+  return state;
+}
+
+/** The one-line status: `batches 2/5 · 1,234 rows · 3.4 MiB · 5,678 rows/s · 1.2 MB/s · ETA 4.0 s · batch 3: load`. */
+export function statusLine(state: ProgressState, elapsedSeconds: number): string {
+  const seconds = Math.max(elapsedSeconds, 0.001);
+  const bytesPerSecond = state.bytesThisRun / seconds;
+  const remaining = Math.max(state.totalBytes - state.bytes, 0);
+  const eta = remaining === 0 ? 0 : bytesPerSecond > 0 ? remaining / bytesPerSecond : Number.NaN;
+  const parts = [
+    `batches ${state.batchesDone}/${state.batches}`,
+    `${formatCount(state.rows)} rows`,
+    formatBytes(state.bytes),
+    `${formatCount(state.rowsThisRun / seconds)} rows/s`,
+    formatRate(bytesPerSecond),
+    `ETA ${formatSeconds(eta)}`,
+  ];
+  if (state.chunksTotal > 0) {
+    parts.push(`chunks ${state.chunksDecompressed}/${state.chunksTotal} decompressed, ${state.chunksCompressed} recompressed`);
+  }
+  parts.push(state.step);
+  return parts.join(' · ');
+}
+
+/** A one-off line worth keeping in the scrollback, or undefined. */
+function noteFor(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'run-started':
+      return (
+        `${event.resumed ? 'resuming' : 'starting'} run ${event.runId}: ${event.objects} objects, ` +
+        `${formatBytes(event.bytes)} in ${event.batches} batches`
+      );
+    case 'batch-failed':
+      return `batch ${event.batch + 1} attempt ${event.attempt} failed: ${event.error}${event.willRetry ? ' — retrying' : ''}`;
+    case 'policy-paused':
+      return `paused background jobs ${event.jobs.join(', ')} of ${event.table}`;
+    case 'policy-resumed':
+      return `resumed background jobs ${event.jobs.join(', ')} of ${event.table}`;
+    case 'swap-started':
+      return `swapping ${event.units} unit(s) into the live tables`;
+    case 'swap-finished':
+      return `swap finished in ${formatSeconds(event.seconds)}`;
+    case 'run-finished':
+      return `run ${event.runId} finished: ${formatCount(event.rowsLoaded)} rows in ${formatSeconds(event.seconds)}`;
+    case 'run-stopped':
+      return `run ${event.runId} stopped: ${event.error} — run the same command again to resume`;
+    default:
+      return undefined;
+  }
+}
+
+/** Events after which the plain (non-TTY) output prints a status line, subject to the interval. */
+const STATUS_EVENTS = new Set<RunEvent['type']>(['batch-committed', 'swap-unit-done', 'chunk-compressed']);
+
 export function createProgress(options: ProgressOptions): (event: RunEvent) => void {
-  const start = Date.now();
-  let batches = 0;
-  let totalBytes = 0;
-  let live = false;
+  const now = options.now ?? Date.now;
+  const intervalMs = (options.intervalSeconds ?? 10) * 1000;
+  const start = now();
+  const state = initialProgressState();
   const tty = options.stderr.isTTY === true;
-  const line = (text: string) => {
-    if (options.quiet) return;
-    if (tty) {
-      options.stderr.write(`\r\x1b[2K${text}`);
-      live = true;
-    } else {
-      options.stderr.write(`${text}\n`);
-    }
-  };
-  const note = (text: string) => {
-    if (options.quiet) return;
-    if (live) options.stderr.write('\n');
-    live = false;
+  let live = false;
+  let lastPlain = Number.NEGATIVE_INFINITY;
+
+  const writeNote = (text: string) => {
+    if (live) options.stderr.write('\r\x1b[2K');
     options.stderr.write(`${text}\n`);
+    live = false;
   };
+  const redraw = () => {
+    const width = options.stderr.columns ?? 0;
+    let text = statusLine(state, (now() - start) / 1000);
+    // A wrapped line cannot be redrawn in place with \r: keep it within the terminal.
+    if (width > 1 && text.length >= width) text = `${text.slice(0, width - 2)}…`;
+    options.stderr.write(`\r\x1b[2K${text}`);
+    live = true;
+  };
+
   return (event) => {
     if (options.json) {
-      options.stdout.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
+      options.stdout.write(`${JSON.stringify({ ...event, at: new Date(now()).toISOString() })}\n`);
       return;
     }
-    const elapsed = (Date.now() - start) / 1000;
-    switch (event.type) {
-      case 'run-started':
-        batches = event.batches;
-        totalBytes = event.bytes;
-        note(
-          `${event.resumed ? 'resuming' : 'starting'} run ${event.runId}: ${event.objects} objects, ` +
-            `${formatBytes(event.bytes)} in ${event.batches} batches`,
-        );
-        break;
-      case 'batch-started':
-        line(`batch ${event.batch + 1}/${batches}: loading ${event.objects} objects${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
-        break;
-      case 'batch-verified':
-        line(`batch ${event.batch + 1}/${batches}: verified ${formatCount(event.rows)} rows`);
-        break;
-      case 'batch-committed': {
-        const rate = event.rowsSoFar / Math.max(elapsed, 0.001);
-        const mbs = event.bytesSoFar / 1024 ** 2 / Math.max(elapsed, 0.001);
-        const eta = totalBytes > 0 && event.bytesSoFar > 0 ? (elapsed * (totalBytes - event.bytesSoFar)) / event.bytesSoFar : NaN;
-        line(
-          `batches ${event.batch + 1}/${batches} · ${formatCount(event.rowsSoFar)} rows · ${formatBytes(event.bytesSoFar)} · ` +
-            `${formatCount(rate)} rows/s · ${mbs.toFixed(1)} MB/s · ETA ${formatSeconds(eta)}`,
-        );
-        break;
-      }
-      case 'batch-failed':
-        note(`batch ${event.batch + 1} attempt ${event.attempt} failed: ${event.error}${event.willRetry ? ' — retrying' : ''}`);
-        break;
-      case 'swap-started':
-        note(`swapping ${event.units} unit(s) into the live tables`);
-        break;
-      case 'swap-unit-done':
-        line(`swap ${event.done}/${event.total}: ${event.description}`);
-        break;
-      case 'swap-finished':
-        note(`swap finished in ${formatSeconds(event.seconds)}`);
-        break;
-      case 'run-finished':
-        note(`run ${event.runId} finished: ${formatCount(event.rowsLoaded)} rows in ${formatSeconds(event.seconds)}`);
-        break;
-      case 'run-stopped':
-        note(`run ${event.runId} stopped; run the same command again to resume`);
-        break;
-      default:
-        break;
+    applyEvent(state, event);
+    if (options.quiet) return;
+    const note = noteFor(event);
+    if (tty) {
+      if (note !== undefined) writeNote(note);
+      if (event.type === 'run-finished' || event.type === 'run-stopped') return;
+      redraw();
+      return;
+    }
+    if (note !== undefined) options.stderr.write(`${note}\n`);
+    if (!STATUS_EVENTS.has(event.type)) return;
+    const last =
+      (event.type === 'batch-committed' && state.batchesDone >= state.batches) ||
+      (event.type === 'swap-unit-done' && event.done === event.total);
+    const t = now();
+    if (last || t - lastPlain >= intervalMs) {
+      options.stderr.write(`${statusLine(state, (t - start) / 1000)}\n`);
+      lastPlain = t;
     }
   };
 }

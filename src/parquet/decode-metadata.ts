@@ -31,7 +31,9 @@ export function decodeMetadata(metadata: FileMetaData): FileMetaData {
 function rewriteInt96Chunks(rowGroup: RowGroup): RowGroup {
   const columns = rowGroup.columns.map((chunk): ColumnChunk => {
     const meta = chunk.meta_data;
-    return meta?.type === 'INT96' ? { ...chunk, meta_data: { ...meta, type: 'FIXED_LEN_BYTE_ARRAY' } } : chunk;
+    return meta?.type === 'INT96'
+      ? { ...chunk, meta_data: { ...meta, type: 'FIXED_LEN_BYTE_ARRAY' } }
+      : chunk;
   });
   return { ...rowGroup, columns };
 }

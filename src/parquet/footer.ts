@@ -26,7 +26,12 @@ export function readFooter(buffer: AsyncBuffer, object: SourceObject): Promise<F
   return footer;
 }
 
-async function slice(buffer: AsyncBuffer, object: SourceObject, start: number, end: number): Promise<Uint8Array> {
+async function slice(
+  buffer: AsyncBuffer,
+  object: SourceObject,
+  start: number,
+  end: number,
+): Promise<Uint8Array> {
   try {
     return new Uint8Array(await buffer.slice(start, end));
   } catch (error) {
@@ -40,19 +45,31 @@ async function readFooterUncached(buffer: AsyncBuffer, object: SourceObject): Pr
   const tailStart = Math.max(0, size - INITIAL_TAIL_BYTES);
   let tail = await slice(buffer, object, tailStart, size);
   if (tail.byteLength !== size - tailStart) {
-    throw corruptObject(object, `the store returned ${tail.byteLength} bytes for a ${size - tailStart}-byte read`);
+    throw corruptObject(
+      object,
+      `the store returned ${tail.byteLength} bytes for a ${size - tailStart}-byte read`,
+    );
   }
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   const magic = view.getUint32(tail.byteLength - 4, true);
   if (magic === ENCRYPTED_MAGIC) {
-    throw corruptObject(object, 'it uses Parquet modular encryption (encrypted footer), which cannot be read');
+    throw corruptObject(
+      object,
+      'it uses Parquet modular encryption (encrypted footer), which cannot be read',
+    );
   }
   if (magic !== MAGIC) {
-    throw corruptObject(object, 'it does not end with the Parquet magic bytes PAR1 (truncated, or not Parquet)');
+    throw corruptObject(
+      object,
+      'it does not end with the Parquet magic bytes PAR1 (truncated, or not Parquet)',
+    );
   }
   const metadataLength = view.getUint32(tail.byteLength - 8, true);
   if (metadataLength + 8 > size - 4) {
-    throw corruptObject(object, `its footer claims ${metadataLength} bytes but the object is only ${size} bytes long`);
+    throw corruptObject(
+      object,
+      `its footer claims ${metadataLength} bytes but the object is only ${size} bytes long`,
+    );
   }
   if (metadataLength + 8 > tail.byteLength) {
     const start = size - metadataLength - 8;
@@ -74,7 +91,11 @@ async function readFooterUncached(buffer: AsyncBuffer, object: SourceObject): Pr
 
 /** Cheap consistency checks that catch a garbled footer before any data is read. */
 function validate(metadata: FileMetaData, object: SourceObject, dataEnd: number): void {
-  if (!Array.isArray(metadata.schema) || metadata.schema.length === 0 || !Array.isArray(metadata.row_groups)) {
+  if (
+    !Array.isArray(metadata.schema) ||
+    metadata.schema.length === 0 ||
+    !Array.isArray(metadata.row_groups)
+  ) {
     throw corruptObject(object, 'its footer has no schema or no row group list');
   }
   let rows = 0n;
@@ -84,7 +105,10 @@ function validate(metadata: FileMetaData, object: SourceObject, dataEnd: number)
       const meta = chunk.meta_data;
       const name = meta?.path_in_schema.join('.') ?? '?';
       if (chunk.file_path) {
-        throw corruptObject(object, `column "${name}" of row group ${index} lives in another file (${chunk.file_path})`);
+        throw corruptObject(
+          object,
+          `column "${name}" of row group ${index} lives in another file (${chunk.file_path})`,
+        );
       }
       if (!meta) throw corruptObject(object, `column "${name}" of row group ${index} has no metadata`);
       const start = Number(meta.dictionary_page_offset || meta.data_page_offset);

@@ -43,7 +43,11 @@ export async function fetchRanges(
 }
 
 /** The fetched bytes of [startByte, endByte), which must lie inside one fetched range. */
-export function bytesOf(ranges: readonly FetchedRange[], startByte: number, endByte: number): Uint8Array<ArrayBuffer> {
+export function bytesOf(
+  ranges: readonly FetchedRange[],
+  startByte: number,
+  endByte: number,
+): Uint8Array<ArrayBuffer> {
   const range = ranges.find((r) => r.startByte <= startByte && endByte <= r.endByte);
   if (!range) throw new Error(`bytes ${startByte}–${endByte} were not fetched`);
   return range.bytes.subarray(startByte - range.startByte, endByte - range.startByte);

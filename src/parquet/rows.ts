@@ -74,11 +74,20 @@ export async function* readRowChunks(
     const next = work[i + 1];
     pending = next && fetchRanges(buffer, object, next.fetches, next.index);
     pending?.catch(() => undefined); // observed when awaited; avoids an unhandled rejection if we stop early
-    const values = await decodeRowGroup(object, buffer.byteLength, metadata, schemaTree, group, ranges, columns);
+    const values = await decodeRowGroup(
+      object,
+      buffer.byteLength,
+      metadata,
+      schemaTree,
+      group,
+      ranges,
+      columns,
+    );
     for (let start = 0; start < group.groupRows; start += maxRows) {
       const end = Math.min(group.groupRows, start + maxRows);
       const sliced = new Map<string, ArrayLike<unknown>>();
-      for (const [name, data] of values) sliced.set(name, start === 0 && end === data.length ? data : slice(data, start, end));
+      for (const [name, data] of values)
+        sliced.set(name, start === 0 && end === data.length ? data : slice(data, start, end));
       yield { object, rowGroup: group.index, numRows: end - start, columns: sliced };
     }
   }
@@ -119,7 +128,13 @@ function planRowGroups(metadata: FileMetaData, names: string[]): RowGroupWork[] 
   metadata.row_groups.forEach((rowGroup, index) => {
     const groupRows = Number(rowGroup.num_rows);
     if (groupRows > 0) {
-      const planned = parquetPlanGroup({ rowGroup, groupStart, groupRows, ranges: [[0, groupRows]], columns: names });
+      const planned = parquetPlanGroup({
+        rowGroup,
+        groupStart,
+        groupRows,
+        ranges: [[0, groupRows]],
+        columns: names,
+      });
       const plan = planned.groups[0];
       if (plan) work.push({ index, groupStart, groupRows, plan, fetches: planned.fetches });
     }
@@ -167,8 +182,11 @@ async function decodeRowGroup(
   };
   let asyncColumns: { pathInSchema: string[]; data: Promise<{ data: DecodedArray[]; skipped: number }> }[];
   try {
-    asyncColumns = assembleAsync(readRowGroup(readOptions, queryPlan, group.plan), schemaTree, valueParsers)
-      .asyncColumns;
+    asyncColumns = assembleAsync(
+      readRowGroup(readOptions, queryPlan, group.plan),
+      schemaTree,
+      valueParsers,
+    ).asyncColumns;
   } catch (error) {
     throw undecodableColumn(object, names.join('", "'), group.index, reasonOf(error), error);
   }
@@ -210,7 +228,13 @@ async function decodeRowGroup(
   return values;
 }
 
-function decodeFailure(object: SourceObject, column: string, rowGroup: number, error: unknown, row?: number): Error {
+function decodeFailure(
+  object: SourceObject,
+  column: string,
+  rowGroup: number,
+  error: unknown,
+  row?: number,
+): Error {
   if (error instanceof UnrepresentableValueError) {
     const where = row === undefined ? '' : `row ${row} of the row group: `;
     return unrepresentableValue(object, column, rowGroup, `${where}${error.message}`, error);

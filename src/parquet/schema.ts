@@ -124,7 +124,10 @@ function describeMap(node: SchemaTree): Described {
   const value = describeNode(valueNode, false);
   const text = `MAP<${key.text}, ${value.text}>`;
   if (key.type.kind !== 'string' && key.type.kind !== 'int' && key.type.kind !== 'uuid') {
-    return unsupported(`MAP key of type ${key.text} (only string, integer and UUID keys are supported)`, text);
+    return unsupported(
+      `MAP key of type ${key.text} (only string, integer and UUID keys are supported)`,
+      text,
+    );
   }
   if (value.type.kind === 'unsupported') return unsupported(`map value: ${value.type.detail}`, text);
   return { type: { kind: 'map', key: key.type, value: value.type }, text };
@@ -137,7 +140,9 @@ function unitOf(unit: 'MILLIS' | 'MICROS' | 'NANOS'): 'millis' | 'micros' | 'nan
 /** Text of a leaf: physical type, length for FIXED_LEN_BYTE_ARRAY, annotation. */
 function leafText(element: SchemaElement): string {
   const physical =
-    element.type === 'FIXED_LEN_BYTE_ARRAY' ? `FIXED_LEN_BYTE_ARRAY(${element.type_length ?? '?'})` : element.type;
+    element.type === 'FIXED_LEN_BYTE_ARRAY'
+      ? `FIXED_LEN_BYTE_ARRAY(${element.type_length ?? '?'})`
+      : element.type;
   const annotation = annotationText(element);
   return annotation ? `${physical ?? '?'} ${annotation}` : (physical ?? '?');
 }
@@ -157,7 +162,8 @@ function annotationText(element: SchemaElement): string | undefined {
         return logical.type;
     }
   }
-  if (element.converted_type === 'DECIMAL') return `DECIMAL(${element.precision ?? '?'},${element.scale ?? 0})`;
+  if (element.converted_type === 'DECIMAL')
+    return `DECIMAL(${element.precision ?? '?'},${element.scale ?? 0})`;
   return element.converted_type;
 }
 
@@ -192,7 +198,8 @@ export function leafType(element: SchemaElement): ValueType {
   const no = (detail: string): ValueType => ({ kind: 'unsupported', detail });
 
   if (logical?.type === 'DECIMAL' || converted === 'DECIMAL') {
-    if (physical === 'INT32' || physical === 'INT64' || physical === 'BYTE_ARRAY') return decimalType(element);
+    if (physical === 'INT32' || physical === 'INT64' || physical === 'BYTE_ARRAY')
+      return decimalType(element);
     if (physical === 'FIXED_LEN_BYTE_ARRAY') return decimalType(element);
     return no(`DECIMAL on ${physical ?? '?'}`);
   }
@@ -230,8 +237,10 @@ export function leafType(element: SchemaElement): ValueType {
         // Legacy converted timestamps are instants (isAdjustedToUTC = true) per the Parquet spec.
         return { kind: 'timestamp', unit: converted === 'TIMESTAMP_MILLIS' ? 'millis' : 'micros', utc: true };
       }
-      if (converted === 'TIME_MILLIS') return wide ? no('TIME_MILLIS on INT64') : { kind: 'time', unit: 'millis' };
-      if (converted === 'TIME_MICROS') return wide ? { kind: 'time', unit: 'micros' } : no('TIME_MICROS on INT32');
+      if (converted === 'TIME_MILLIS')
+        return wide ? no('TIME_MILLIS on INT64') : { kind: 'time', unit: 'millis' };
+      if (converted === 'TIME_MICROS')
+        return wide ? { kind: 'time', unit: 'micros' } : no('TIME_MICROS on INT32');
       if (converted) {
         const int = intConverted[converted];
         if (!int) return no(`${converted} on ${physical}`);
@@ -252,7 +261,9 @@ export function leafType(element: SchemaElement): ValueType {
         case 'JSON':
           return { kind: 'json' };
         case 'UUID':
-          return physical === 'FIXED_LEN_BYTE_ARRAY' && element.type_length === 16 ? { kind: 'uuid' } : no('UUID');
+          return physical === 'FIXED_LEN_BYTE_ARRAY' && element.type_length === 16
+            ? { kind: 'uuid' }
+            : no('UUID');
         case 'FLOAT16':
           return physical === 'FIXED_LEN_BYTE_ARRAY' && element.type_length === 2
             ? { kind: 'float', bits: 32 }

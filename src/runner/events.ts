@@ -16,6 +16,11 @@ export type RunEvent =
   | { type: 'swap-finished'; units: number; seconds: number }
   | { type: 'shadows-dropped' }
   | { type: 'run-finished'; runId: string; rowsLoaded: number; seconds: number }
-  | { type: 'run-stopped'; runId: string; error: string };
+  | { type: 'run-stopped'; runId: string; error: string }
+  // TimescaleDB only (emitted by the adapter through the runner; see docs/EVENTS.md).
+  | { type: 'policy-paused'; table: string; jobs: readonly number[] }
+  | { type: 'policy-resumed'; table: string; jobs: readonly number[] }
+  | { type: 'chunk-decompressed'; chunk: string; done: number; total: number; seconds: number }
+  | { type: 'chunk-compressed'; chunk: string; done: number; total: number; seconds: number };
 
 export type EventSink = (event: RunEvent) => void;

@@ -31,7 +31,10 @@ async function open(path: string): Promise<{ buffer: AsyncBuffer; object: Source
 }
 
 function memory(bytes: Uint8Array): AsyncBuffer {
-  return { byteLength: bytes.byteLength, slice: (start, end) => Uint8Array.from(bytes.subarray(start, end)).buffer };
+  return {
+    byteLength: bytes.byteLength,
+    slice: (start, end) => Uint8Array.from(bytes.subarray(start, end)).buffer,
+  };
 }
 
 async function collect(buffer: AsyncBuffer, object: SourceObject, columns?: string[]): Promise<RowChunk[]> {
@@ -139,7 +142,9 @@ describe('shared/parquet-real', () => {
   });
 
   it('delta_binary_packed: every value equals the expected CSV', async () => {
-    const [header, ...lines] = readFileSync(`${REAL}/delta_binary_packed_expect.csv`, 'utf8').trim().split('\n');
+    const [header, ...lines] = readFileSync(`${REAL}/delta_binary_packed_expect.csv`, 'utf8')
+      .trim()
+      .split('\n');
     const names = (header ?? '').split(',');
     const columns = await readAll(`${REAL}/delta_binary_packed.parquet`);
     expect(Object.keys(columns)).toEqual(names);
@@ -307,7 +312,10 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
   it('splits row groups into chunks of at most maxRowsPerChunk rows', async () => {
     const { buffer, object } = await open(path);
     const chunks: RowChunk[] = [];
-    for await (const chunk of readRowChunks(buffer, object, { columns: ['project'], maxRowsPerChunk: 7000 })) {
+    for await (const chunk of readRowChunks(buffer, object, {
+      columns: ['project'],
+      maxRowsPerChunk: 7000,
+    })) {
       chunks.push(chunk);
     }
     expect(chunks.every((c) => c.numRows <= 7000 && c.numRows > 0)).toBe(true);
@@ -344,10 +352,14 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
         if (end > footerStart - 1) {
           events.push('footer');
         } else {
-          const group = spans.findIndex((ranges) =>
-            ranges.some(([s, e]) => start <= s && e <= end) || ranges.some(([s, e]) => s <= start && end <= e),
+          const group = spans.findIndex(
+            (ranges) =>
+              ranges.some(([s, e]) => start <= s && e <= end) ||
+              ranges.some(([s, e]) => s <= start && end <= e),
           );
-          expect(group, `slice ${start}–${end} belongs to no selected column chunk`).toBeGreaterThanOrEqual(0);
+          expect(group, `slice ${start}–${end} belongs to no selected column chunk`).toBeGreaterThanOrEqual(
+            0,
+          );
           dataBytes += end - start;
           events.push(`fetch ${group}`);
         }
@@ -363,7 +375,10 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
       const match = /^chunk (\d+)$/.exec(event);
       if (!match) return;
       const k = Number(match[1]);
-      const fetchedSoFar = events.slice(0, i).filter((e) => e.startsWith('fetch ')).map((e) => Number(e.slice(6)));
+      const fetchedSoFar = events
+        .slice(0, i)
+        .filter((e) => e.startsWith('fetch '))
+        .map((e) => Number(e.slice(6)));
       expect(Math.max(...fetchedSoFar)).toBeLessThanOrEqual(k + 1);
     });
     const selectedBytes = spans.flat().reduce((sum, [s, e]) => sum + (e - s), 0);
@@ -375,12 +390,15 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
     const bytes = Uint8Array.from(readFileSync(path));
     const footerLength = new DataView(bytes.buffer).getUint32(bytes.length - 8, true);
     const metadata = parquetMetadata(bytes.subarray(bytes.length - 8 - footerLength));
-    const meta = metadata.row_groups[1]?.columns.find((c) => c.meta_data?.path_in_schema[0] === 'project')?.meta_data;
+    const meta = metadata.row_groups[1]?.columns.find(
+      (c) => c.meta_data?.path_in_schema[0] === 'project',
+    )?.meta_data;
     if (!meta) throw new Error('no project column in row group 1');
     const reader = { view: new DataView(bytes.buffer, Number(meta.data_page_offset)), offset: 0 };
     const header = parquetHeader(reader);
     expect(header.crc).toBeDefined();
-    const target = Number(meta.data_page_offset) + reader.offset + Math.floor(header.compressed_page_size / 2);
+    const target =
+      Number(meta.data_page_offset) + reader.offset + Math.floor(header.compressed_page_size / 2);
     bytes[target] = (bytes[target] as number) ^ 0x10;
     const object = objectFor('pypi-damaged.parquet', bytes.length);
     const error = await rejection(collect(memory(bytes), object));
@@ -392,7 +410,8 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
     const seen: number[] = [];
     await rejection(
       (async () => {
-        for await (const chunk of readRowChunks(memory(bytes), object, { columns: ['project'] })) seen.push(chunk.rowGroup);
+        for await (const chunk of readRowChunks(memory(bytes), object, { columns: ['project'] }))
+          seen.push(chunk.rowGroup);
       })(),
     );
     expect(seen).toEqual([0]);
@@ -402,7 +421,9 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
     const { buffer, object } = await open(path);
     const error = await rejection(collect(buffer, object, ['project', 'nope']));
     expect(error).toBeInstanceOf(SchemaMismatchError);
-    expect(error.message).toMatch(/^s3:\/\/bucket\/pypi\.parquet has no column "nope" \(it has "timestamp", /);
+    expect(error.message).toMatch(
+      /^s3:\/\/bucket\/pypi\.parquet has no column "nope" \(it has "timestamp", /,
+    );
   });
 });
 
@@ -416,7 +437,9 @@ describe('non-Parquet objects', () => {
       const error = await rejection(collect(buffer, object));
       expect(error).toBeInstanceOf(SourceError);
       expect((error as SourceError).code).toBe('SOURCE_CORRUPT');
-      expect(error.message).toMatch(/^s3:\/\/bucket\/data\.parquet is not a readable Parquet file: .* — replace or remove the object$/);
+      expect(error.message).toMatch(
+        /^s3:\/\/bucket\/data\.parquet is not a readable Parquet file: .* — replace or remove the object$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

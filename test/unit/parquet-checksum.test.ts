@@ -44,9 +44,9 @@ describe('verifyPageChecksums', () => {
   it('detects a single flipped bit in page data', () => {
     const bytes = Uint8Array.from(file.subarray(4 + PAGE, 4 + 2 * PAGE));
     bytes[28 + 5000] = (bytes[28 + 5000] as number) ^ 0x01;
-    expect(() => verifyPageChecksums(object, { column: 'a', rowGroup: 3, bytes, fileOffset: 4 + PAGE })).toThrow(
-      /page checksum mismatch in column "a" of row group 3 \(page at byte 10272/,
-    );
+    expect(() =>
+      verifyPageChecksums(object, { column: 'a', rowGroup: 3, bytes, fileOffset: 4 + PAGE }),
+    ).toThrow(/page checksum mismatch in column "a" of row group 3 \(page at byte 10272/);
   });
 
   it('rejects a page that runs past the end of its column chunk', () => {

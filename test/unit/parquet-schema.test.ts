@@ -37,16 +37,26 @@ describe('leafType', () => {
     ] as const) {
       expect(leaf({ type: 'INT32', converted_type: converted })).toEqual({ kind: 'int', bits, signed });
     }
-    expect(leaf({ type: 'INT64', converted_type: 'UINT_64' })).toEqual({ kind: 'int', bits: 64, signed: false });
-    expect(leaf({ type: 'INT64', converted_type: 'INT_64' })).toEqual({ kind: 'int', bits: 64, signed: true });
-    expect(leaf({ type: 'INT32', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: false } })).toEqual({
+    expect(leaf({ type: 'INT64', converted_type: 'UINT_64' })).toEqual({
       kind: 'int',
-      bits: 16,
+      bits: 64,
       signed: false,
     });
-    expect(leaf({ type: 'INT32', logical_type: { type: 'INTEGER', bitWidth: 12, isSigned: true } }).kind).toBe(
-      'unsupported',
+    expect(leaf({ type: 'INT64', converted_type: 'INT_64' })).toEqual({
+      kind: 'int',
+      bits: 64,
+      signed: true,
+    });
+    expect(leaf({ type: 'INT32', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: false } })).toEqual(
+      {
+        kind: 'int',
+        bits: 16,
+        signed: false,
+      },
     );
+    expect(
+      leaf({ type: 'INT32', logical_type: { type: 'INTEGER', bitWidth: 12, isSigned: true } }).kind,
+    ).toBe('unsupported');
   });
 
   it('maps floats, booleans, strings, binary, UUID, JSON', () => {
@@ -62,10 +72,12 @@ describe('leafType', () => {
     expect(leaf({ type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16, logical_type: { type: 'UUID' } })).toEqual({
       kind: 'uuid',
     });
-    expect(leaf({ type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } })).toEqual({
-      kind: 'float',
-      bits: 32,
-    });
+    expect(leaf({ type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } })).toEqual(
+      {
+        kind: 'float',
+        bits: 32,
+      },
+    );
     expect(leaf({ type: 'BYTE_ARRAY', logical_type: { type: 'BSON' } })).toEqual({
       kind: 'unsupported',
       detail: 'BSON on BYTE_ARRAY',
@@ -78,24 +90,39 @@ describe('leafType', () => {
   it('maps DECIMAL on INT32, INT64, BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY', () => {
     const decimal = { kind: 'decimal', precision: 9, scale: 2 };
     expect(leaf({ type: 'INT32', converted_type: 'DECIMAL', precision: 9, scale: 2 })).toEqual(decimal);
-    expect(leaf({ type: 'INT64', logical_type: { type: 'DECIMAL', precision: 9, scale: 2 } })).toEqual(decimal);
+    expect(leaf({ type: 'INT64', logical_type: { type: 'DECIMAL', precision: 9, scale: 2 } })).toEqual(
+      decimal,
+    );
     expect(leaf({ type: 'BYTE_ARRAY', converted_type: 'DECIMAL', precision: 9, scale: 2 })).toEqual(decimal);
-    expect(leaf({ type: 'FIXED_LEN_BYTE_ARRAY', type_length: 8, converted_type: 'DECIMAL', precision: 9, scale: 2 }))
-      .toEqual(decimal);
-    expect(leaf({ type: 'DOUBLE', converted_type: 'DECIMAL', precision: 9, scale: 2 }).kind).toBe('unsupported');
+    expect(
+      leaf({
+        type: 'FIXED_LEN_BYTE_ARRAY',
+        type_length: 8,
+        converted_type: 'DECIMAL',
+        precision: 9,
+        scale: 2,
+      }),
+    ).toEqual(decimal);
+    expect(leaf({ type: 'DOUBLE', converted_type: 'DECIMAL', precision: 9, scale: 2 }).kind).toBe(
+      'unsupported',
+    );
   });
 
   it('maps DATE, TIME and TIMESTAMP in every unit, with legacy converted types and INT96', () => {
     expect(leaf({ type: 'INT32', converted_type: 'DATE' })).toEqual({ kind: 'date' });
     expect(leaf({ type: 'INT32', converted_type: 'TIME_MILLIS' })).toEqual({ kind: 'time', unit: 'millis' });
     expect(leaf({ type: 'INT64', converted_type: 'TIME_MICROS' })).toEqual({ kind: 'time', unit: 'micros' });
-    expect(leaf({ type: 'INT64', logical_type: { type: 'TIME', unit: 'NANOS', isAdjustedToUTC: true } })).toEqual({
+    expect(
+      leaf({ type: 'INT64', logical_type: { type: 'TIME', unit: 'NANOS', isAdjustedToUTC: true } }),
+    ).toEqual({
       kind: 'time',
       unit: 'nanos',
     });
     for (const unit of ['MILLIS', 'MICROS', 'NANOS'] as const) {
       for (const utc of [true, false]) {
-        expect(leaf({ type: 'INT64', logical_type: { type: 'TIMESTAMP', unit, isAdjustedToUTC: utc } })).toEqual({
+        expect(
+          leaf({ type: 'INT64', logical_type: { type: 'TIMESTAMP', unit, isAdjustedToUTC: utc } }),
+        ).toEqual({
           kind: 'timestamp',
           unit: unit.toLowerCase(),
           utc,
@@ -113,8 +140,10 @@ describe('leafType', () => {
       utc: true,
     });
     expect(leaf({ type: 'INT96' })).toEqual({ kind: 'timestamp', unit: 'nanos', utc: false });
-    expect(leaf({ type: 'INT32', logical_type: { type: 'TIMESTAMP', unit: 'MILLIS', isAdjustedToUTC: true } }).kind)
-      .toBe('unsupported');
+    expect(
+      leaf({ type: 'INT32', logical_type: { type: 'TIMESTAMP', unit: 'MILLIS', isAdjustedToUTC: true } })
+        .kind,
+    ).toBe('unsupported');
   });
 });
 
@@ -138,10 +167,22 @@ describe('describeSchema', () => {
         { name: 'attrs', repetition_type: 'REQUIRED', converted_type: 'MAP', num_children: 1 },
         { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
         { name: 'key', repetition_type: 'REQUIRED', type: 'BYTE_ARRAY', converted_type: 'UTF8' },
-        { name: 'value', repetition_type: 'OPTIONAL', type: 'INT64', logical_type: { type: 'TIMESTAMP', unit: 'MICROS', isAdjustedToUTC: true } },
+        {
+          name: 'value',
+          repetition_type: 'OPTIONAL',
+          type: 'INT64',
+          logical_type: { type: 'TIMESTAMP', unit: 'MICROS', isAdjustedToUTC: true },
+        },
         { name: 'point', repetition_type: 'OPTIONAL', num_children: 2 },
         { name: 'x', repetition_type: 'REQUIRED', type: 'DOUBLE' },
-        { name: 'y', repetition_type: 'OPTIONAL', type: 'INT32', converted_type: 'DECIMAL', precision: 5, scale: 1 },
+        {
+          name: 'y',
+          repetition_type: 'OPTIONAL',
+          type: 'INT32',
+          converted_type: 'DECIMAL',
+          precision: 5,
+          scale: 1,
+        },
         { name: 'legacy', repetition_type: 'REPEATED', type: 'INT32' },
         { name: 'two_level', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
         { name: 'array', repetition_type: 'REPEATED', type: 'INT64' },
@@ -175,8 +216,14 @@ describe('describeSchema', () => {
         },
       ],
     });
-    expect(byName.legacy).toMatchObject({ type: { kind: 'list', element: { kind: 'int', bits: 32 } }, nullable: false });
-    expect(byName.two_level?.type).toEqual({ kind: 'list', element: { kind: 'int', bits: 64, signed: true } });
+    expect(byName.legacy).toMatchObject({
+      type: { kind: 'list', element: { kind: 'int', bits: 32 } },
+      nullable: false,
+    });
+    expect(byName.two_level?.type).toEqual({
+      kind: 'list',
+      element: { kind: 'int', bits: 64, signed: true },
+    });
     expect(byName.v?.type.kind).toBe('unsupported');
     expect(byName.rep_group?.type.kind).toBe('unsupported');
   });
@@ -192,14 +239,20 @@ describe('describeSchema', () => {
       ]),
       object,
     );
-    expect(schema.columns[0]?.type).toMatchObject({ kind: 'unsupported', detail: expect.stringMatching(/MAP key/) });
+    expect(schema.columns[0]?.type).toMatchObject({
+      kind: 'unsupported',
+      detail: expect.stringMatching(/MAP key/),
+    });
   });
 });
 
 describe('readSourceSchema on real files', () => {
   it('describes alltypes_plain from its footer', async () => {
     const bytes = readFileSync(`${REAL}/alltypes_plain.parquet`);
-    const schema = await readSourceSchema(memory(bytes), objectFor('alltypes_plain.parquet', bytes.byteLength));
+    const schema = await readSourceSchema(
+      memory(bytes),
+      objectFor('alltypes_plain.parquet', bytes.byteLength),
+    );
     expect(schema.numRows).toBe(8);
     expect(schema.rowGroups).toBe(1);
     expect(schema.columns.map((column) => [column.name, column.parquetType])).toEqual([
@@ -260,7 +313,9 @@ describe('footer errors', () => {
   });
 
   it('rejects a truncated object', async () => {
-    expect((await failure(good.subarray(0, good.length - 100))).message).toMatch(/does not end with the Parquet magic/);
+    expect((await failure(good.subarray(0, good.length - 100))).message).toMatch(
+      /does not end with the Parquet magic/,
+    );
   });
 
   it('rejects text that is not Parquet', async () => {
@@ -291,6 +346,8 @@ describe('footer errors', () => {
     const cut = new Uint8Array(good.length - 200);
     cut.set(good.subarray(0, 100));
     cut.set(good.subarray(300), 100);
-    expect((await failure(cut)).message).toMatch(/column "timestamp_col" of row group 0 claims bytes .* outside the data area/);
+    expect((await failure(cut)).message).toMatch(
+      /column "timestamp_col" of row group 0 claims bytes .* outside the data area/,
+    );
   });
 });

@@ -76,7 +76,9 @@ describe('timestamps', () => {
 
   it('refuses timestamps and dates a JS Date cannot hold', () => {
     expect(() => parsers.timestampFromMilliseconds(8_640_000_000_000_001n)).toThrow(/about year 275760/);
-    expect(() => parsers.timestampFromMicroseconds(9_089_380_393_200_000_000n)).toThrow(UnrepresentableValueError);
+    expect(() => parsers.timestampFromMicroseconds(9_089_380_393_200_000_000n)).toThrow(
+      UnrepresentableValueError,
+    );
     expect(() => parsers.dateFromDays(2 ** 31 - 1)).toThrow(UnrepresentableValueError);
     expect(parsers.dateFromDays(19723)).toEqual(new Date('2024-01-01T00:00:00Z'));
   });
@@ -113,7 +115,11 @@ describe('normalizeValue', () => {
   it('turns undefined into null and normalizes inside lists, structs and maps', () => {
     const decimal = { kind: 'decimal', precision: 9, scale: 2 } as const;
     expect(normalizeValue({ kind: 'string' }, undefined)).toBeNull();
-    expect(normalizeValue({ kind: 'list', element: decimal }, [100, undefined, -5])).toEqual(['1.00', null, '-0.05']);
+    expect(normalizeValue({ kind: 'list', element: decimal }, [100, undefined, -5])).toEqual([
+      '1.00',
+      null,
+      '-0.05',
+    ]);
     const struct = {
       kind: 'struct',
       fields: [
@@ -122,8 +128,8 @@ describe('normalizeValue', () => {
       ],
     } as const;
     expect(normalizeValue(struct, { price: 250, tag: undefined })).toEqual({ price: '2.50', tag: null });
-    expect(normalizeValue({ kind: 'map', key: { kind: 'string' }, value: decimal }, { a: 1, b: undefined })).toEqual(
-      { a: '0.01', b: null },
-    );
+    expect(
+      normalizeValue({ kind: 'map', key: { kind: 'string' }, value: decimal }, { a: 1, b: undefined }),
+    ).toEqual({ a: '0.01', b: null });
   });
 });

@@ -25,8 +25,11 @@ function tokenize(sql: string): Token[] {
     } else if (c === '`' || c === '"') {
       let j = i + 1;
       let name = '';
-      while (j < sql.length && sql[j] !== c) {
-        if (sql[j] === '\\') {
+      while (j < sql.length && (sql[j] !== c || sql[j + 1] === c)) {
+        if (sql[j] === c) {
+          name += c;
+          j += 2;
+        } else if (sql[j] === '\\') {
           name += sql[j + 1] ?? '';
           j += 2;
         } else {

@@ -1,0 +1,85 @@
+/**
+ * The engine's journal kept in the target database: table `<schema>.shadowfill_journal`, one row per event,
+ * primary key (run_id, seq). Appends are ordinary durable commits (never `synchronous_commit = off`).
+ */
+import type { JournalEvent, JournalEventKind, JournalStore } from '../../src/journal/types.ts';
+import { JournalError } from '../../src/errors.ts';
+import type { PgConnection } from './connection.ts';
+import { JOURNAL_TABLE } from './names.ts';
+import { qualified, quoteIdent } from './sql/quote.ts';
+
+interface Row {
+  run_id: string;
+  fingerprint: string;
+  seq: number;
+  at: string;
+  kind: string;
+  batch: number;
+  unit: string;
+  data: string;
+}
+
+const toEvent = (r: Row): JournalEvent => ({
+  runId: r.run_id,
+  fingerprint: r.fingerprint,
+  seq: r.seq,
+  at: r.at,
+  kind: r.kind as JournalEventKind,
+  batch: r.batch,
+  unit: r.unit,
+  data: r.data,
+});
+
+const COLUMNS = 'run_id, fingerprint, seq, at, kind, batch, unit, data';
+
+export function createJournal(db: PgConnection, schema: string): JournalStore {
+  const table = qualified(schema, JOURNAL_TABLE);
+  const where = `${schema}.${JOURNAL_TABLE}`;
+  return {
+    async ensure() {
+      await db.query(
+        `CREATE TABLE IF NOT EXISTS ${table} (
+           run_id text NOT NULL, fingerprint text NOT NULL, seq integer NOT NULL, at text NOT NULL, kind text NOT NULL,
+           batch integer NOT NULL, unit text NOT NULL, data text NOT NULL, PRIMARY KEY (run_id, seq))`,
+        [],
+        `creating the journal ${where}`,
+      );
+      await db.query(
+        `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${JOURNAL_TABLE}_fingerprint`)} ON ${table} (fingerprint)`,
+        [],
+        `indexing the journal ${where}`,
+      );
+    },
+    async append(event) {
+      try {
+        await db.query(
+          `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [event.runId, event.fingerprint, event.seq, event.at, event.kind, event.batch, event.unit, event.data],
+          `appending to the journal ${where}`,
+        );
+      } catch (error) {
+        if ((error as { nativeCode?: string }).nativeCode === '23505') {
+          throw new JournalError(
+            'JOURNAL_CONFLICT',
+            `the journal ${where} already has event ${event.seq} of run ${event.runId}: another shadowfill process is running this backfill; wait for it or stop it`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+    async readByFingerprint(fingerprint) {
+      const rows = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM ${table} j WHERE fingerprint = $1
+          ORDER BY (SELECT min(s.at) FROM ${table} s WHERE s.run_id = j.run_id), run_id, seq`,
+        [fingerprint],
+        `reading the journal ${where}`,
+      );
+      return rows.map(toEvent);
+    },
+    async readRun(runId) {
+      const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM ${table} WHERE run_id = $1 ORDER BY seq`, [runId], `reading the journal ${where}`);
+      return rows.map(toEvent);
+    },
+  };
+}

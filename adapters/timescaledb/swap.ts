@@ -1,0 +1,337 @@
+/**
+ * The swap of staged rows into the live hypertable:
+ * - beginSwap: index + analyze the staging table, find the compressed chunks the staged rows fall into (time and
+ *   space slices), decide per chunk between decompressing it and writing into it directly, check storage headroom
+ *   from the chunks' pre-compression sizes, then pause the compression policy (prior state recorded);
+ * - swap units: one per chunk-interval time slice holding staged rows. One transaction decompresses that slice's
+ *   compressed chunks (when decided so), moves its rows staging → hypertable (`DELETE … RETURNING` feeding
+ *   `INSERT … ON CONFLICT …`) and records what it did; afterwards, every chunk this run decompressed that has no
+ *   staged rows left is compressed again (progressive recompression behind the watermark of finished slices);
+ * - finishSwap: recompress whatever this run decompressed or wrote into and is not compressed yet, compress new
+ *   chunks older than the policy's compress_after, resume the policy (always), refresh every continuous
+ *   aggregate over the backfilled range;
+ * - recover: resume a policy a stopped or killed invocation left paused.
+ */
+import type { SwapState, SwapUnit } from '../../src/adapter/contract.ts';
+import { TargetError } from '../../src/errors.ts';
+import type { PgConnection, Queryable } from './connection.ts';
+import { listChunks, versionAtLeast, type ChunkInfo, type Hypertable } from './introspect.ts';
+import type { Strategy, TimescaleOptions } from './options.ts';
+import { currentPolicy, pausePolicy, resumePolicy } from './policy.ts';
+import type { Statements } from './statements.ts';
+import { readSwapState, stateTableExists, writeChunkRecord, type PolicyRecord } from './swap-state.ts';
+import { internalText, intervalText } from './time.ts';
+import { qualified } from './sql/quote.ts';
+
+export interface SwapContext {
+  readonly db: PgConnection;
+  readonly ht: Hypertable;
+  readonly stmts: Statements;
+  readonly options: TimescaleOptions;
+}
+
+/** Staged rows of one chunk-interval slice. */
+export interface Slice {
+  readonly slice: bigint;
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly min: bigint;
+  readonly max: bigint;
+  readonly rows: number;
+}
+
+export interface ChunkPlan {
+  readonly chunk: ChunkInfo;
+  readonly stagedRows: number;
+  readonly how: 'decompress' | 'direct';
+}
+
+/** What beginSwap returns (JSON-safe: bigints as text); journaled by the engine and handed back. */
+export interface TimescaleSwapState {
+  readonly adapter: 'timescaledb';
+  readonly strategy: Strategy;
+  readonly policy: PolicyRecord | null;
+  /** Chunks with an id above this did not exist when the swap began. */
+  readonly maxChunkId: number;
+  /** Internal time range of all staged rows [min, max], or null when nothing was staged. */
+  readonly range: { readonly min: string; readonly max: string } | null;
+  readonly slices: number;
+  readonly rows: number;
+  readonly chunks: readonly { readonly chunk: string; readonly how: 'decompress' | 'direct'; readonly bytes: number }[];
+  readonly decompressBytes: number;
+}
+
+const fmtBytes = (n: number): string => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+};
+
+export async function readSlices(ctx: SwapContext, db: Queryable = ctx.db): Promise<Slice[]> {
+  const rows = await db.query<{ slice: string; lo: string; hi: string; n: string }>(
+    ctx.stmts.sliceStats(),
+    [],
+    `reading the staged time range of ${ctx.stmts.names.staging}`,
+  );
+  const interval = ctx.ht.time.interval;
+  return rows.map((r) => {
+    const slice = BigInt(r.slice);
+    return { slice, lo: slice * interval, hi: (slice + 1n) * interval, min: BigInt(r.lo), max: BigInt(r.hi), rows: Number(r.n) };
+  });
+}
+
+/** Compressed chunks that staged rows fall into (time and space), with the rows each receives and how. */
+export async function planChunks(
+  ctx: SwapContext,
+  slices: readonly Slice[],
+  db: Queryable = ctx.db,
+  chunks?: readonly ChunkInfo[],
+): Promise<ChunkPlan[]> {
+  const all = chunks ?? (await listChunks(db, ctx.ht));
+  const plans: ChunkPlan[] = [];
+  for (const chunk of all) {
+    if (!chunk.compressed) continue;
+    if (!slices.some((s) => s.min < chunk.end && s.max >= chunk.start)) continue;
+    const rows = await db.query<{ n: string }>(
+      ctx.stmts.countStagedIn(chunk.start, chunk.end, chunk.space),
+      [],
+      `counting staged rows for chunk ${chunk.name}`,
+    );
+    const stagedRows = Number(rows[0]?.n ?? 0);
+    if (stagedRows === 0) continue;
+    plans.push({ chunk, stagedRows, how: decide(ctx, chunk, stagedRows) });
+  }
+  return plans;
+}
+
+function decide(ctx: SwapContext, chunk: ChunkInfo, stagedRows: number): 'decompress' | 'direct' {
+  const { strategy, directMaxFraction } = ctx.options;
+  if (strategy !== 'auto') return strategy;
+  if (!versionAtLeast(ctx.ht.timescaleVersion, 2, 11)) return 'decompress';
+  const existing = chunk.rowsBeforeCompression;
+  if (existing === undefined || existing === 0) return 'decompress';
+  return stagedRows <= existing * directMaxFraction ? 'direct' : 'decompress';
+}
+
+/** Why `auto` decides as it does, for the plan and notes. */
+export function strategyExplanation(ht: Hypertable, options: TimescaleOptions): string {
+  const version = `TimescaleDB ${ht.timescaleVersion}`;
+  const dml = versionAtLeast(ht.timescaleVersion, 2, 11);
+  switch (options.strategy) {
+    case 'decompress':
+      return `strategy decompress: every compressed chunk that receives rows is decompressed first and compressed again after`;
+    case 'direct':
+      return dml
+        ? `strategy direct: rows are inserted into compressed chunks as they are (${version} ≥ 2.11 accepts DML on compressed chunks); touched chunks are recompressed after`
+        : `strategy direct needs TimescaleDB ≥ 2.11 (DML on compressed chunks) but the server runs ${version}`;
+    case 'auto':
+      return dml
+        ? `strategy auto on ${version} (≥ 2.11 accepts DML on compressed chunks): a compressed chunk receiving at most ${options.directMaxFraction * 100}% of the rows it holds is written directly, any other is decompressed first; all are recompressed after`
+        : `strategy auto on ${version} (< 2.11, no DML on compressed chunks): every compressed chunk that receives rows is decompressed first`;
+  }
+}
+
+export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
+  const { db, ht, stmts, options } = ctx;
+  const where = `${ht.schema}.${ht.name}`;
+  if (options.strategy === 'direct' && !versionAtLeast(ht.timescaleVersion, 2, 11)) {
+    throw new TargetError(
+      'TARGET_UNSUPPORTED',
+      `strategy direct needs TimescaleDB ≥ 2.11 (DML on compressed chunks) but ${db.description} runs ${ht.timescaleVersion}: use strategy decompress or auto`,
+    );
+  }
+  await db.query(stmts.createTimeIndex(), [], `indexing ${stmts.names.staging} on ${ht.time.column}`);
+  await db.query(stmts.analyzeStaging(), [], `analyzing ${stmts.names.staging}`);
+  const slices = await readSlices(ctx);
+  const chunks = await listChunks(db, ht);
+  const plans = await planChunks(ctx, slices, db, chunks);
+  const decompress = plans.filter((p) => p.how === 'decompress');
+  const total = decompress.reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0);
+  // With progressive recompression a chunk is compressed again as soon as its slices are done, so the peak is
+  // the largest slice's share; otherwise everything stays decompressed until finishSwap.
+  const peak = options.progressiveRecompress
+    ? Math.max(
+        0,
+        ...slices.map((s) =>
+          decompress
+            .filter((p) => p.chunk.start < s.hi && p.chunk.end > s.lo)
+            .reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0),
+        ),
+      )
+    : total;
+  if (peak > options.maxDecompressedBytes) {
+    throw new TargetError(
+      'TARGET_UNSUPPORTED',
+      `the backfill of ${where} would decompress ${decompress.length} chunk(s) needing ${fmtBytes(peak)} uncompressed at once (${fmtBytes(total)} in all), above max_decompressed_bytes ${fmtBytes(options.maxDecompressedBytes)}: make room and raise max_decompressed_bytes, or use strategy direct`,
+    );
+  }
+  const policy = ht.compressionEnabled ? await db.transaction((tx) => pausePolicy(tx, ht, stmts)) : undefined;
+  const min = slices.reduce<bigint | undefined>((m, s) => (m === undefined || s.min < m ? s.min : m), undefined);
+  const max = slices.reduce<bigint | undefined>((m, s) => (m === undefined || s.max > m ? s.max : m), undefined);
+  return {
+    adapter: 'timescaledb',
+    strategy: options.strategy,
+    policy: policy ?? null,
+    maxChunkId: chunks.reduce((m, c) => Math.max(m, c.id), 0),
+    range: min === undefined || max === undefined ? null : { min: String(min), max: String(max) },
+    slices: slices.length,
+    rows: slices.reduce((n, s) => n + s.rows, 0),
+    chunks: plans.map((p) => ({ chunk: `${p.chunk.schema}.${p.chunk.name}`, how: p.how, bytes: p.chunk.uncompressedBytes ?? 0 })),
+    decompressBytes: total,
+  };
+}
+
+export async function listSwapUnits(ctx: SwapContext): Promise<SwapUnit[]> {
+  const { ht } = ctx;
+  const slices = await readSlices(ctx);
+  const kind = ht.time.kind;
+  return slices.map((s) => ({
+    id: `slice:${s.slice}`,
+    description: `${ht.time.column} [${internalText(kind, s.lo)}, ${internalText(kind, s.hi)}) ${s.rows} rows → ${ht.schema}.${ht.name}`,
+  }));
+}
+
+function parseUnit(ctx: SwapContext, unit: SwapUnit): { lo: bigint; hi: bigint } {
+  const match = /^slice:(-?\d+)$/.exec(unit.id);
+  if (!match) {
+    throw new TargetError('TARGET_QUERY_FAILED', `swap unit ${JSON.stringify(unit.id)} is not a TimescaleDB time slice`);
+  }
+  const slice = BigInt(match[1]!);
+  return { lo: slice * ctx.ht.time.interval, hi: (slice + 1n) * ctx.ht.time.interval };
+}
+
+export interface SliceResult {
+  readonly moved: number;
+  readonly inserted: number;
+  readonly decompressed: readonly string[];
+}
+
+export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceResult> {
+  const { db, ht, stmts } = ctx;
+  const { lo, hi } = parseUnit(ctx, unit);
+  const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
+  const result = await db.transaction(async (tx) => {
+    const pending = await tx.query<{ found: boolean }>(stmts.anyStagedIn(lo, hi), [], `checking ${range} in ${stmts.names.staging}`);
+    if (!pending[0]?.found) return { moved: 0, inserted: 0, decompressed: [] as string[] };
+    // A resumed swap (after recover() resumed the policy) pauses it again before touching chunks.
+    if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
+    const slice: Slice = { slice: 0n, lo, hi, min: lo, max: hi - 1n, rows: 0 };
+    const plans = await planChunks(ctx, [slice], tx);
+    const decompressed: string[] = [];
+    for (const plan of plans) {
+      const name = `${plan.chunk.schema}.${plan.chunk.name}`;
+      if (plan.how === 'decompress') {
+        await tx.query(stmts.decompressChunk(), [qualified(plan.chunk.schema, plan.chunk.name)], `decompressing chunk ${name}`);
+        decompressed.push(name);
+      }
+      await writeChunkRecord(tx, ht.schema, stmts.names.state, {
+        schema: plan.chunk.schema,
+        name: plan.chunk.name,
+        how: plan.how === 'decompress' ? 'decompressed' : 'direct',
+        recompressed: false,
+      });
+    }
+    const moved = await tx.query<{ moved: string; inserted: string }>(
+      stmts.moveSlice(lo, hi),
+      [],
+      `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
+    );
+    return { moved: Number(moved[0]?.moved ?? 0), inserted: Number(moved[0]?.inserted ?? 0), decompressed };
+  });
+  if (ctx.options.progressiveRecompress) await recompressFinished(ctx, false);
+  return result;
+}
+
+/**
+ * Compresses again every chunk this run decompressed (or wrote into directly) that is not compressed (or only
+ * partially) — when `all` is false, only those with no staged rows left in their time range.
+ */
+async function recompressFinished(ctx: SwapContext, all: boolean): Promise<string[]> {
+  const { db, ht, stmts } = ctx;
+  const stored = await readSwapState(db, ht.schema, stmts.names.state);
+  const open = stored.chunks.filter((c) => !c.recompressed);
+  if (open.length === 0) return [];
+  const chunks = new Map((await listChunks(db, ht)).map((c) => [`${c.schema}.${c.name}`, c]));
+  const done: string[] = [];
+  for (const record of open) {
+    const name = `${record.schema}.${record.name}`;
+    const chunk = chunks.get(name);
+    if (chunk && !all) {
+      const staged = await db.query<{ found: boolean }>(stmts.anyStagedIn(chunk.start, chunk.end), [], `checking chunk ${name}`);
+      if (staged[0]?.found) continue;
+    }
+    await db.transaction(async (tx) => {
+      if (chunk && (!chunk.compressed || chunk.partial)) {
+        await tx.query(stmts.compressChunk(), [qualified(record.schema, record.name)], `compressing chunk ${name}`);
+      }
+      await writeChunkRecord(tx, ht.schema, stmts.names.state, { ...record, recompressed: true });
+    });
+    done.push(name);
+  }
+  return done;
+}
+
+export interface FinishResult {
+  readonly recompressed: readonly string[];
+  readonly compressedNew: readonly string[];
+  readonly refreshed: readonly string[];
+}
+
+export async function finishSwap(ctx: SwapContext, state: Partial<TimescaleSwapState>): Promise<FinishResult> {
+  const { db, ht, stmts } = ctx;
+  let recompressed: string[] = [];
+  const compressedNew: string[] = [];
+  try {
+    if (await stateTableExists(db, ht.schema, stmts.names.state)) recompressed = await recompressFinished(ctx, true);
+    const policy = ht.compressionEnabled ? await currentPolicy(db, ht) : undefined;
+    if (policy?.compressAfter !== undefined && typeof state.maxChunkId === 'number') {
+      const old = await db.query<{ chunk: string }>(
+        stmts.chunksPastCompressAfter(policy.compressAfter),
+        [],
+        `listing chunks of ${ht.schema}.${ht.name} older than compress_after ${policy.compressAfter}`,
+      );
+      const past = new Set(old.map((r) => r.chunk.replace(/"/g, '')));
+      for (const chunk of await listChunks(db, ht)) {
+        const name = `${chunk.schema}.${chunk.name}`;
+        if (chunk.id <= state.maxChunkId || chunk.compressed || !past.has(name)) continue;
+        await db.query(stmts.compressChunk(), [qualified(chunk.schema, chunk.name)], `compressing new chunk ${name}`);
+        compressedNew.push(name);
+      }
+    }
+  } finally {
+    await resumePolicy(db, ht, stmts, state.policy ?? undefined);
+  }
+  const refreshed: string[] = [];
+  if (state.range) {
+    const min = BigInt(state.range.min);
+    const max = BigInt(state.range.max);
+    for (const agg of [...ht.aggregates].sort((a, b) => a.level - b.level)) {
+      await db.query(
+        stmts.refreshAggregate(agg.schema, agg.name, agg.bucketWidth, min, max),
+        [],
+        `refreshing continuous aggregate ${agg.schema}.${agg.name}`,
+      );
+      refreshed.push(`${agg.schema}.${agg.name}`);
+    }
+  }
+  return { recompressed, compressedNew, refreshed };
+}
+
+export async function recover(ctx: SwapContext, state: Partial<TimescaleSwapState> | undefined): Promise<void> {
+  await resumePolicy(ctx.db, ctx.ht, ctx.stmts, state?.policy ?? undefined);
+}
+
+/** Plan text for the chunk interval, e.g. `1 day`. */
+export function chunkIntervalText(ht: Hypertable): string {
+  return intervalText(ht.time.kind, ht.time.interval);
+}
+
+export function asTimescaleSwapState(state: SwapState | undefined): Partial<TimescaleSwapState> | undefined {
+  if (!state || typeof state !== 'object') return undefined;
+  return state as Partial<TimescaleSwapState>;
+}
