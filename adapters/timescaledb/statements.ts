@@ -106,7 +106,16 @@ export class Statements {
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */
   rangePredicate(lo: bigint, hi: bigint, space?: Readonly<Record<string, { start: bigint; end: bigint }>>): string {
     const kind = this.ht.time.kind;
-    const parts = [`${this.time} >= ${internalLiteral(kind, lo)}`, `${this.time} < ${internalLiteral(kind, hi)}`];
+    return this.literalRangePredicate(internalLiteral(kind, lo), internalLiteral(kind, hi), space);
+  }
+
+  /** The same with the bounds given as SQL literals (or plan placeholders). */
+  literalRangePredicate(
+    lo: string,
+    hi: string,
+    space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+  ): string {
+    const parts = [`${this.time} >= ${lo}`, `${this.time} < ${hi}`];
     for (const dim of this.ht.space) {
       const slice = space?.[dim.column];
       if (!slice || !dim.partitioningFunction) continue;
@@ -132,6 +141,12 @@ export class Statements {
    * left to move and running it again changes nothing.
    */
   moveSlice(lo: bigint, hi: bigint): string {
+    const kind = this.ht.time.kind;
+    return this.moveSliceSql(internalLiteral(kind, lo), internalLiteral(kind, hi));
+  }
+
+  /** `moveSlice` with the bounds as SQL literals (or plan placeholders). */
+  moveSliceSql(lo: string, hi: string): string {
     const columns = movedColumns(this.ht).map((c) => quoteIdent(c.name));
     const list = columns.join(', ');
     const conflict = this.conflictClause();
@@ -143,7 +158,7 @@ export class Statements {
       select = `SELECT DISTINCT ON (${key}) ${list} FROM moved ORDER BY ${key}, ${quoteIdent(BATCH_COLUMN)} DESC, ctid DESC`;
     }
     return (
-      `WITH moved AS (DELETE FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi)} RETURNING ${list}, ${quoteIdent(BATCH_COLUMN)}, ctid), ` +
+      `WITH moved AS (DELETE FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)} RETURNING ${list}, ${quoteIdent(BATCH_COLUMN)}, ctid), ` +
       `inserted AS (INSERT INTO ${this.table} (${list}) ${select}${conflict.sql} RETURNING 1) ` +
       `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted`
     );
@@ -195,13 +210,19 @@ export class Statements {
 
   /** Refreshes a continuous aggregate over [lo − bucket, hi + bucket], so every bucket touched is recomputed. */
   refreshAggregate(schema: string, name: string, width: string | undefined, lo: bigint, hi: bigint): string {
+    const kind = this.ht.time.kind;
+    return this.refreshAggregateSql(schema, name, width, internalLiteral(kind, lo), internalLiteral(kind, hi));
+  }
+
+  /** `refreshAggregate` with the range bounds as SQL literals (or plan placeholders). */
+  refreshAggregateSql(schema: string, name: string, width: string | undefined, lo: string, hi: string): string {
     const view = quoteLiteral(qualified(schema, name));
     if (width === undefined) return `CALL refresh_continuous_aggregate(${view}, NULL, NULL)`;
     const kind = this.ht.time.kind;
     const pad =
       kind === 'integer' ? `${quoteLiteral(width)}::${checkedTypeName(this.ht.time.type)}` : `${quoteLiteral(width)}::interval`;
-    const start = `(${internalLiteral(kind, lo)} - ${pad})`;
-    const end = `(${internalLiteral(kind, hi)} + ${pad})`;
+    const start = `(${lo} - ${pad})`;
+    const end = `(${hi} + ${pad})`;
     if (kind === 'timestamp') return `CALL refresh_continuous_aggregate(${view}, ${start}::timestamp, ${end}::timestamp)`;
     if (kind === 'date') return `CALL refresh_continuous_aggregate(${view}, ${start}::date, ${end}::date)`;
     return `CALL refresh_continuous_aggregate(${view}, ${start}, ${end})`;

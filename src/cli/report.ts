@@ -1,39 +1,94 @@
-/** The final verification report of a run, as text. */
+/**
+ * The final report of a run: per table rows before/after, per view-target aggregate delta, time per phase,
+ * throughput, retries and the verification verdict — as text (`formatReport`) or as the JSON object printed
+ * as the last stdout line with --json (`reportJson`; schema in docs/EVENTS.md).
+ */
 import type { RunReport } from '../runner/run.ts';
-import { formatBytes, formatCount, formatSeconds } from './format.ts';
+import { formatBytes, formatCount, formatRate, formatSeconds } from './format.ts';
+
+export interface TableDelta {
+  readonly table: string;
+  readonly rowsBefore: number;
+  readonly rowsAfter: number;
+  readonly rowsDelta: number;
+  readonly aggregates: Readonly<Record<string, { before: number; after: number; delta: number }>>;
+}
+
+export interface ReportVerdict {
+  /** OK: the live table grew by at least the rows loaded (more when live ingestion added rows meanwhile). */
+  readonly verdict: 'OK' | 'MISMATCH' | 'UNKNOWN';
+  readonly detail: string;
+}
+
+export type ReportJson = RunReport & {
+  readonly type: 'report';
+  readonly tables: readonly TableDelta[];
+  readonly throughput: { readonly rowsPerSecond: number; readonly bytesPerSecond: number };
+  readonly verification: ReportVerdict;
+};
+
+export function tableDeltas(report: RunReport): TableDelta[] {
+  return report.after.map((after) => {
+    const before = report.before.find((b) => b.table === after.table);
+    const rowsBefore = before?.rows ?? 0;
+    const aggregates: Record<string, { before: number; after: number; delta: number }> = {};
+    for (const [expr, value] of Object.entries(after.aggregates)) {
+      const prev = before?.aggregates[expr] ?? 0;
+      aggregates[expr] = { before: prev, after: value, delta: value - prev };
+    }
+    return { table: after.table, rowsBefore, rowsAfter: after.rows, rowsDelta: after.rows - rowsBefore, aggregates };
+  });
+}
+
+export function verdictOf(report: RunReport): ReportVerdict {
+  const main = report.after[0];
+  const mainBefore = report.before[0];
+  if (!main || !mainBefore) return { verdict: 'UNKNOWN', detail: `${report.table} was not measured` };
+  const delta = main.rows - mainBefore.rows;
+  const ok = delta >= report.rowsLoaded;
+  return {
+    verdict: ok ? 'OK' : 'MISMATCH',
+    detail:
+      `${report.table} grew by ${formatCount(delta)} rows, ${formatCount(report.rowsLoaded)} loaded` +
+      (delta > report.rowsLoaded ? ' (the rest arrived through live ingestion meanwhile)' : ''),
+  };
+}
+
+export function reportJson(report: RunReport): ReportJson {
+  const seconds = Math.max(report.seconds, 0.001);
+  return {
+    type: 'report',
+    ...report,
+    tables: tableDeltas(report),
+    throughput: { rowsPerSecond: report.rowsLoaded / seconds, bytesPerSecond: report.bytes / seconds },
+    verification: verdictOf(report),
+  };
+}
 
 export function formatReport(report: RunReport): string {
+  const json = reportJson(report);
   const lines: string[] = [];
   lines.push(`run ${report.runId}${report.resumed ? ' (resumed)' : ''} → ${report.table}`);
   lines.push(
     `  loaded ${formatCount(report.rowsLoaded)} rows from ${report.objects} objects (${formatBytes(report.bytes)}) ` +
       `in ${report.batches} batches, ${report.swapUnits} swap units, ${report.retries} retries, ${formatSeconds(report.seconds)}`,
   );
-  const rate = report.rowsLoaded / Math.max(report.seconds, 0.001);
-  lines.push(`  throughput ${formatCount(rate)} rows/s, ${(report.bytes / 1024 ** 2 / Math.max(report.seconds, 0.001)).toFixed(1)} MB/s`);
+  lines.push(
+    `  throughput ${formatCount(json.throughput.rowsPerSecond)} rows/s, ${formatRate(json.throughput.bytesPerSecond)}`,
+  );
   lines.push(
     `  phases: ${Object.entries(report.phases)
       .map(([k, v]) => `${k} ${formatSeconds(v)}`)
       .join(', ')}`,
   );
-  for (const after of report.after) {
-    const before = report.before.find((b) => b.table === after.table);
-    const b = before?.rows ?? 0;
-    lines.push(`  ${after.table}: rows ${formatCount(b)} → ${formatCount(after.rows)} (+${formatCount(after.rows - b)})`);
-    for (const [expr, value] of Object.entries(after.aggregates)) {
-      const prev = before?.aggregates[expr] ?? 0;
-      lines.push(`    ${expr}: ${formatCount(prev)} → ${formatCount(value)} (+${formatCount(value - prev)})`);
+  for (const t of json.tables) {
+    lines.push(`  ${t.table}: rows ${formatCount(t.rowsBefore)} → ${formatCount(t.rowsAfter)} (+${formatCount(t.rowsDelta)})`);
+    for (const [expr, a] of Object.entries(t.aggregates)) {
+      lines.push(`    ${expr}: ${formatCount(a.before)} → ${formatCount(a.after)} (+${formatCount(a.delta)})`);
     }
   }
-  const main = report.after[0];
-  const mainBefore = report.before[0];
-  if (main && mainBefore) {
-    const delta = main.rows - mainBefore.rows;
-    const verdict = delta >= report.rowsLoaded ? 'OK' : 'MISMATCH';
-    lines.push(
-      `  verification: ${verdict} — ${report.table} grew by ${formatCount(delta)} rows, ${formatCount(report.rowsLoaded)} loaded` +
-        (delta > report.rowsLoaded ? ' (the rest arrived through live ingestion meanwhile)' : ''),
-    );
+  if (json.verification.verdict !== 'UNKNOWN') {
+    lines.push(`  verification: ${json.verification.verdict} — ${json.verification.detail}`);
   }
   return lines.join('\n');
 }
