@@ -11,7 +11,7 @@
  * (SOURCE_CORRUPT) naming the object, column and row group; a value that cannot be represented → SourceError
  * naming the same; a requested column that is missing or of an unsupported type → SchemaMismatchError.
  */
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
@@ -37,11 +37,15 @@ export interface ReadRowChunksOptions {
   readonly maxRowsPerChunk?: number;
 }
 
-/** Native zlib for GZIP/BROTLI (faster than the JS versions); hyparquet-compressors for the rest. */
+/** node:zlib's zstd decoder (Node ≥ 22.15); undefined on older Node, where fzstd (pure JS) is used. */
+const nativeZstd = (zlib as { zstdDecompressSync?: (input: Uint8Array) => Uint8Array }).zstdDecompressSync;
+
+/** Native zlib for GZIP/BROTLI (and ZSTD when available), faster than JS; hyparquet-compressors for the rest. */
 const compressors: Compressors = {
   ...jsCompressors,
-  GZIP: (input: Uint8Array) => gunzipSync(input),
-  BROTLI: (input: Uint8Array) => brotliDecompressSync(input),
+  GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
+  BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
+  ...(nativeZstd ? { ZSTD: (input: Uint8Array) => nativeZstd(input) } : {}),
 };
 
 interface RowGroupWork {
