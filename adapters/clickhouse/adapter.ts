@@ -95,7 +95,9 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   async minValue(column: string): Promise<string | null> {
     if (!this.desc().table.columns.some((c) => c.name === column)) {
-      throw new ConfigError(`filter.column ${column} is not a column of ${refKey(this.live)} — fix filter.column`);
+      throw new ConfigError(
+        `filter.column ${column} is not a column of ${refKey(this.live)} — fix filter.column`,
+      );
     }
     const [row] = await this.query<{ n: string; v: string }>(sql.minValue(this.live, column));
     return !row || Number(row.n) === 0 ? null : row.v;
@@ -120,15 +122,28 @@ export class ClickHouseAdapter implements TargetAdapter {
     const d = this.descFor(run);
     const out: PlannedStatement[] = [];
     for (const t of this.tables(d)) {
-      out.push({ phase: 'prepare', title: `landing for ${refKey(t)}`, sql: sql.createTableAs(this.landing(t, run), t) });
-      out.push({ phase: 'prepare', title: `shadow of ${refKey(t)}`, sql: sql.createTableAs(this.shadow(t, run), t) });
+      out.push({
+        phase: 'prepare',
+        title: `landing for ${refKey(t)}`,
+        sql: sql.createTableAs(this.landing(t, run), t),
+      });
+      out.push({
+        phase: 'prepare',
+        title: `shadow of ${refKey(t)}`,
+        sql: sql.createTableAs(this.shadow(t, run), t),
+      });
     }
     for (const v of d.viewInfos) {
-      out.push({ phase: 'prepare', title: `shadow view of ${v.database}.${v.name}`, sql: this.shadowViewSql(v, run) });
+      out.push({
+        phase: 'prepare',
+        title: `shadow view of ${v.database}.${v.name}`,
+        sql: this.shadowViewSql(v, run),
+      });
     }
     for (const b of batches) {
       const title = `batch ${b.index + 1}/${batches.length} (${b.objects.length} objects)`;
-      for (const t of this.tables(d)) out.push({ phase: 'load', title, sql: sql.truncate(this.landing(t, run)) });
+      for (const t of this.tables(d))
+        out.push({ phase: 'load', title, sql: sql.truncate(this.landing(t, run)) });
       out.push({ phase: 'load', title, sql: this.insertSql(run, b, true) });
       out.push({ phase: 'verify', title, sql: sql.countFromS3(this.s3Source(run, b, true), run.filter) });
       out.push({ phase: 'verify', title, sql: sql.count(this.landing(this.live, run)) });
@@ -193,7 +208,12 @@ export class ClickHouseAdapter implements TargetAdapter {
       if (!('body' in item)) throw new Error('the ClickHouse adapter takes Parquet bytes, not decoded rows');
       await this.exec(
         () =>
-          this.driver.insertStream(qualified(landing.database, landing.table), 'Parquet', item.body, this.insertSettings()),
+          this.driver.insertStream(
+            qualified(landing.database, landing.table),
+            'Parquet',
+            item.body,
+            this.insertSettings(),
+          ),
         `loading ${item.object.uri} into ${landing.table}`,
         [item.object],
       );
@@ -269,7 +289,8 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   private descFor(run: RunContext): ClickHouseDescription {
     const d = this.desc();
-    if (d.table.name !== run.target.table.name) throw new Error('run context does not match the described table');
+    if (d.table.name !== run.target.table.name)
+      throw new Error('run context does not match the described table');
     return d;
   }
 
@@ -396,13 +417,12 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   /** Driver whose failures are mapped (used by the journal). */
   private guarded(): ClickHouseDriver {
-    const self = this;
     return {
       description: this.driver.description,
-      command: (s, settings) => self.exec(() => self.driver.command(s, settings), 'writing the journal'),
-      query: (s, settings) => self.exec(() => self.driver.query(s, settings), 'reading the journal'),
-      insertStream: (t, f, b, s) => self.driver.insertStream(t, f, b, s),
-      close: () => self.driver.close(),
+      command: (s, settings) => this.exec(() => this.driver.command(s, settings), 'writing the journal'),
+      query: (s, settings) => this.exec(() => this.driver.query(s, settings), 'reading the journal'),
+      insertStream: (t, f, b, s) => this.driver.insertStream(t, f, b, s),
+      close: () => this.driver.close(),
     };
   }
 }
@@ -459,7 +479,8 @@ export function aggregateExpressions(table: TargetTable): string[] {
     if (agg) {
       if (/^(count|sum|uniq\w*|avg|min|max|any|anyLast)$/.test(agg[1]!)) exprs.push(`${agg[1]}Merge(${col})`);
     } else if (simple) {
-      if (/^(sum|min|max|any|anyLast)$/.test(simple[1]!) && isNumeric(simple[2]!)) exprs.push(`${simple[1]}(${col})`);
+      if (/^(sum|min|max|any|anyLast)$/.test(simple[1]!) && isNumeric(simple[2]!))
+        exprs.push(`${simple[1]}(${col})`);
     } else if (table.engine.includes('Summing') && isNumeric(c.type)) {
       exprs.push(`sum(${col})`);
     }

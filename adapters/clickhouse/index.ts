@@ -7,10 +7,14 @@ import type { ClickHouseDriver } from './driver.ts';
 import { ChdbDriver } from './drivers/chdb.ts';
 import { HttpDriver } from './drivers/http.ts';
 
-export function createClickHouseDriver(url: string, target: { user?: string | undefined; password?: string | undefined; database: string }): ClickHouseDriver {
+export function createClickHouseDriver(
+  url: string,
+  target: { user?: string | undefined; password?: string | undefined; database: string },
+): ClickHouseDriver {
   if (url.startsWith('embedded:')) {
     const dir = url.slice('embedded:'.length);
-    if (!dir) throw new ConfigError('target.url embedded: needs a data directory, e.g. embedded:./.data/clickhouse');
+    if (!dir)
+      throw new ConfigError('target.url embedded: needs a data directory, e.g. embedded:./.data/clickhouse');
     return new ChdbDriver(resolve(dir));
   }
   if (/^https?:\/\//.test(url)) {

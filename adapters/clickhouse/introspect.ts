@@ -54,14 +54,12 @@ async function describeTable(
     partitionKey: row.partition_key,
     sortingKey: row.sorting_key,
     role,
-    columns: columns.map(
-      (c): TargetColumn => ({
-        name: c.name,
-        type: c.type,
-        nullable: c.type.startsWith('Nullable(') || c.type.startsWith('LowCardinality(Nullable('),
-        hasDefault: c.default_kind !== '',
-      }),
-    ),
+    columns: columns.map((c): TargetColumn => ({
+      name: c.name,
+      type: c.type,
+      nullable: c.type.startsWith('Nullable(') || c.type.startsWith('LowCardinality(Nullable('),
+      hasDefault: c.default_kind !== '',
+    })),
   };
 }
 
@@ -100,7 +98,10 @@ export async function describeClickHouse(
   while (queue.length > 0) {
     const { ref: from, row } = queue.shift()!;
     for (let i = 0; i < row.dependencies_table.length; i += 1) {
-      const viewRef = { database: row.dependencies_database[i] ?? from.database, table: row.dependencies_table[i]! };
+      const viewRef = {
+        database: row.dependencies_database[i] ?? from.database,
+        table: row.dependencies_table[i]!,
+      };
       if (wanted && !wanted.has(viewRef.table) && !wanted.has(refKey(viewRef))) continue;
       const viewRow = await tableRow(driver, viewRef);
       if (!viewRow || viewRow.engine !== 'MaterializedView') continue;
@@ -112,7 +113,13 @@ export async function describeClickHouse(
             `recreate it as CREATE MATERIALIZED VIEW … TO <table>, or leave it out with views: [...]`,
         );
       }
-      viewInfos.push({ database: viewRef.database, name: viewRef.table, from: refKey(from), to: refKey(to), select: viewRow.as_select });
+      viewInfos.push({
+        database: viewRef.database,
+        name: viewRef.table,
+        from: refKey(from),
+        to: refKey(to),
+        select: viewRow.as_select,
+      });
       if (seen.has(refKey(to))) continue;
       seen.add(refKey(to));
       const toRow = await tableRow(driver, to);

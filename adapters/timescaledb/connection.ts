@@ -29,11 +29,15 @@ export interface PgConnection extends Queryable {
   close(): Promise<void>;
 }
 
-const TEXT_TYPES = [1082 /* date */, 1114 /* timestamp */, 1184 /* timestamptz */, 1083 /* time */, 1266 /* timetz */];
+const TEXT_TYPES = [
+  1082 /* date */, 1114 /* timestamp */, 1184 /* timestamptz */, 1083 /* time */, 1266 /* timetz */,
+];
 
 const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    TEXT_TYPES.includes(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    TEXT_TYPES.includes(oid)
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** `postgres://user:secret@host:5432/db?x` → `postgres://host:5432/db`. */
@@ -47,7 +51,14 @@ export function describeUrl(url: string): string {
   }
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'EPIPE',
+]);
 
 /** Maps a `pg` or network failure onto a TargetError whose one-line message names `what` and `where`. */
 export function toTargetError(error: unknown, what: string, where: string, hint?: string): TargetError {
@@ -76,9 +87,17 @@ export function toTargetError(error: unknown, what: string, where: string, hint?
     return new TargetError('TARGET_MISSING', `${what} failed on ${where}: ${text}${detail}${tail}`, options);
   }
   if (code === '0A000') {
-    return new TargetError('TARGET_UNSUPPORTED', `${what} is not supported by ${where}: ${text}${detail}${tail}`, options);
+    return new TargetError(
+      'TARGET_UNSUPPORTED',
+      `${what} is not supported by ${where}: ${text}${detail}${tail}`,
+      options,
+    );
   }
-  return new TargetError('TARGET_QUERY_FAILED', `${what} failed on ${where}: ${text}${detail}${tail}`, options);
+  return new TargetError(
+    'TARGET_QUERY_FAILED',
+    `${what} failed on ${where}: ${text}${detail}${tail}`,
+    options,
+  );
 }
 
 class PoolConnection implements PgConnection {
@@ -120,7 +139,10 @@ class PoolConnection implements PgConnection {
     if (this.embedded) {
       const directory = this.target.url.slice('embedded:'.length);
       if (directory.length === 0) {
-        throw new TargetError('TARGET_UNREACHABLE', 'target.url "embedded:" names no directory: use embedded:<dir>');
+        throw new TargetError(
+          'TARGET_UNREACHABLE',
+          'target.url "embedded:" names no directory: use embedded:<dir>',
+        );
       }
       try {
         this.lease = await acquireEmbeddedTimescale({ directory });
@@ -131,7 +153,12 @@ class PoolConnection implements PgConnection {
           { cause: error },
         );
       }
-      config = { host: this.lease.server.host, port: this.lease.server.port, user: 'postgres', database: 'postgres' };
+      config = {
+        host: this.lease.server.host,
+        port: this.lease.server.port,
+        user: 'postgres',
+        database: 'postgres',
+      };
     } else {
       config = {
         connectionString: this.target.url,

@@ -78,7 +78,8 @@ function timeOfDay(micros: bigint): string {
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value >= -(2n ** 53n) && value <= 2n ** 53n ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return value >= -(2n ** 53n) && value <= 2n ** 53n ? Number(value) : value.toString();
   if (value instanceof Uint8Array) return utf8.decode(value);
   return value;
 }
@@ -109,7 +110,8 @@ function integerText(value: unknown, kind: 'int2' | 'int4' | 'int8', type: strin
   let n: bigint;
   if (typeof value === 'bigint') n = value;
   else if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new EncodeError(`value ${value} is not an integer, so it cannot go into ${type}`);
+    if (!Number.isInteger(value))
+      throw new EncodeError(`value ${value} is not an integer, so it cannot go into ${type}`);
     n = BigInt(value);
   } else if (typeof value === 'boolean') n = value ? 1n : 0n;
   else return plainText(value);
@@ -133,10 +135,12 @@ function arrayElement(text: string | null): string {
 }
 
 function makeEncoder(info: PgTypeInfo, source: ValueType | undefined): Encoder {
-  const timeUnit = source?.kind === 'time' ? source.unit : source?.kind === 'timestamp' ? source.unit : 'micros';
+  const timeUnit =
+    source?.kind === 'time' ? source.unit : source?.kind === 'timestamp' ? source.unit : 'micros';
   switch (info.kind) {
     case 'boolean':
-      return (v) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : plainText(v));
+      return (v) =>
+        v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : plainText(v);
     case 'int2':
     case 'int4':
     case 'int8': {
@@ -145,7 +149,8 @@ function makeEncoder(info: PgTypeInfo, source: ValueType | undefined): Encoder {
     }
     case 'float':
     case 'numeric':
-      return (v) => (v === null || v === undefined ? null : typeof v === 'number' ? floatText(v) : plainText(v));
+      return (v) =>
+        v === null || v === undefined ? null : typeof v === 'number' ? floatText(v) : plainText(v);
     case 'timestamptz':
     case 'timestamp':
       return (v) => {

@@ -104,7 +104,8 @@ export interface ChunkInfo {
   readonly rowsBeforeCompression: number | undefined;
 }
 
-const num = (v: string | number | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const num = (v: string | number | null | undefined): number =>
+  v === null || v === undefined ? 0 : Number(v);
 
 /** Major, minor of `2.23.0-dev`. */
 export function versionAtLeast(version: string, major: number, minor: number): boolean {
@@ -114,7 +115,12 @@ export function versionAtLeast(version: string, major: number, minor: number): b
   return a > major || (a === major && b >= minor);
 }
 
-export async function introspectHypertable(db: Queryable, schema: string, table: string, where: string): Promise<Hypertable> {
+export async function introspectHypertable(
+  db: Queryable,
+  schema: string,
+  table: string,
+  where: string,
+): Promise<Hypertable> {
   const qualifiedName = `${schema}.${table}`;
   const versions = await db.query<{ ext: string | null; pg: string }>(
     `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS ext, current_setting('server_version') AS pg`,
@@ -172,7 +178,13 @@ export async function introspectHypertable(db: Queryable, schema: string, table:
       [ht.id],
       `reading the dimensions of ${qualifiedName}`,
     ),
-    await db.query<{ attname: string; segmentby: number | null; orderby: number | null; asc: boolean | null; nullsfirst: boolean | null }>(
+    await db.query<{
+      attname: string;
+      segmentby: number | null;
+      orderby: number | null;
+      asc: boolean | null;
+      nullsfirst: boolean | null;
+    }>(
       `SELECT attname, segmentby_column_index AS segmentby, orderby_column_index AS orderby, orderby_asc AS asc,
               orderby_nullsfirst AS nullsfirst
          FROM timescaledb_information.compression_settings WHERE hypertable_schema = $1 AND hypertable_name = $2`,
@@ -203,7 +215,10 @@ export async function introspectHypertable(db: Queryable, schema: string, table:
 
   const timeRow = dimensions.find((d) => d.interval_length !== null);
   if (!timeRow) {
-    throw new TargetError('TARGET_UNSUPPORTED', `hypertable ${qualifiedName} has no time dimension with a fixed interval`);
+    throw new TargetError(
+      'TARGET_UNSUPPORTED',
+      `hypertable ${qualifiedName} has no time dimension with a fixed interval`,
+    );
   }
   const kind = timeKindOf(timeRow.column_type);
   if (!kind) {
@@ -218,13 +233,21 @@ export async function introspectHypertable(db: Queryable, schema: string, table:
     name: table,
     id: ht.id,
     columns,
-    time: { column: timeRow.column_name, type: timeRow.column_type, kind, interval: BigInt(timeRow.interval_length!) },
+    time: {
+      column: timeRow.column_name,
+      type: timeRow.column_type,
+      kind,
+      interval: BigInt(timeRow.interval_length!),
+    },
     space: dimensions
       .filter((d) => d !== timeRow)
       .map((d) => ({
         column: d.column_name,
         partitions: d.num_slices ?? 0,
-        partitioningFunction: d.func && d.func_schema ? `"${d.func_schema.replace(/"/g, '""')}"."${d.func.replace(/"/g, '""')}"` : undefined,
+        partitioningFunction:
+          d.func && d.func_schema
+            ? `"${d.func_schema.replace(/"/g, '""')}"."${d.func.replace(/"/g, '""')}"`
+            : undefined,
       })),
     compressionEnabled: ht.compression,
     segmentBy: compression
@@ -234,7 +257,10 @@ export async function introspectHypertable(db: Queryable, schema: string, table:
     orderBy: compression
       .filter((c) => c.orderby !== null)
       .sort((a, b) => num(a.orderby) - num(b.orderby))
-      .map((c) => `${c.attname}${c.asc === false ? ' DESC' : ''}${c.nullsfirst === (c.asc !== false) ? (c.nullsfirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`)
+      .map(
+        (c) =>
+          `${c.attname}${c.asc === false ? ' DESC' : ''}${c.nullsfirst === (c.asc !== false) ? (c.nullsfirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`,
+      )
       .join(', '),
     policy: policy
       ? {
@@ -289,7 +315,12 @@ async function readColumns(db: Queryable, schema: string, table: string): Promis
 }
 
 async function readUniqueIndexes(db: Queryable, schema: string, table: string): Promise<UniqueIndex[]> {
-  const rows = await db.query<{ name: string; primary: boolean; columns: string[] | string; expressions: boolean }>(
+  const rows = await db.query<{
+    name: string;
+    primary: boolean;
+    columns: string[] | string;
+    expressions: boolean;
+  }>(
     `SELECT ic.relname AS name, i.indisprimary AS primary,
             array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, pos)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.pos)::text[] AS columns,
@@ -318,7 +349,11 @@ function parseTextArray(value: string[] | string): string[] {
     .map((s) => s.replace(/^"|"$/g, ''));
 }
 
-async function readAggregates(db: Queryable, hypertableId: number, qualifiedName: string): Promise<ContinuousAggregate[]> {
+async function readAggregates(
+  db: Queryable,
+  hypertableId: number,
+  qualifiedName: string,
+): Promise<ContinuousAggregate[]> {
   const rows = await db.query<{
     mat: number;
     raw: number;

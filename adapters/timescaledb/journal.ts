@@ -54,7 +54,16 @@ export function createJournal(db: PgConnection, schema: string): JournalStore {
       try {
         await db.query(
           `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [event.runId, event.fingerprint, event.seq, event.at, event.kind, event.batch, event.unit, event.data],
+          [
+            event.runId,
+            event.fingerprint,
+            event.seq,
+            event.at,
+            event.kind,
+            event.batch,
+            event.unit,
+            event.data,
+          ],
           `appending to the journal ${where}`,
         );
       } catch (error) {
@@ -78,7 +87,11 @@ export function createJournal(db: PgConnection, schema: string): JournalStore {
       return rows.map(toEvent);
     },
     async readRun(runId) {
-      const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM ${table} WHERE run_id = $1 ORDER BY seq`, [runId], `reading the journal ${where}`);
+      const rows = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM ${table} WHERE run_id = $1 ORDER BY seq`,
+        [runId],
+        `reading the journal ${where}`,
+      );
       return rows.map(toEvent);
     },
   };

@@ -77,7 +77,12 @@ function encodeValue(chunk: RowChunk, column: PreparedColumn, plan: LoadPlan, va
 }
 
 /** A data error from the server (SQLSTATE class 22 or 23) becomes a SchemaMismatchError naming the rows' origin. */
-function dataError(error: unknown, plan: LoadPlan, origin: Origin | undefined, where: string): ShadowfillError {
+function dataError(
+  error: unknown,
+  plan: LoadPlan,
+  origin: Origin | undefined,
+  where: string,
+): ShadowfillError {
   const raw = error instanceof ShadowfillError ? error.cause : error;
   if (origin && isDataError(raw)) {
     const e = raw as { message?: string; where?: string };
@@ -112,7 +117,11 @@ export async function loadBatch(
       ? copyRows(client, plan, columns, targets, input, track, db.description)
       : insertRows(client, plan, columns, targets, input, track, db.description);
   });
-  await db.query(plan.statements.summarizeBatchIndex(), [], `summarizing the batch index of ${plan.statements.names.staging}`);
+  await db.query(
+    plan.statements.summarizeBatchIndex(),
+    [],
+    `summarizing the batch index of ${plan.statements.names.staging}`,
+  );
   return { rowsWritten: rows, bytesRead: [...objects.values()].reduce((a, b) => a + b, 0) };
 }
 
@@ -135,13 +144,19 @@ async function insertRows(
       const arrays = columns.map((column, c) => {
         const out = new Array<string | null>(end - start);
         const source = values[c]!;
-        for (let i = start; i < end; i++) out[i - start] = encodeValue(chunk, column, plan, source[i] ?? null);
+        for (let i = start; i < end; i++)
+          out[i - start] = encodeValue(chunk, column, plan, source[i] ?? null);
         return out;
       });
       try {
         await client.query(sql, [...arrays, plan.batch]);
       } catch (error) {
-        throw dataError(error, plan, { firstLine: 0, lastLine: 0, uri: chunk.object.uri, rowGroup: chunk.rowGroup }, where);
+        throw dataError(
+          error,
+          plan,
+          { firstLine: 0, lastLine: 0, uri: chunk.object.uri, rowGroup: chunk.rowGroup },
+          where,
+        );
       }
       written += end - start;
     }
@@ -175,7 +190,12 @@ async function copyRows(
     for await (const chunk of input) {
       if (failure) break;
       track(chunk);
-      origins.push({ firstLine: line + 1, lastLine: line + chunk.numRows, uri: chunk.object.uri, rowGroup: chunk.rowGroup });
+      origins.push({
+        firstLine: line + 1,
+        lastLine: line + chunk.numRows,
+        uri: chunk.object.uri,
+        rowGroup: chunk.rowGroup,
+      });
       const values = columns.map((c) => columnValues(chunk, c));
       for (let start = 0; start < chunk.numRows && !failure; start += COPY_PIECE_ROWS) {
         const end = Math.min(chunk.numRows, start + COPY_PIECE_ROWS);

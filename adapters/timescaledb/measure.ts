@@ -10,7 +10,8 @@ import { qualified, quoteIdent } from './sql/quote.ts';
 /** Output columns of `count(…) AS x` / `sum(…) AS x` in an aggregate's definition. */
 export function additiveColumns(definition: string): string[] {
   const names = new Set<string>();
-  const pattern = /\b(?:count|sum)\s*\((?:[^()]|\([^()]*\))*\)\s+AS\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/gi;
+  const pattern =
+    /\b(?:count|sum)\s*\((?:[^()]|\([^()]*\))*\)\s+AS\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/gi;
   for (const match of definition.matchAll(pattern)) {
     const raw = match[1]!;
     names.add(raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase());
@@ -40,7 +41,9 @@ export async function measureAll(db: Queryable, ht: Hypertable): Promise<TableMe
     [],
     `counting the rows of ${ht.schema}.${ht.name}`,
   );
-  const result: TableMeasurement[] = [{ table: `${ht.schema}.${ht.name}`, rows: Number(rows[0]?.n ?? 0), aggregates: {} }];
+  const result: TableMeasurement[] = [
+    { table: `${ht.schema}.${ht.name}`, rows: Number(rows[0]?.n ?? 0), aggregates: {} },
+  ];
   for (const agg of ht.aggregates) result.push(await measureAggregate(db, agg));
   return result;
 }

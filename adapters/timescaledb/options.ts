@@ -56,14 +56,22 @@ function snake(key: string): string {
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`target option ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+  throw new ConfigError(
+    `target option ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`,
+  );
 }
 
 function columnList(key: string, value: unknown): readonly string[] | undefined {
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((c) => typeof c === 'string' && c.length > 0)) {
-    throw new ConfigError(`target option ${key} must be a list of column names (got ${JSON.stringify(value)})`);
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((c) => typeof c === 'string' && c.length > 0)
+  ) {
+    throw new ConfigError(
+      `target option ${key} must be a list of column names (got ${JSON.stringify(value)})`,
+    );
   }
   return list as string[];
 }
@@ -94,7 +102,9 @@ export function parseBytes(key: string, value: unknown, fallback: number): numbe
     const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
     if (match && unit !== undefined) return Math.floor(Number(match[1]) * unit);
   }
-  throw new ConfigError(`target option ${key} must be a size such as 10GiB or 500MB (got ${JSON.stringify(value)})`);
+  throw new ConfigError(
+    `target option ${key} must be a size such as 10GiB or 500MB (got ${JSON.stringify(value)})`,
+  );
 }
 
 function positiveInt(key: string, value: unknown, fallback: number): number {
@@ -121,7 +131,10 @@ function flag(key: string, value: unknown, fallback: boolean): boolean {
 export function parseTimescaleOptions(raw: Readonly<Record<string, unknown>>): TimescaleOptions {
   const flat: Record<string, unknown> = {};
   const nested = raw['timescaledb'];
-  const sources = [raw, nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : {}];
+  const sources = [
+    raw,
+    nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : {},
+  ];
   for (const source of sources) {
     for (const [name, value] of Object.entries(source)) {
       if (name === 'timescaledb') continue;

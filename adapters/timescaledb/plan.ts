@@ -33,8 +33,10 @@ export function chunksInFilter(input: Pick<PlanInput, 'run' | 'ht' | 'chunks'>):
   const { run, ht } = input;
   const filter = run.filter;
   const onTime = filter !== undefined && filter.column === ht.time.column;
-  const lo = onTime && filter.after !== undefined ? parseLiteralToInternal(ht.time.kind, filter.after) : undefined;
-  const hi = onTime && filter.before !== undefined ? parseLiteralToInternal(ht.time.kind, filter.before) : undefined;
+  const lo =
+    onTime && filter.after !== undefined ? parseLiteralToInternal(ht.time.kind, filter.after) : undefined;
+  const hi =
+    onTime && filter.before !== undefined ? parseLiteralToInternal(ht.time.kind, filter.before) : undefined;
   const chunks = input.chunks.filter(
     (c) => c.compressed && (lo === undefined || c.end > lo) && (hi === undefined || c.start < hi),
   );
@@ -46,14 +48,19 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   const table = `${ht.schema}.${ht.name}`;
   const kind = ht.time.kind;
   const out: PlannedStatement[] = [];
-  const add = (phase: PlannedStatement['phase'], title: string, sql: string) => out.push({ phase, title, sql });
+  const add = (phase: PlannedStatement['phase'], title: string, sql: string) =>
+    out.push({ phase, title, sql });
 
   add(
     'validate',
     `introspect ${table}: dimensions, compression settings, policy job, continuous aggregates, unique indexes, chunks`,
     `SELECT … FROM _timescaledb_catalog.dimension, timescaledb_information.compression_settings, timescaledb_information.jobs, _timescaledb_catalog.continuous_agg, pg_index, _timescaledb_catalog.chunk WHERE hypertable = ${table}`,
   );
-  add('prepare', `create the staging table ${stmts.names.staging} (UNLOGGED, shaped like ${table})`, stmts.createStaging());
+  add(
+    'prepare',
+    `create the staging table ${stmts.names.staging} (UNLOGGED, shaped like ${table})`,
+    stmts.createStaging(),
+  );
   add('prepare', `index the staging table by batch (BRIN)`, stmts.createBatchIndex());
   add('prepare', `create the swap-state table ${stmts.names.state}`, stmts.createStateTable());
 
@@ -62,7 +69,11 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   for (const batch of batches) {
     const n = batch.index + 1;
     const objects = `${batch.objects.length} object${batch.objects.length === 1 ? '' : 's'}`;
-    add('load', `batch ${n}: clear rows of an earlier attempt`, stmts.clearBatch().replace('$1', String(batch.index)));
+    add(
+      'load',
+      `batch ${n}: clear rows of an earlier attempt`,
+      stmts.clearBatch().replace('$1', String(batch.index)),
+    );
     add(
       'load',
       `batch ${n}: ${input.method === 'copy' ? 'COPY' : `INSERT … unnest (${options.insertRows} rows per statement)`} ${objects} into ${stmts.names.staging}, synchronous_commit off`,
@@ -74,7 +85,11 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
 
   add('swap', `index the staging table on ${ht.time.column}`, stmts.createTimeIndex());
   add('swap', `analyze the staging table`, stmts.analyzeStaging());
-  add('swap', `staged rows per ${ht.time.column} slice (one swap unit per chunk interval)`, stmts.sliceStats());
+  add(
+    'swap',
+    `staged rows per ${ht.time.column} slice (one swap unit per chunk interval)`,
+    stmts.sliceStats(),
+  );
   const { chunks, lo, hi } = chunksInFilter(input);
   const range =
     lo !== undefined || hi !== undefined
@@ -95,13 +110,19 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   add('swap', strategyExplanation(ht, options), '');
   if (options.strategy !== 'direct') {
     if (chunks.length === 0) {
-      add('swap', `no compressed chunk of ${table} lies in the backfill range ${range}: nothing will be decompressed`, '');
+      add(
+        'swap',
+        `no compressed chunk of ${table} lies in the backfill range ${range}: nothing will be decompressed`,
+        '',
+      );
     }
     for (const chunk of chunks) {
       add(
         'swap',
         `decompress chunk ${chunk.schema}.${chunk.name} [${internalText(kind, chunk.start)}, ${internalText(kind, chunk.end)}) if staged rows fall into it${options.strategy === 'auto' ? ' and they exceed ' + options.directMaxFraction * 100 + '% of its rows' : ''}${chunk.uncompressedBytes !== undefined ? ` (${chunk.uncompressedBytes} bytes uncompressed)` : ''}`,
-        stmts.decompressChunk().replace('$1::regclass', `${quoteLiteral(qualified(chunk.schema, chunk.name))}::regclass`),
+        stmts
+          .decompressChunk()
+          .replace('$1::regclass', `${quoteLiteral(qualified(chunk.schema, chunk.name))}::regclass`),
       );
     }
   }
@@ -111,9 +132,17 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     stmts.moveSliceSql(':slice_start', ':slice_end'),
   );
   if (options.progressiveRecompress) {
-    add('swap', `after each slice: compress again every decompressed chunk with no staged rows left`, stmts.compressChunk());
+    add(
+      'swap',
+      `after each slice: compress again every decompressed chunk with no staged rows left`,
+      stmts.compressChunk(),
+    );
   }
-  add('swap', `finish: compress again every chunk decompressed or written into by this run`, stmts.compressChunk());
+  add(
+    'swap',
+    `finish: compress again every chunk decompressed or written into by this run`,
+    stmts.compressChunk(),
+  );
   if (ht.policy?.compressAfter !== undefined) {
     add(
       'swap',

@@ -17,7 +17,12 @@ export interface LivePolicy {
 
 /** The hypertable's compression policy job as it is now (not as describe() saw it). */
 export async function currentPolicy(db: Queryable, ht: Hypertable): Promise<LivePolicy | undefined> {
-  const rows = await db.query<{ job_id: number; scheduled: boolean; after: string | null; created: string | null }>(
+  const rows = await db.query<{
+    job_id: number;
+    scheduled: boolean;
+    after: string | null;
+    created: string | null;
+  }>(
     `SELECT job_id, scheduled, config->>'compress_after' AS after, config->>'compress_created_before' AS created
        FROM timescaledb_information.jobs
       WHERE proc_name = 'policy_compression' AND hypertable_schema = $1 AND hypertable_name = $2
@@ -40,7 +45,11 @@ export async function currentPolicy(db: Queryable, ht: Hypertable): Promise<Live
  * Pauses the policy unless this run already has it paused; returns the record (prior state). Runs inside the
  * caller's transaction (`db` is the transaction's client) so the record and the pause commit together.
  */
-export async function pausePolicy(db: Queryable, ht: Hypertable, stmts: Statements): Promise<PolicyRecord | undefined> {
+export async function pausePolicy(
+  db: Queryable,
+  ht: Hypertable,
+  stmts: Statements,
+): Promise<PolicyRecord | undefined> {
   const stored = await readSwapState(db, ht.schema, stmts.names.state);
   if (stored.policy?.paused) return stored.policy;
   const live = await currentPolicy(db, ht);
@@ -48,7 +57,11 @@ export async function pausePolicy(db: Queryable, ht: Hypertable, stmts: Statemen
   const record: PolicyRecord = { jobId: live.jobId, priorScheduled: live.scheduled, paused: true };
   await writePolicyRecord(db, ht.schema, stmts.names.state, record);
   if (live.scheduled) {
-    await db.query(stmts.pausePolicy(), [live.jobId], `pausing compression policy job ${live.jobId} of ${ht.schema}.${ht.name}`);
+    await db.query(
+      stmts.pausePolicy(),
+      [live.jobId],
+      `pausing compression policy job ${live.jobId} of ${ht.schema}.${ht.name}`,
+    );
   }
   return record;
 }
@@ -81,6 +94,7 @@ export async function resumePolicy(
         `resuming compression policy job ${record.jobId} of ${ht.schema}.${ht.name}`,
       );
     }
-    if (stored.policy) await writePolicyRecord(tx, ht.schema, stmts.names.state, { ...record, paused: false });
+    if (stored.policy)
+      await writePolicyRecord(tx, ht.schema, stmts.names.state, { ...record, paused: false });
   });
 }

@@ -20,13 +20,28 @@ export function incompatibility(source: ValueType, target: PgTypeInfo): string |
     case 'text':
       return undefined;
     case 'json':
-      return ok('string', 'json', 'struct', 'map', 'list', 'int', 'float', 'decimal', 'boolean', 'binary', 'uuid', 'date', 'timestamp');
+      return ok(
+        'string',
+        'json',
+        'struct',
+        'map',
+        'list',
+        'int',
+        'float',
+        'decimal',
+        'boolean',
+        'binary',
+        'uuid',
+        'date',
+        'timestamp',
+      );
     case 'boolean':
       return ok('boolean', 'string', 'int');
     case 'int2':
     case 'int4':
     case 'int8':
-      if (k === 'decimal') return source.scale === 0 ? undefined : `DECIMAL with scale ${source.scale} would lose its fraction`;
+      if (k === 'decimal')
+        return source.scale === 0 ? undefined : `DECIMAL with scale ${source.scale} would lose its fraction`;
       if (k === 'float') return 'floating-point values would lose their fraction';
       return ok('int', 'boolean', 'string');
     case 'float':
@@ -34,7 +49,8 @@ export function incompatibility(source: ValueType, target: PgTypeInfo): string |
       return ok('int', 'float', 'decimal', 'string');
     case 'timestamptz':
     case 'timestamp':
-      if (k === 'int') return 'an integer without a TIMESTAMP annotation has no unit (seconds? milliseconds?)';
+      if (k === 'int')
+        return 'an integer without a TIMESTAMP annotation has no unit (seconds? milliseconds?)';
       return ok('timestamp', 'date', 'string');
     case 'date':
       if (k === 'int') return 'an integer without a DATE annotation is not a date';
@@ -110,12 +126,16 @@ export function checkSchema(
     }
     for (const name of options.updateColumns ?? []) {
       if (!ht.columns.some((c) => c.name === name)) {
-        problems.push(`update_columns names "${name}", which is not a column of ${table}: fix update_columns`);
+        problems.push(
+          `update_columns names "${name}", which is not a column of ${table}: fix update_columns`,
+        );
       }
     }
   }
   if (ht && options.conflictColumns && options.onConflict !== 'update' && !chooseConflictIndex(ht, options)) {
-    problems.push(`conflict_columns (${options.conflictColumns.join(', ')}) match no unique index of ${table}: fix conflict_columns`);
+    problems.push(
+      `conflict_columns (${options.conflictColumns.join(', ')}) match no unique index of ${table}: fix conflict_columns`,
+    );
   }
   return problems;
 }

@@ -104,7 +104,11 @@ export class Statements {
   }
 
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */
-  rangePredicate(lo: bigint, hi: bigint, space?: Readonly<Record<string, { start: bigint; end: bigint }>>): string {
+  rangePredicate(
+    lo: bigint,
+    hi: bigint,
+    space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+  ): string {
     const kind = this.ht.time.kind;
     return this.literalRangePredicate(internalLiteral(kind, lo), internalLiteral(kind, hi), space);
   }
@@ -127,7 +131,11 @@ export class Statements {
     return parts.join(' AND ');
   }
 
-  countStagedIn(lo: bigint, hi: bigint, space?: Readonly<Record<string, { start: bigint; end: bigint }>>): string {
+  countStagedIn(
+    lo: bigint,
+    hi: bigint,
+    space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+  ): string {
     return `SELECT count(*)::bigint AS n FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi, space)}`;
   }
 
@@ -211,19 +219,34 @@ export class Statements {
   /** Refreshes a continuous aggregate over [lo − bucket, hi + bucket], so every bucket touched is recomputed. */
   refreshAggregate(schema: string, name: string, width: string | undefined, lo: bigint, hi: bigint): string {
     const kind = this.ht.time.kind;
-    return this.refreshAggregateSql(schema, name, width, internalLiteral(kind, lo), internalLiteral(kind, hi));
+    return this.refreshAggregateSql(
+      schema,
+      name,
+      width,
+      internalLiteral(kind, lo),
+      internalLiteral(kind, hi),
+    );
   }
 
   /** `refreshAggregate` with the range bounds as SQL literals (or plan placeholders). */
-  refreshAggregateSql(schema: string, name: string, width: string | undefined, lo: string, hi: string): string {
+  refreshAggregateSql(
+    schema: string,
+    name: string,
+    width: string | undefined,
+    lo: string,
+    hi: string,
+  ): string {
     const view = quoteLiteral(qualified(schema, name));
     if (width === undefined) return `CALL refresh_continuous_aggregate(${view}, NULL, NULL)`;
     const kind = this.ht.time.kind;
     const pad =
-      kind === 'integer' ? `${quoteLiteral(width)}::${checkedTypeName(this.ht.time.type)}` : `${quoteLiteral(width)}::interval`;
+      kind === 'integer'
+        ? `${quoteLiteral(width)}::${checkedTypeName(this.ht.time.type)}`
+        : `${quoteLiteral(width)}::interval`;
     const start = `(${lo} - ${pad})`;
     const end = `(${hi} + ${pad})`;
-    if (kind === 'timestamp') return `CALL refresh_continuous_aggregate(${view}, ${start}::timestamp, ${end}::timestamp)`;
+    if (kind === 'timestamp')
+      return `CALL refresh_continuous_aggregate(${view}, ${start}::timestamp, ${end}::timestamp)`;
     if (kind === 'date') return `CALL refresh_continuous_aggregate(${view}, ${start}::date, ${end}::date)`;
     return `CALL refresh_continuous_aggregate(${view}, ${start}, ${end})`;
   }
@@ -243,7 +266,10 @@ export function chooseConflictIndex(ht: Hypertable, options: TimescaleOptions): 
     const wanted = [...options.conflictColumns].sort().join('\0');
     return ht.uniqueIndexes.find((i) => [...i.columns].sort().join('\0') === wanted);
   }
-  return ht.uniqueIndexes.find((i) => i.primary) ?? (ht.uniqueIndexes.length === 1 ? ht.uniqueIndexes[0] : undefined);
+  return (
+    ht.uniqueIndexes.find((i) => i.primary) ??
+    (ht.uniqueIndexes.length === 1 ? ht.uniqueIndexes[0] : undefined)
+  );
 }
 
 export function updateColumns(ht: Hypertable, options: TimescaleOptions, index: UniqueIndex): string[] {

@@ -37,7 +37,9 @@ export function stateTableDdl(schema: string, table: string): string {
 }
 
 export async function stateTableExists(db: Queryable, schema: string, table: string): Promise<boolean> {
-  const rows = await db.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualified(schema, table)]);
+  const rows = await db.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [
+    qualified(schema, table),
+  ]);
   return rows[0]?.found === true;
 }
 
@@ -57,11 +59,21 @@ export async function readSwapState(db: Queryable, schema: string, table: string
   return { policy, chunks };
 }
 
-export async function writePolicyRecord(db: Queryable, schema: string, table: string, record: PolicyRecord): Promise<void> {
+export async function writePolicyRecord(
+  db: Queryable,
+  schema: string,
+  table: string,
+  record: PolicyRecord,
+): Promise<void> {
   await put(db, schema, table, 'policy', record);
 }
 
-export async function writeChunkRecord(db: Queryable, schema: string, table: string, record: ChunkRecord): Promise<void> {
+export async function writeChunkRecord(
+  db: Queryable,
+  schema: string,
+  table: string,
+  record: ChunkRecord,
+): Promise<void> {
   await put(db, schema, table, `chunk:${record.schema}.${record.name}`, record);
 }
 

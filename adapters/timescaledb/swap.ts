@@ -57,7 +57,11 @@ export interface TimescaleSwapState {
   readonly range: { readonly min: string; readonly max: string } | null;
   readonly slices: number;
   readonly rows: number;
-  readonly chunks: readonly { readonly chunk: string; readonly how: 'decompress' | 'direct'; readonly bytes: number }[];
+  readonly chunks: readonly {
+    readonly chunk: string;
+    readonly how: 'decompress' | 'direct';
+    readonly bytes: number;
+  }[];
   readonly decompressBytes: number;
 }
 
@@ -81,7 +85,14 @@ export async function readSlices(ctx: SwapContext, db: Queryable = ctx.db): Prom
   const interval = ctx.ht.time.interval;
   return rows.map((r) => {
     const slice = BigInt(r.slice);
-    return { slice, lo: slice * interval, hi: (slice + 1n) * interval, min: BigInt(r.lo), max: BigInt(r.hi), rows: Number(r.n) };
+    return {
+      slice,
+      lo: slice * interval,
+      hi: (slice + 1n) * interval,
+      min: BigInt(r.lo),
+      max: BigInt(r.hi),
+      rows: Number(r.n),
+    };
   });
 }
 
@@ -171,8 +182,14 @@ export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
     );
   }
   const policy = ht.compressionEnabled ? await db.transaction((tx) => pausePolicy(tx, ht, stmts)) : undefined;
-  const min = slices.reduce<bigint | undefined>((m, s) => (m === undefined || s.min < m ? s.min : m), undefined);
-  const max = slices.reduce<bigint | undefined>((m, s) => (m === undefined || s.max > m ? s.max : m), undefined);
+  const min = slices.reduce<bigint | undefined>(
+    (m, s) => (m === undefined || s.min < m ? s.min : m),
+    undefined,
+  );
+  const max = slices.reduce<bigint | undefined>(
+    (m, s) => (m === undefined || s.max > m ? s.max : m),
+    undefined,
+  );
   return {
     adapter: 'timescaledb',
     strategy: options.strategy,
@@ -181,7 +198,11 @@ export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
     range: min === undefined || max === undefined ? null : { min: String(min), max: String(max) },
     slices: slices.length,
     rows: slices.reduce((n, s) => n + s.rows, 0),
-    chunks: plans.map((p) => ({ chunk: `${p.chunk.schema}.${p.chunk.name}`, how: p.how, bytes: p.chunk.uncompressedBytes ?? 0 })),
+    chunks: plans.map((p) => ({
+      chunk: `${p.chunk.schema}.${p.chunk.name}`,
+      how: p.how,
+      bytes: p.chunk.uncompressedBytes ?? 0,
+    })),
     decompressBytes: total,
   };
 }
@@ -199,7 +220,10 @@ export async function listSwapUnits(ctx: SwapContext): Promise<SwapUnit[]> {
 function parseUnit(ctx: SwapContext, unit: SwapUnit): { lo: bigint; hi: bigint } {
   const match = /^slice:(-?\d+)$/.exec(unit.id);
   if (!match) {
-    throw new TargetError('TARGET_QUERY_FAILED', `swap unit ${JSON.stringify(unit.id)} is not a TimescaleDB time slice`);
+    throw new TargetError(
+      'TARGET_QUERY_FAILED',
+      `swap unit ${JSON.stringify(unit.id)} is not a TimescaleDB time slice`,
+    );
   }
   const slice = BigInt(match[1]!);
   return { lo: slice * ctx.ht.time.interval, hi: (slice + 1n) * ctx.ht.time.interval };
@@ -216,7 +240,11 @@ export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceR
   const { lo, hi } = parseUnit(ctx, unit);
   const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
   const result = await db.transaction(async (tx) => {
-    const pending = await tx.query<{ found: boolean }>(stmts.anyStagedIn(lo, hi), [], `checking ${range} in ${stmts.names.staging}`);
+    const pending = await tx.query<{ found: boolean }>(
+      stmts.anyStagedIn(lo, hi),
+      [],
+      `checking ${range} in ${stmts.names.staging}`,
+    );
     if (!pending[0]?.found) return { moved: 0, inserted: 0, decompressed: [] as string[] };
     // A resumed swap (after recover() resumed the policy) pauses it again before touching chunks.
     if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
@@ -226,7 +254,11 @@ export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceR
     for (const plan of plans) {
       const name = `${plan.chunk.schema}.${plan.chunk.name}`;
       if (plan.how === 'decompress') {
-        await tx.query(stmts.decompressChunk(), [qualified(plan.chunk.schema, plan.chunk.name)], `decompressing chunk ${name}`);
+        await tx.query(
+          stmts.decompressChunk(),
+          [qualified(plan.chunk.schema, plan.chunk.name)],
+          `decompressing chunk ${name}`,
+        );
         decompressed.push(name);
       }
       await writeChunkRecord(tx, ht.schema, stmts.names.state, {
@@ -262,12 +294,20 @@ async function recompressFinished(ctx: SwapContext, all: boolean): Promise<strin
     const name = `${record.schema}.${record.name}`;
     const chunk = chunks.get(name);
     if (chunk && !all) {
-      const staged = await db.query<{ found: boolean }>(stmts.anyStagedIn(chunk.start, chunk.end), [], `checking chunk ${name}`);
+      const staged = await db.query<{ found: boolean }>(
+        stmts.anyStagedIn(chunk.start, chunk.end),
+        [],
+        `checking chunk ${name}`,
+      );
       if (staged[0]?.found) continue;
     }
     await db.transaction(async (tx) => {
       if (chunk && (!chunk.compressed || chunk.partial)) {
-        await tx.query(stmts.compressChunk(), [qualified(record.schema, record.name)], `compressing chunk ${name}`);
+        await tx.query(
+          stmts.compressChunk(),
+          [qualified(record.schema, record.name)],
+          `compressing chunk ${name}`,
+        );
       }
       await writeChunkRecord(tx, ht.schema, stmts.names.state, { ...record, recompressed: true });
     });
@@ -282,12 +322,16 @@ export interface FinishResult {
   readonly refreshed: readonly string[];
 }
 
-export async function finishSwap(ctx: SwapContext, state: Partial<TimescaleSwapState>): Promise<FinishResult> {
+export async function finishSwap(
+  ctx: SwapContext,
+  state: Partial<TimescaleSwapState>,
+): Promise<FinishResult> {
   const { db, ht, stmts } = ctx;
   let recompressed: string[] = [];
   const compressedNew: string[] = [];
   try {
-    if (await stateTableExists(db, ht.schema, stmts.names.state)) recompressed = await recompressFinished(ctx, true);
+    if (await stateTableExists(db, ht.schema, stmts.names.state))
+      recompressed = await recompressFinished(ctx, true);
     const policy = ht.compressionEnabled ? await currentPolicy(db, ht) : undefined;
     if (policy?.compressAfter !== undefined && typeof state.maxChunkId === 'number') {
       const old = await db.query<{ chunk: string }>(
@@ -299,7 +343,11 @@ export async function finishSwap(ctx: SwapContext, state: Partial<TimescaleSwapS
       for (const chunk of await listChunks(db, ht)) {
         const name = `${chunk.schema}.${chunk.name}`;
         if (chunk.id <= state.maxChunkId || chunk.compressed || !past.has(name)) continue;
-        await db.query(stmts.compressChunk(), [qualified(chunk.schema, chunk.name)], `compressing new chunk ${name}`);
+        await db.query(
+          stmts.compressChunk(),
+          [qualified(chunk.schema, chunk.name)],
+          `compressing new chunk ${name}`,
+        );
         compressedNew.push(name);
       }
     }
@@ -322,7 +370,10 @@ export async function finishSwap(ctx: SwapContext, state: Partial<TimescaleSwapS
   return { recompressed, compressedNew, refreshed };
 }
 
-export async function recover(ctx: SwapContext, state: Partial<TimescaleSwapState> | undefined): Promise<void> {
+export async function recover(
+  ctx: SwapContext,
+  state: Partial<TimescaleSwapState> | undefined,
+): Promise<void> {
   await resumePolicy(ctx.db, ctx.ht, ctx.stmts, state?.policy ?? undefined);
 }
 

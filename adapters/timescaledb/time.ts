@@ -50,7 +50,8 @@ function wallClock(micros: bigint): string {
     ms -= 1n;
   }
   const iso = new Date(Number(ms)).toISOString(); // 2024-01-01T00:00:00.000Z
-  if (iso.startsWith('-') || iso.startsWith('+')) throw new RangeError(`time ${micros} µs is outside years 0–9999`);
+  if (iso.startsWith('-') || iso.startsWith('+'))
+    throw new RangeError(`time ${micros} µs is outside years 0–9999`);
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(rest).padStart(3, '0')}`;
 }
 
@@ -107,9 +108,10 @@ export function intervalText(kind: TimeKind, interval: bigint): string {
 export function parseLiteralToInternal(kind: TimeKind, text: string): bigint | undefined {
   const trimmed = text.trim();
   if (kind === 'integer') return /^-?\d+$/.test(trimmed) ? BigInt(trimmed) : undefined;
-  const match = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
-    trimmed,
-  );
+  const match =
+    /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      trimmed,
+    );
   if (!match) return undefined;
   const [, date, hh = '00', mi = '00', ss = '00', fraction = '', zone] = match;
   let offset = 'Z';

@@ -14,6 +14,8 @@ export async function createAdapter(config: BackfillConfig): Promise<TargetAdapt
       return createTimescaleAdapter(config);
     }
     default:
-      throw new ConfigError(`target.kind ${String(config.target.kind)} is not supported — use clickhouse or timescaledb`);
+      throw new ConfigError(
+        `target.kind ${String(config.target.kind)} is not supported — use clickhouse or timescaledb`,
+      );
   }
 }

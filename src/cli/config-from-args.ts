@@ -4,7 +4,18 @@ import { loadConfig } from '../config/load.ts';
 import type { ParsedArgs } from './args.ts';
 
 /** Flags that steer the CLI itself and are not configuration fields. */
-const CLI_ONLY = new Set(['config', 'new-run', 'json', 'help', 'quiet', 'target', 'rows', 'keep-data', 'run', 'dir']);
+const CLI_ONLY = new Set([
+  'config',
+  'new-run',
+  'json',
+  'help',
+  'quiet',
+  'target',
+  'rows',
+  'keep-data',
+  'run',
+  'dir',
+]);
 
 export function configFromArgs(args: ParsedArgs): BackfillConfig {
   const flags: Record<string, string | boolean | undefined> = {};

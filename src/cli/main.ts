@@ -3,12 +3,25 @@
  * failed and what to do, with a non-zero exit code (NOTHING_TO_DO exits 0).
  */
 import { ShadowfillError, oneLine } from '../errors.ts';
-import { parseArgs, type ParsedArgs } from './args.ts';
+import { parseArgs } from './args.ts';
 import { HELP } from './help.ts';
 import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
+
+// The AWS SDK warns on every start that its 2027 releases will need Node 22; that is not the user's concern.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const name =
+    typeof warning === 'string'
+      ? typeof rest[0] === 'string'
+        ? rest[0]
+        : (rest[0] as { type?: string })?.type
+      : warning.name;
+  if (name === 'NodeVersionSupportWarning') return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -26,7 +39,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'demo':
       return demoCommand(args);
     default:
-      process.stderr.write(`error: unknown command ${args.command} — use plan, run, status or demo (see shadowfill --help)\n`);
+      process.stderr.write(
+        `error: unknown command ${args.command} — use plan, run, status or demo (see shadowfill --help)\n`,
+      );
       return 2;
   }
 }

@@ -128,7 +128,9 @@ export function statusLine(state: ProgressState, elapsedSeconds: number): string
     `ETA ${formatSeconds(eta)}`,
   ];
   if (state.chunksTotal > 0) {
-    parts.push(`chunks ${state.chunksDecompressed}/${state.chunksTotal} decompressed, ${state.chunksCompressed} recompressed`);
+    parts.push(
+      `chunks ${state.chunksDecompressed}/${state.chunksTotal} decompressed, ${state.chunksCompressed} recompressed`,
+    );
   }
   parts.push(state.step);
   return parts.join(' · ');

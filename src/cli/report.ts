@@ -36,7 +36,13 @@ export function tableDeltas(report: RunReport): TableDelta[] {
       const prev = before?.aggregates[expr] ?? 0;
       aggregates[expr] = { before: prev, after: value, delta: value - prev };
     }
-    return { table: after.table, rowsBefore, rowsAfter: after.rows, rowsDelta: after.rows - rowsBefore, aggregates };
+    return {
+      table: after.table,
+      rowsBefore,
+      rowsAfter: after.rows,
+      rowsDelta: after.rows - rowsBefore,
+      aggregates,
+    };
   });
 }
 
@@ -82,9 +88,13 @@ export function formatReport(report: RunReport): string {
       .join(', ')}`,
   );
   for (const t of json.tables) {
-    lines.push(`  ${t.table}: rows ${formatCount(t.rowsBefore)} → ${formatCount(t.rowsAfter)} (+${formatCount(t.rowsDelta)})`);
+    lines.push(
+      `  ${t.table}: rows ${formatCount(t.rowsBefore)} → ${formatCount(t.rowsAfter)} (+${formatCount(t.rowsDelta)})`,
+    );
     for (const [expr, a] of Object.entries(t.aggregates)) {
-      lines.push(`    ${expr}: ${formatCount(a.before)} → ${formatCount(a.after)} (+${formatCount(a.delta)})`);
+      lines.push(
+        `    ${expr}: ${formatCount(a.before)} → ${formatCount(a.after)} (+${formatCount(a.delta)})`,
+      );
     }
   }
   if (json.verification.verdict !== 'UNKNOWN') {

@@ -22,7 +22,8 @@ export function parseBytes(value: string | number): number {
       throw new RangeError(`\`${value}\` is not a byte size — write it like 15GB, 512MiB or 1e9`);
     }
     const [, amount = '', unit = '', binary = ''] = match;
-    if (binary && !unit) throw new RangeError(`\`${value}\` is not a byte size — write it like 512MiB or 1e9`);
+    if (binary && !unit)
+      throw new RangeError(`\`${value}\` is not a byte size — write it like 512MiB or 1e9`);
     const power = UNIT_POWERS[unit.toLowerCase()] ?? 0;
     bytes = Number(amount) * (binary ? 1024 : 1000) ** power;
   }

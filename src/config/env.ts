@@ -42,7 +42,10 @@ export function envCredentials(
 }
 
 /** Connection fields of the target: `CLICKHOUSE_*` for ClickHouse, `DATABASE_URL`/`PG*` for TimescaleDB. */
-export function targetEnv(env: NodeJS.ProcessEnv, kind: TargetKind): Readonly<Record<string, EnvValue | undefined>> {
+export function targetEnv(
+  env: NodeJS.ProcessEnv,
+  kind: TargetKind,
+): Readonly<Record<string, EnvValue | undefined>> {
   switch (kind) {
     case 'clickhouse':
       return {
@@ -68,7 +71,8 @@ export function envVariablesFor(path: string, kind: TargetKind | undefined): rea
     'source.secret_access_key': ['AWS_SECRET_ACCESS_KEY'],
     'target.url': kind === 'timescaledb' ? ['DATABASE_URL'] : kind === 'clickhouse' ? ['CLICKHOUSE_URL'] : [],
     'target.user': kind === 'timescaledb' ? ['PGUSER'] : kind === 'clickhouse' ? ['CLICKHOUSE_USER'] : [],
-    'target.password': kind === 'timescaledb' ? ['PGPASSWORD'] : kind === 'clickhouse' ? ['CLICKHOUSE_PASSWORD'] : [],
+    'target.password':
+      kind === 'timescaledb' ? ['PGPASSWORD'] : kind === 'clickhouse' ? ['CLICKHOUSE_PASSWORD'] : [],
   };
   return names[path] ?? [];
 }

@@ -56,11 +56,17 @@ export async function clickhouseDemo(options: DemoOptions): Promise<DemoResult> 
       accessKeyId: s3.accessKeyId,
       secretAccessKey: s3.secretAccessKey,
     });
-    log(`wrote ${generated.files.length} Parquet files (${generated.totalRows} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `wrote ${generated.files.length} Parquet files (${generated.totalRows} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
 
     // The guide's live setup.
-    await driver.command(`CREATE TABLE pypi (${PYPI_STRUCTURE}) ENGINE = MergeTree ORDER BY (project, timestamp)`);
-    await driver.command('CREATE TABLE pypi_downloads (project String, count Int64) ENGINE = SummingMergeTree ORDER BY project');
+    await driver.command(
+      `CREATE TABLE pypi (${PYPI_STRUCTURE}) ENGINE = MergeTree ORDER BY (project, timestamp)`,
+    );
+    await driver.command(
+      'CREATE TABLE pypi_downloads (project String, count Int64) ENGINE = SummingMergeTree ORDER BY project',
+    );
     await driver.command(
       'CREATE MATERIALIZED VIEW pypi_downloads_mv TO pypi_downloads AS SELECT project, count() AS count FROM pypi GROUP BY project',
     );
@@ -69,7 +75,9 @@ export async function clickhouseDemo(options: DemoOptions): Promise<DemoResult> 
       `INSERT INTO pypi SELECT * FROM s3(${quoteString(liveUrl)}, ${quoteString(s3.accessKeyId)}, ${quoteString(s3.secretAccessKey)}, 'Parquet')`,
     );
     const [live] = await driver.query<{ n: string }>('SELECT count() AS n FROM pypi');
-    log(`live data: files {000..100} → pypi has ${live?.n} rows; backfilling {101..200} through shadow tables`);
+    log(
+      `live data: files {000..100} → pypi has ${live?.n} rows; backfilling {101..200} through shadow tables`,
+    );
 
     const config = loadConfig({
       flags: {

@@ -18,7 +18,10 @@ export interface LocalS3Server {
 
 const require = createRequire(import.meta.url);
 
-export async function startLocalS3(options: { directory: string; buckets: readonly string[] }): Promise<LocalS3Server> {
+export async function startLocalS3(options: {
+  directory: string;
+  buckets: readonly string[];
+}): Promise<LocalS3Server> {
   mkdirSync(options.directory, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
@@ -36,7 +39,10 @@ export async function startLocalS3(options: { directory: string; buckets: readon
     stderr += d.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local S3 server did not start within 30 s: ${stderr}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`local S3 server did not start within 30 s: ${stderr}`)),
+      30_000,
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       clearTimeout(timer);

@@ -19,13 +19,15 @@ if (!dataDir || !lockFile) {
 
 const db = await PGlite.create({ dataDir, extensions: { timescaledb } });
 await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
-const version = await db.query<{ v: string }>("SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'");
+const version = await db.query<{ v: string }>(
+  "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
+);
 const server = new PGLiteSocketServer({
   // pglite-socket is typed against @electric-sql/pglite; this TimescaleDB build has the same interface.
   db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'],
   host: '127.0.0.1',
   port: Number(portText ?? 0),
-  maxConnections: Number(maxText ?? 4),
+  maxConnections: Number(maxText ?? 8),
 });
 await server.start();
 const port = Number(server.getServerConn().split(':').pop());

@@ -29,7 +29,7 @@ export interface EmbeddedTimescale {
 
 export interface EmbeddedTimescaleOptions {
   readonly directory: string;
-  /** Connections the socket server accepts at once (default 4; transactions are still serialised). */
+  /** Connections the socket server accepts at once (default 8; transactions are still serialised). */
   readonly maxConnections?: number;
   /** Milliseconds to wait for the server to listen (default 120 s: the first start initialises the data directory). */
   readonly startTimeoutMs?: number;
@@ -84,7 +84,7 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
       dataDir,
       lockFile,
       '0',
-      String(options.maxConnections ?? 4),
+      String(options.maxConnections ?? 8),
     ],
     // The IPC channel lets the child notice when this process dies (even by SIGKILL) and close the database cleanly.
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
@@ -99,7 +99,11 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
   const facts = await new Promise<{ port: number; version: string }>((resolvePort, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`embedded TimescaleDB ${directory} did not start within ${timeoutMs / 1000} s: ${stderr.trim()}`));
+      reject(
+        new Error(
+          `embedded TimescaleDB ${directory} did not start within ${timeoutMs / 1000} s: ${stderr.trim()}`,
+        ),
+      );
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
@@ -107,7 +111,11 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
       try {
         resolvePort(JSON.parse(line) as { port: number; version: string });
       } catch (error) {
-        reject(new Error(`embedded TimescaleDB ${directory} printed an unexpected line: ${line}`, { cause: error }));
+        reject(
+          new Error(`embedded TimescaleDB ${directory} printed an unexpected line: ${line}`, {
+            cause: error,
+          }),
+        );
       }
     });
     child.once('exit', (code) => {
@@ -148,7 +156,9 @@ export interface EmbeddedTimescaleLease {
   release(): Promise<void>;
 }
 
-export async function acquireEmbeddedTimescale(options: EmbeddedTimescaleOptions): Promise<EmbeddedTimescaleLease> {
+export async function acquireEmbeddedTimescale(
+  options: EmbeddedTimescaleOptions,
+): Promise<EmbeddedTimescaleLease> {
   const key = resolve(options.directory);
   let entry = shared.get(key);
   if (!entry) {

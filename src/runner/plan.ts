@@ -2,7 +2,13 @@
  * `shadowfill plan`: everything `run` would do, with the exact SQL, without changing anything. It performs
  * the same validation as `run` (read-only queries and footer reads) so a plan that prints is a run that starts.
  */
-import type { BatchSpec, PlannedStatement, RowFilter, TargetAdapter, TargetDescription } from '../adapter/contract.ts';
+import type {
+  BatchSpec,
+  PlannedStatement,
+  RowFilter,
+  TargetAdapter,
+  TargetDescription,
+} from '../adapter/contract.ts';
 import type { BackfillConfig } from '../config/types.ts';
 import { planBatches } from '../planner/batches.ts';
 import { listObjects } from '../source/list-objects.ts';

@@ -12,7 +12,10 @@ function bound(text: string, sample: unknown, column: string): (value: unknown) 
   if (sample instanceof Date) {
     const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`;
     const t = Date.parse(iso);
-    if (Number.isNaN(t)) throw new ConfigError(`filter bound ${JSON.stringify(text)} is not a timestamp for column ${column} — use e.g. 2024-12-17 09:00:00`);
+    if (Number.isNaN(t))
+      throw new ConfigError(
+        `filter bound ${JSON.stringify(text)} is not a timestamp for column ${column} — use e.g. 2024-12-17 09:00:00`,
+      );
     return (v) => (v as Date).getTime() - t;
   }
   if (typeof sample === 'bigint') {
@@ -21,13 +24,17 @@ function bound(text: string, sample: unknown, column: string): (value: unknown) 
   }
   if (typeof sample === 'number') {
     const n = Number(text);
-    if (Number.isNaN(n)) throw new ConfigError(`filter bound ${JSON.stringify(text)} is not a number for column ${column}`);
+    if (Number.isNaN(n))
+      throw new ConfigError(`filter bound ${JSON.stringify(text)} is not a number for column ${column}`);
     return (v) => (v as number) - n;
   }
   return (v) => (String(v) < text ? -1 : String(v) > text ? 1 : 0);
 }
 
-export async function* filterRowChunks(chunks: AsyncIterable<RowChunk>, filter: RowFilter | undefined): AsyncIterable<RowChunk> {
+export async function* filterRowChunks(
+  chunks: AsyncIterable<RowChunk>,
+  filter: RowFilter | undefined,
+): AsyncIterable<RowChunk> {
   if (!filter) {
     yield* chunks;
     return;
@@ -35,7 +42,9 @@ export async function* filterRowChunks(chunks: AsyncIterable<RowChunk>, filter: 
   for await (const chunk of chunks) {
     const values = chunk.columns.get(filter.column);
     if (!values) {
-      throw new ConfigError(`filter.column ${filter.column} is not a column of ${chunk.object.uri} — fix filter.column`);
+      throw new ConfigError(
+        `filter.column ${filter.column} is not a column of ${chunk.object.uri} — fix filter.column`,
+      );
     }
     let sample: unknown = null;
     for (let i = 0; i < values.length && sample === null; i += 1) sample = values[i] ?? null;
@@ -55,7 +64,11 @@ export async function* filterRowChunks(chunks: AsyncIterable<RowChunk>, filter: 
       yield chunk;
     } else if (keep.length > 0) {
       const columns = new Map<string, unknown[]>();
-      for (const [name, col] of chunk.columns) columns.set(name, keep.map((i) => col[i]));
+      for (const [name, col] of chunk.columns)
+        columns.set(
+          name,
+          keep.map((i) => col[i]),
+        );
       yield { ...chunk, numRows: keep.length, columns };
     }
   }

@@ -93,7 +93,10 @@ class Journal {
   ) {
     this.seq = lastSeq;
   }
-  async append(kind: JournalEventKind, fields: { batch?: number; unit?: string; data?: unknown } = {}): Promise<void> {
+  async append(
+    kind: JournalEventKind,
+    fields: { batch?: number; unit?: string; data?: unknown } = {},
+  ): Promise<void> {
     this.seq += 1;
     const event: JournalEvent = {
       runId: this.runId,
@@ -134,7 +137,7 @@ export async function runBackfill(
     const target = await timed('validate', () => adapter.describe());
     const runs = await findRuns(adapter, fingerprint);
 
-    let state: RunState | undefined = options.newRun ? undefined : runs.unfinished;
+    const state: RunState | undefined = options.newRun ? undefined : runs.unfinished;
     if (!state && !options.newRun && runs.finished) {
       throw new JournalError(
         'NOTHING_TO_DO',
@@ -211,7 +214,13 @@ export async function runBackfill(
         await timed('swap', () => adapter.swapUnit(run, unit));
         await journal.append('swap-unit-done', { unit: unit.id });
         done += 1;
-        emit({ type: 'swap-unit-done', unit: unit.id, description: unit.description, done, total: units.length });
+        emit({
+          type: 'swap-unit-done',
+          unit: unit.id,
+          description: unit.description,
+          done,
+          total: units.length,
+        });
       }
       if (!state?.swapFinished) {
         await timed('swap', () => adapter.finishSwap(run, swapState ?? {}));
@@ -245,12 +254,24 @@ export async function runBackfill(
       async function loadWithRetries(batch: BatchSpec): Promise<number> {
         const batchBytes = batch.objects.reduce((n, o) => n + o.size, 0);
         for (let attempt = 1; ; attempt += 1) {
-          emit({ type: 'batch-started', batch: batch.index, attempt, objects: batch.objects.length, bytes: batchBytes });
+          emit({
+            type: 'batch-started',
+            batch: batch.index,
+            attempt,
+            objects: batch.objects.length,
+            bytes: batchBytes,
+          });
           try {
             const s = Date.now();
             await timed('load', () => adapter.prepareBatch(run, batch));
             const expected = await timed('load', () => loadBatch(batch));
-            emit({ type: 'batch-loaded', batch: batch.index, rows: expected.landed, bytes: batchBytes, seconds: (Date.now() - s) / 1000 });
+            emit({
+              type: 'batch-loaded',
+              batch: batch.index,
+              rows: expected.landed,
+              bytes: batchBytes,
+              seconds: (Date.now() - s) / 1000,
+            });
             const sourceRows = await timed('verify', () => expectedRows(batch, expected.streamedRows));
             const landed = await timed('verify', () => adapter.countLandedRows(run, batch));
             if (landed !== sourceRows) {
@@ -265,7 +286,10 @@ export async function runBackfill(
           } catch (error) {
             const permanent = error instanceof ShadowfillError && PERMANENT.has(error.code);
             const willRetry = !permanent && attempt < config.attempts;
-            await journal.append('batch-failed', { batch: batch.index, data: { attempt, error: oneLine(error) } });
+            await journal.append('batch-failed', {
+              batch: batch.index,
+              data: { attempt, error: oneLine(error) },
+            });
             emit({ type: 'batch-failed', batch: batch.index, attempt, error: oneLine(error), willRetry });
             retries += 1;
             if (!willRetry) throw error;
@@ -273,7 +297,9 @@ export async function runBackfill(
         }
       }
 
-      async function loadBatch(batch: BatchSpec): Promise<{ landed: number; streamedRows: number | undefined }> {
+      async function loadBatch(
+        batch: BatchSpec,
+      ): Promise<{ landed: number; streamedRows: number | undefined }> {
         if (config.load === 'server' && adapter.capabilities.readsObjectStore && adapter.loadBatchFromStore) {
           const r = await adapter.loadBatchFromStore(run, batch);
           return { landed: r.rowsWritten, streamedRows: undefined };
@@ -283,7 +309,14 @@ export async function runBackfill(
           return { landed: r.rowsWritten, streamedRows: undefined };
         }
         const counter = { rows: 0 };
-        const r = await adapter.loadBatchFromStream(run, batch, streamRows(client, batch, run.filter, counter));
+        const columns = target.table.columns
+          .map((c) => c.name)
+          .filter((n) => run.sourceColumns.some((c) => c.name === n));
+        const r = await adapter.loadBatchFromStream(
+          run,
+          batch,
+          streamRows(client, batch, run.filter, columns, counter),
+        );
         return { landed: r.rowsWritten, streamedRows: counter.rows };
       }
 
@@ -328,7 +361,10 @@ async function prepareNewRun(
 }
 
 /** Resolves `before: auto` to the live table's current minimum — fixed once, when the run starts. */
-export async function resolveFilter(config: BackfillConfig, adapter: TargetAdapter): Promise<RowFilter | undefined> {
+export async function resolveFilter(
+  config: BackfillConfig,
+  adapter: TargetAdapter,
+): Promise<RowFilter | undefined> {
   const f = config.filter;
   if (!f) return undefined;
   let before = f.before;
@@ -363,10 +399,11 @@ async function* streamRows(
   client: S3Client,
   batch: BatchSpec,
   filter: RowFilter | undefined,
+  columns: readonly string[],
   counter: { rows: number },
 ): AsyncIterable<RowChunk> {
   for (const object of batch.objects) {
-    const chunks = readRowChunks(s3AsyncBuffer(client, object), object, {});
+    const chunks = readRowChunks(s3AsyncBuffer(client, object), object, { columns: [...columns] });
     for await (const chunk of filterRowChunks(chunks, filter)) {
       counter.rows += chunk.numRows;
       yield chunk;

@@ -39,7 +39,10 @@ export async function validateSource(
   }
   const problems = adapter.checkSchema(target, first.columns);
   if (problems.length > 0) {
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    const more =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`
+        : '';
     throw new SchemaMismatchError(`${problems[0]!.replace('the source', first.object.uri)}${more}`);
   }
   const objectRows: Record<string, number> = {};

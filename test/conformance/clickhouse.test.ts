@@ -20,11 +20,24 @@ defineConformanceSuite('clickhouse', async () => {
         `CREATE TABLE default.\`${name}\` (${PYPI_STRUCTURE}) ENGINE = MergeTree PARTITION BY toYYYYMMDD(timestamp) ORDER BY (project, timestamp)`,
       ),
     insertLive: async (name, files) => {
-      for (const f of files) await driver.command(`INSERT INTO default.\`${name}\` SELECT * FROM file(${quoteString(f.path)}, 'Parquet')`);
+      for (const f of files)
+        await driver.command(
+          `INSERT INTO default.\`${name}\` SELECT * FROM file(${quoteString(f.path)}, 'Parquet')`,
+        );
     },
     rowCount: async (name) => Number(await scalar(`SELECT count() AS v FROM default.\`${name}\``)),
-    contentHash: (name) => scalar(`SELECT toString(groupBitXor(cityHash64(*))) || ':' || toString(count()) AS v FROM default.\`${name}\``),
-    target: (name) => ({ kind: 'clickhouse', url: `embedded:${dir}`, database: 'default', table: name, user: undefined, password: undefined }),
+    contentHash: (name) =>
+      scalar(
+        `SELECT toString(groupBitXor(cityHash64(*))) || ':' || toString(count()) AS v FROM default.\`${name}\``,
+      ),
+    target: (name) => ({
+      kind: 'clickhouse',
+      url: `embedded:${dir}`,
+      database: 'default',
+      table: name,
+      user: undefined,
+      password: undefined,
+    }),
     createAdapter: (config) => new ClickHouseAdapter(config, new ChdbDriver(dir)),
     stop: async () => {
       await driver.close();

@@ -122,7 +122,9 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       expect(await h.rowCount('c_basic')).toBe(rows(files));
       expect(events.filter((e) => e.type === 'batch-verified')).toHaveLength(3);
       expect(events.at(-1)?.type).toBe('run-finished');
-      const again = await run(config('c_basic', url('pypi/*/*-00000000000{1,2,3,4,5}.parquet'))).catch((e: unknown) => e);
+      const again = await run(config('c_basic', url('pypi/*/*-00000000000{1,2,3,4,5}.parquet'))).catch(
+        (e: unknown) => e,
+      );
       expect((again as ShadowfillError).code).toBe('NOTHING_TO_DO');
       expect(await h.rowCount('c_basic')).toBe(rows(files));
     });
@@ -146,13 +148,21 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       await h.insertLive('c_corrupt', files.slice(0, 1));
       const before = await h.contentHash('c_corrupt');
       const victim = files[3]!;
-      await client.send(new PutObjectCommand({ Bucket: CONFORMANCE_BUCKET, Key: victim.key, Body: 'not parquet at all' }));
+      await client.send(
+        new PutObjectCommand({ Bucket: CONFORMANCE_BUCKET, Key: victim.key, Body: 'not parquet at all' }),
+      );
       const c = config('c_corrupt', url('pypi/*/*-00000000000{1,2,3,4,5}.parquet'));
       const error = await run(c).catch((e: unknown) => e);
       expect((error as ShadowfillError).code).toBe('SOURCE_CORRUPT');
       expect((error as Error).message).toContain(victim.key);
       expect(await h.contentHash('c_corrupt')).toBe(before);
-      await client.send(new PutObjectCommand({ Bucket: CONFORMANCE_BUCKET, Key: victim.key, Body: await readFile(victim.path) }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: CONFORMANCE_BUCKET,
+          Key: victim.key,
+          Body: await readFile(victim.path),
+        }),
+      );
       await run(c);
       expect(await h.rowCount('c_corrupt')).toBe(rows(files));
     });
@@ -162,7 +172,9 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       expect((missing as ShadowfillError).code).toBe('TARGET_MISSING');
       expect((missing as Error).message).toContain('c_nope');
       await h.createLiveTable('c_empty');
-      const empty = await run(config('c_empty', url('pypi/*/nothing-{1..3}.parquet'))).catch((e: unknown) => e);
+      const empty = await run(config('c_empty', url('pypi/*/nothing-{1..3}.parquet'))).catch(
+        (e: unknown) => e,
+      );
       expect((empty as ShadowfillError).code).toBe('SOURCE_EMPTY');
       expect((empty as Error).message.split('\n')).toHaveLength(1);
       expect(await h.rowCount('c_empty')).toBe(0);
@@ -171,15 +183,15 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
     it('plans every phase without running anything and without printing credentials', async () => {
       await h.createLiveTable('c_plan');
       const c = config('c_plan', url('pypi/**.parquet'));
-      const withSecret: BackfillConfig = { ...c, source: { ...c.source, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: secret } } };
+      const withSecret: BackfillConfig = {
+        ...c,
+        source: { ...c.source, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: secret } },
+      };
       const adapter = h.createAdapter(withSecret);
       await adapter.connect();
       try {
-        const plan = await planRun(withSecret, adapter).catch((e: unknown) => e);
-        if (plan instanceof Error) {
-          // s3rver does not check secrets, so the plan must succeed.
-          throw plan;
-        }
+        // s3rver does not check secrets, so the plan succeeds with any secret.
+        const plan = await planRun(withSecret, adapter);
         const text = plan.statements.map((s) => s.sql).join('\n');
         expect(plan.statements.length).toBeGreaterThan(3);
         expect(new Set(plan.statements.map((s) => s.phase)).has('swap')).toBe(true);

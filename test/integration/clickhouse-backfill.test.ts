@@ -3,7 +3,13 @@
  * through the engine's runner and the ClickHouse adapter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET, ANY_DAY, fixtureBytes, startScenario, type Scenario } from '../support/clickhouse-scenario.ts';
+import {
+  BUCKET,
+  ANY_DAY,
+  fixtureBytes,
+  startScenario,
+  type Scenario,
+} from '../support/clickhouse-scenario.ts';
 import { ShadowfillError } from '../../src/errors.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 
@@ -70,11 +76,18 @@ describe('ClickHouse backfill through shadow tables', () => {
       'CREATE MATERIALIZED VIEW parts.by_country_mv TO parts.by_country AS ' +
         'SELECT country_code, countState() AS c, uniqExactState(project) AS p FROM parts.pypi GROUP BY country_code',
     );
-    const config = s.config('parts', { url: `s3://${BUCKET}/${ANY_DAY}{000..029}.parquet`, batch: { files: 7, bytes: 1e12 } });
+    const config = s.config('parts', {
+      url: `s3://${BUCKET}/${ANY_DAY}{000..029}.parquet`,
+      batch: { files: 7, bytes: 1e12 },
+    });
     const report = await s.run(config);
     const total = s.rowsOf(range(0, 29));
     expect(report.swapUnits).toBeGreaterThanOrEqual(3 + 1 + 1); // 3 daily partitions of pypi + one per view target
-    expect(await s.scalar("SELECT uniqExact(partition_id) FROM system.parts WHERE database = 'parts' AND table = 'pypi' AND active")).toBe(3);
+    expect(
+      await s.scalar(
+        "SELECT uniqExact(partition_id) FROM system.parts WHERE database = 'parts' AND table = 'pypi' AND active",
+      ),
+    ).toBe(3);
     expect(await s.scalar('SELECT count() FROM parts.pypi')).toBe(total);
     expect(await s.scalar('SELECT sum(count) FROM parts.pypi_downloads')).toBe(total);
     expect(await s.scalar('SELECT countMerge(c) FROM parts.by_country')).toBe(total);
@@ -90,7 +103,9 @@ describe('ClickHouse backfill through shadow tables', () => {
     await s.createGuideTables('auto', { partitionBy: 'toYYYYMMDD(timestamp)' });
     await s.loadLive('auto', range(15, 29)); // the live stream started mid day 2
     const liveRows = await s.scalar('SELECT count() FROM auto.pypi');
-    const minLive = await s.driver.query<{ v: string }>('SELECT toString(min(timestamp)) AS v FROM auto.pypi');
+    const minLive = await s.driver.query<{ v: string }>(
+      'SELECT toString(min(timestamp)) AS v FROM auto.pypi',
+    );
     const files = s.files.map((f) => `'${f.path}'`).join(', ');
     const expectedOlder = await s.scalar(
       `SELECT count() FROM (SELECT timestamp FROM file('${s.parquetDir}/pypi/**/*.parquet', 'Parquet')) ` +
@@ -139,19 +154,25 @@ describe('ClickHouse backfill through shadow tables', () => {
     const report = await s.run(config, { onEvent: (e) => events.push(e) });
     expect(report.resumed).toBe(true);
     // Batch 1 was committed before the failure: it is not loaded again.
-    expect(events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch)).toEqual([1, 2]);
+    expect(
+      events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch),
+    ).toEqual([1, 2]);
     expect(await s.scalar('SELECT count() FROM corrupt.pypi')).toBe(s.rowsOf(range(0, 19)));
     expect(await s.scalar('SELECT sum(count) FROM corrupt.pypi_downloads')).toBe(s.rowsOf(range(0, 19)));
   });
 
   it('an interruption between two partition moves is completed, not repeated, by the next run', async () => {
     await s.createGuideTables('swap', { partitionBy: 'toYYYYMMDD(timestamp)' });
-    const config = s.config('swap', { url: `s3://${BUCKET}/${ANY_DAY}{000..029}.parquet`, batch: { files: 10, bytes: 1e12 } });
+    const config = s.config('swap', {
+      url: `s3://${BUCKET}/${ANY_DAY}{000..029}.parquet`,
+      batch: { files: 10, bytes: 1e12 },
+    });
     let moves = 0;
     const crash = await s
       .run(config, {
         onEvent: (e) => {
-          if (e.type === 'swap-unit-done' && ++moves === 2) throw new Error('simulated crash between partition moves');
+          if (e.type === 'swap-unit-done' && ++moves === 2)
+            throw new Error('simulated crash between partition moves');
         },
       })
       .catch((e: unknown) => e);
@@ -171,18 +192,33 @@ describe('ClickHouse backfill through shadow tables', () => {
 
   it('bad input fails before any DDL with one line naming the thing', async () => {
     await s.createGuideTables('bad');
-    await s.driver.command('CREATE TABLE bad.extra (timestamp DateTime, project String, flag UInt8) ENGINE = MergeTree ORDER BY project');
+    await s.driver.command(
+      'CREATE TABLE bad.extra (timestamp DateTime, project String, flag UInt8) ENGINE = MergeTree ORDER BY project',
+    );
     const before = await snapshot('bad');
     const cases: [Partial<Parameters<Scenario['config']>[1]>, string, RegExp][] = [
-      [{ target: { ...s.config('bad').target, table: 'nope' } }, 'TARGET_MISSING', /bad\.nope.*does not exist/],
+      [
+        { target: { ...s.config('bad').target, table: 'nope' } },
+        'TARGET_MISSING',
+        /bad\.nope.*does not exist/,
+      ],
       [{ url: `s3://${BUCKET}/${ANY_DAY}{900..999}.parquet` }, 'SOURCE_EMPTY', /no object matches/],
       [{ target: { ...s.config('bad').target, table: 'extra' } }, 'SCHEMA_MISMATCH', /flag|country_code/],
       [
-        { source: { ...s.config('bad').source, credentials: { accessKeyId: 'wrong', secretAccessKey: 'wrong-secret-123' } } },
+        {
+          source: {
+            ...s.config('bad').source,
+            credentials: { accessKeyId: 'wrong', secretAccessKey: 'wrong-secret-123' },
+          },
+        },
         'SOURCE_ACCESS_DENIED',
         /credentials/,
       ],
-      [{ source: { ...s.config('bad').source, endpoint: 'http://127.0.0.1:9' } }, 'SOURCE_UNREACHABLE', /127\.0\.0\.1:9/],
+      [
+        { source: { ...s.config('bad').source, endpoint: 'http://127.0.0.1:9' } },
+        'SOURCE_UNREACHABLE',
+        /127\.0\.0\.1:9/,
+      ],
     ];
     for (const [override, code, pattern] of cases) {
       const error = await s.run(s.config('bad', override)).catch((e: unknown) => e);

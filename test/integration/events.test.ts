@@ -44,8 +44,17 @@ describe('run events of a small ClickHouse backfill', () => {
     const jsonOut = collector(false);
     const plainErr = collector(false);
     const json = createProgress({ json: true, quiet: false, stdout: jsonOut, stderr: collector(true) });
-    const plain = createProgress({ json: false, quiet: false, stdout: collector(false), stderr: plainErr, intervalSeconds: 0 });
-    const config = s.config('ev', { url: `s3://${BUCKET}/${ANY_DAY}{000..007}.parquet`, batch: { files: 3, bytes: 1e12 } });
+    const plain = createProgress({
+      json: false,
+      quiet: false,
+      stdout: collector(false),
+      stderr: plainErr,
+      intervalSeconds: 0,
+    });
+    const config = s.config('ev', {
+      url: `s3://${BUCKET}/${ANY_DAY}{000..007}.parquet`,
+      batch: { files: 3, bytes: 1e12 },
+    });
     const report = await s.run(config, {
       onEvent: (e) => {
         events.push(e);
@@ -72,12 +81,18 @@ describe('run events of a small ClickHouse backfill', () => {
     const total = s.rowsOf([0, 1, 2, 3, 4, 5, 6, 7]);
     const bytes = s.files.reduce((n, f) => n + f.bytes, 0);
     expect(events[0]).toMatchObject({ type: 'run-started', resumed: false, batches: 3, objects: 8, bytes });
-    const committed = events.filter((e): e is Extract<RunEvent, { type: 'batch-committed' }> => e.type === 'batch-committed');
+    const committed = events.filter(
+      (e): e is Extract<RunEvent, { type: 'batch-committed' }> => e.type === 'batch-committed',
+    );
     expect(committed.map((e) => e.batch)).toEqual([0, 1, 2]);
     expect(committed.at(-1)).toMatchObject({ rowsSoFar: total, bytesSoFar: bytes });
-    const verified = events.filter((e): e is Extract<RunEvent, { type: 'batch-verified' }> => e.type === 'batch-verified');
+    const verified = events.filter(
+      (e): e is Extract<RunEvent, { type: 'batch-verified' }> => e.type === 'batch-verified',
+    );
     for (const v of verified) expect(v.rows).toBe(v.sourceRows);
-    const done = events.filter((e): e is Extract<RunEvent, { type: 'swap-unit-done' }> => e.type === 'swap-unit-done');
+    const done = events.filter(
+      (e): e is Extract<RunEvent, { type: 'swap-unit-done' }> => e.type === 'swap-unit-done',
+    );
     expect(done.map((e) => `${e.done}/${e.total}`)).toEqual(['1/3', '2/3', '3/3']);
     expect(events.at(-1)).toMatchObject({ type: 'run-finished', runId: report.runId, rowsLoaded: total });
 
@@ -105,17 +120,21 @@ describe('the CLI with --json', () => {
   });
 
   it('`shadowfill demo --json` prints only JSON lines on stdout and reports OK', async () => {
-    const child = spawn(process.execPath, ['bin/shadowfill.js', 'demo', '--rows', '300', '--dir', join(dir, 'demo'), '--json'], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['bin/shadowfill.js', 'demo', '--rows', '300', '--dir', join(dir, 'demo'), '--json'],
+      {
+        cwd: join(import.meta.dirname, '..', '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).not.toMatch(/error:/);
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     const parsed = lines.map((line) => {
       try {
@@ -126,7 +145,8 @@ describe('the CLI with --json', () => {
     });
     expect(parsed[0]?.type).toBe('run-started');
     expect(parsed.some((p) => p.type === 'run-finished')).toBe(true);
-    const report = parsed.find((p) => p.type === 'report') as { verification?: { verdict: string } } | undefined;
+    const report = parsed.find((p) => p.type === 'report') as
+      { verification?: { verdict: string } } | undefined;
     expect(report?.verification?.verdict).toBe('OK');
     const demo = parsed.at(-1) as { type?: string; ok?: boolean };
     expect(demo.type).toBe('demo-verification');

@@ -427,6 +427,49 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
   });
 });
 
+describe('every compression codec ClickHouse writes', () => {
+  const codecs = ['none', 'snappy', 'zstd', 'lz4', 'gzip', 'brotli'] as const;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shadowfill-parquet-'));
+    const session = new Session();
+    try {
+      for (const codec of codecs) {
+        await session.queryAsync(`
+          INSERT INTO FUNCTION file('${join(dir, `${codec}.parquet`)}', 'Parquet')
+          SELECT number AS n, concat('value-', toString(number % 100)) AS s
+          FROM numbers(20000)
+          SETTINGS output_format_parquet_compression_method = '${codec}'`);
+      }
+    } finally {
+      session.cleanup();
+    }
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const codecNames = {
+    none: 'UNCOMPRESSED',
+    snappy: 'SNAPPY',
+    zstd: 'ZSTD',
+    lz4: 'LZ4_RAW',
+    gzip: 'GZIP',
+    brotli: 'BROTLI',
+  };
+
+  it.each(codecs)('%s', async (codec) => {
+    const bytes = readFileSync(join(dir, `${codec}.parquet`));
+    const footer = parquetMetadata(bytes.subarray(bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8)));
+    expect(footer.row_groups[0]?.columns[0]?.meta_data?.codec).toBe(codecNames[codec]);
+    const columns = await readAll(join(dir, `${codec}.parquet`));
+    expect(columns.n).toEqual(Array.from({ length: 20000 }, (_, i) => BigInt(i)));
+    expect(columns.s).toEqual(Array.from({ length: 20000 }, (_, i) => `value-${i % 100}`));
+  });
+});
+
 describe('non-Parquet objects', () => {
   it('a CSV file is rejected with SOURCE_CORRUPT naming the object', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shadowfill-parquet-'));

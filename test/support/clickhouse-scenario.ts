@@ -43,7 +43,11 @@ export interface Scenario {
   stop(): Promise<void>;
 }
 
-export async function startScenario(options: { files: number; rowsPerFile: number; days: number }): Promise<Scenario> {
+export async function startScenario(options: {
+  files: number;
+  rowsPerFile: number;
+  days: number;
+}): Promise<Scenario> {
   const root = await mkdtemp(join(tmpdir(), 'shadowfill-ch-'));
   const s3 = await startLocalS3({ directory: join(root, 's3'), buckets: [BUCKET] });
   const chDir = join(root, 'clickhouse');
@@ -82,7 +86,14 @@ export async function startScenario(options: { files: number; rowsPerFile: numbe
     },
     rowsOf: (numbers) => numbers.reduce((n, i) => n + (byNumber.get(i)?.rows ?? 0), 0),
     config: (database, overrides = {}) => ({
-      target: { kind: 'clickhouse', url: `embedded:${chDir}`, database, table: 'pypi', user: undefined, password: undefined },
+      target: {
+        kind: 'clickhouse',
+        url: `embedded:${chDir}`,
+        database,
+        table: 'pypi',
+        user: undefined,
+        password: undefined,
+      },
       source: {
         url: overrides.url ?? `s3://${BUCKET}/${ANY_DAY}{010..019}.parquet`,
         endpoint: s3.endpoint,
@@ -132,7 +143,9 @@ export async function startScenario(options: { files: number; rowsPerFile: numbe
       for (const n of numbers) {
         const f = byNumber.get(n);
         if (!f) throw new Error(`no fixture file ${n}`);
-        await driver.command(`INSERT INTO \`${database}\`.pypi SELECT * FROM file(${quoteString(f.path)}, 'Parquet')`);
+        await driver.command(
+          `INSERT INTO \`${database}\`.pypi SELECT * FROM file(${quoteString(f.path)}, 'Parquet')`,
+        );
       }
     },
     stop: async () => {

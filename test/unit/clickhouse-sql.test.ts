@@ -54,7 +54,11 @@ describe('MOVE PARTITION statements', () => {
 describe('s3() calls for a batch', () => {
   it('lists the batch as one alternation glob', () => {
     const f = s3Function({
-      objects: [object('p/2024/1-101.parquet'), object('p/2024/1-102.parquet'), object('p/2024/1-110.parquet')],
+      objects: [
+        object('p/2024/1-101.parquet'),
+        object('p/2024/1-102.parquet'),
+        object('p/2024/1-110.parquet'),
+      ],
       credentials: { accessKeyId: 'AK', secretAccessKey: "se'cret" },
       structure: 'a String',
     });
@@ -109,7 +113,9 @@ describe('materialized view rewriting', () => {
       database: 'a b',
       table: 'c.d',
     });
-    expect(materializedViewTarget('CREATE MATERIALIZED VIEW default.mv ENGINE = MergeTree AS SELECT 1')).toBeUndefined();
+    expect(
+      materializedViewTarget('CREATE MATERIALIZED VIEW default.mv ENGINE = MergeTree AS SELECT 1'),
+    ).toBeUndefined();
   });
 });
 
@@ -141,7 +147,12 @@ describe('schema compatibility', () => {
     const problems = schemaProblems(
       table,
       [
-        { name: 'project', type: { kind: 'list', element: { kind: 'string' } }, nullable: false, parquetType: 'LIST<STRING>' },
+        {
+          name: 'project',
+          type: { kind: 'list', element: { kind: 'string' } },
+          nullable: false,
+          parquetType: 'LIST<STRING>',
+        },
         { name: 'extra', type: { kind: 'string' }, nullable: true, parquetType: 'BYTE_ARRAY STRING' },
       ],
       's3://b/k.parquet',

@@ -16,7 +16,11 @@ const started: RunStartedData = {
   before: [],
 };
 
-function events(runId: string, at: string, list: [JournalEventKind, Partial<JournalEvent>?][]): JournalEvent[] {
+function events(
+  runId: string,
+  at: string,
+  list: [JournalEventKind, Partial<JournalEvent>?][],
+): JournalEvent[] {
   return list.map(([kind, extra], i) => ({
     runId,
     fingerprint: 'f',
@@ -61,6 +65,8 @@ describe('journal state', () => {
   });
 
   it('ignores a run without run-started', () => {
-    expect(reduceRun(events('x', '2026-01-01T00:00:00Z', [['batch-committed', { batch: 0 }]]))).toBeUndefined();
+    expect(
+      reduceRun(events('x', '2026-01-01T00:00:00Z', [['batch-committed', { batch: 0 }]])),
+    ).toBeUndefined();
   });
 });

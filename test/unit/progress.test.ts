@@ -10,7 +10,10 @@ import type { RunEvent } from '../../src/runner/events.ts';
 import type { RunReport } from '../../src/runner/run.ts';
 
 /** A stream that records what is written; `isTTY` as given (a real Writable, like process.stderr off a TTY). */
-function fakeStream(isTTY: boolean, columns?: number): Writable & { text: () => string; isTTY?: boolean; columns?: number } {
+function fakeStream(
+  isTTY: boolean,
+  columns?: number,
+): Writable & { text: () => string; isTTY?: boolean; columns?: number } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
@@ -77,11 +80,17 @@ describe('progress on a TTY', () => {
     // Every redraw starts with carriage return + clear line; notes end with a newline.
     const redraws = err.split('\r\x1b[2K').filter((s) => s.length > 0);
     expect(redraws.length).toBeGreaterThan(RUN.length - 5);
-    expect(err).toContain('\r\x1b[2Kbatches 0/3 · 0 rows · 0 B · 0 rows/s · 0.0 MB/s · ETA ? · batch 1: load');
+    expect(err).toContain(
+      '\r\x1b[2Kbatches 0/3 · 0 rows · 0 B · 0 rows/s · 0.0 MB/s · ETA ? · batch 1: load',
+    );
     // After batch 1 (10 MiB in 1 s of 1 s elapsed): rate and ETA of the remaining 20 MiB.
-    expect(err).toContain('\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch');
+    expect(err).toContain(
+      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch',
+    );
     // The failed attempt's half second counts against the rate.
-    expect(err).toContain('\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 667 rows/s · 7.0 MB/s · ETA 3.0 s · batch 2: load (attempt 2)');
+    expect(err).toContain(
+      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 667 rows/s · 7.0 MB/s · ETA 3.0 s · batch 2: load (attempt 2)',
+    );
     expect(err).toContain('batch 2 attempt 1 failed: network reset — retrying\n');
     expect(err).toContain('· ETA 0.0 s · swap 2/2');
     // The finish note replaces the live line (cleared first) and ends the output with a newline.
@@ -166,7 +175,9 @@ describe('final report', () => {
     expect(text).toContain('sum(`count`): 500 → 3,600 (+3,100)');
     expect(text).toContain('phases: validate 0.1 s, load 2.5 s, swap 0.2 s');
     expect(text).toContain('throughput 1,000 rows/s, 10.5 MB/s');
-    expect(text).toContain('verification: OK — default.pypi grew by 3,100 rows, 3,000 loaded (the rest arrived');
+    expect(text).toContain(
+      'verification: OK — default.pypi grew by 3,100 rows, 3,000 loaded (the rest arrived',
+    );
   });
 
   it('as JSON carries the same figures and a MISMATCH when rows went missing', () => {

@@ -30,7 +30,8 @@ export function settingsClause(settings: ClickHouseSettings | undefined): string
     ' SETTINGS ' +
     entries
       .map(([name, value]) => {
-        if (!SETTING_NAME.test(name)) throw new Error(`invalid ClickHouse setting name: ${JSON.stringify(name)}`);
+        if (!SETTING_NAME.test(name))
+          throw new Error(`invalid ClickHouse setting name: ${JSON.stringify(name)}`);
         const literal =
           typeof value === 'number' && Number.isFinite(value)
             ? String(value)

@@ -94,7 +94,12 @@ export function materializedViewTarget(createQuery: string): { database: string;
     if (t.kind === 'ident' && t.text.toUpperCase() === 'TO' && t.text === t.name) {
       const next = tokens.slice(i + 1).filter((x) => !(x.kind === 'other' && x.text.trim() === ''));
       const [db, dot, table] = next;
-      if (db?.kind === 'ident' && dot?.kind === 'other' && dot.text.trim() === '.' && table?.kind === 'ident') {
+      if (
+        db?.kind === 'ident' &&
+        dot?.kind === 'other' &&
+        dot.text.trim() === '.' &&
+        table?.kind === 'ident'
+      ) {
         return { database: db.name, table: table.name };
       }
       return undefined;

@@ -137,7 +137,8 @@ function alternation(urls: readonly string[]): string | undefined {
   let prefix = urls[0]!;
   for (const u of urls) while (!u.startsWith(prefix)) prefix = prefix.slice(0, -1);
   let suffix = urls[0]!.slice(prefix.length);
-  for (const u of urls) while (!u.endsWith(suffix) || u.length - suffix.length < prefix.length) suffix = suffix.slice(1);
+  for (const u of urls)
+    while (!u.endsWith(suffix) || u.length - suffix.length < prefix.length) suffix = suffix.slice(1);
   const middles = urls.map((u) => u.slice(prefix.length, u.length - suffix.length));
   if (middles.some((m) => m.length === 0)) return undefined;
   return `${prefix}{${middles.join(',')}}${suffix}`;

@@ -14,9 +14,13 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
     const objects = plan.batches.flatMap((b) => b.objects);
     const bytes = objects.reduce((n, o) => n + o.size, 0);
     const out: string[] = [];
-    out.push(`target ${config.target.kind} ${plan.target.table.database}.${plan.target.table.name} (server ${plan.target.serverVersion})`);
+    out.push(
+      `target ${config.target.kind} ${plan.target.table.database}.${plan.target.table.name} (server ${plan.target.serverVersion})`,
+    );
     for (const n of plan.target.notes) out.push(`  ${n}`);
-    out.push(`source ${config.source.url}: ${objects.length} objects, ${formatBytes(bytes)}, ${formatCount(plan.sourceRows)} rows`);
+    out.push(
+      `source ${config.source.url}: ${objects.length} objects, ${formatBytes(bytes)}, ${formatCount(plan.sourceRows)} rows`,
+    );
     if (plan.filter) {
       out.push(
         `filter ${plan.filter.column}` +
@@ -25,9 +29,12 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
           (config.filter?.before === 'auto' ? ' (before: auto = oldest row in the live table now)' : ''),
       );
     }
-    out.push(`batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`);
+    out.push(
+      `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
+    );
     if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`run\` resumes it`);
-    else if (plan.finished) out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
+    else if (plan.finished)
+      out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
     let phase = '';
     for (const s of plan.statements) {
       if (s.phase !== phase) {

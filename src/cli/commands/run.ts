@@ -14,9 +14,16 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   try {
     const report = await runBackfill(config, adapter, {
       newRun: args.flags['new-run'] === true,
-      onEvent: createProgress({ json, quiet: args.flags.quiet === true, stdout: process.stdout, stderr: process.stderr }),
+      onEvent: createProgress({
+        json,
+        quiet: args.flags.quiet === true,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      }),
     });
-    process.stdout.write(json ? `${JSON.stringify({ type: 'report', ...report })}\n` : `${formatReport(report)}\n`);
+    process.stdout.write(
+      json ? `${JSON.stringify({ type: 'report', ...report })}\n` : `${formatReport(report)}\n`,
+    );
     return 0;
   } finally {
     await adapter.close();

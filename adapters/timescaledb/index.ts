@@ -1,0 +1,334 @@
+/**
+ * The TimescaleDB target adapter: backfills decoded Parquet rows into a (compressed) hypertable through a per-run
+ * UNLOGGED staging table and a swap of one transaction per chunk time slice, pausing the compression policy,
+ * decompressing exactly the chunks it must, recompressing them, resuming the policy and refreshing continuous
+ * aggregates. See README.md beside this file for the procedure, the options and the embedded server's quirks.
+ */
+import type {
+  BatchSpec,
+  LoadResult,
+  ObjectBytes,
+  PlannedStatement,
+  RowChunk,
+  RunContext,
+  SwapState,
+  SwapUnit,
+  TableMeasurement,
+  TargetAdapter,
+  TargetCapabilities,
+  TargetDescription,
+} from '../../src/adapter/contract.ts';
+import type { BackfillConfig } from '../../src/config/types.ts';
+import { ConfigError, TargetError } from '../../src/errors.ts';
+import type { JournalStore } from '../../src/journal/types.ts';
+import type { SourceColumn } from '../../src/source/types.ts';
+import { openConnection, type PgConnection } from './connection.ts';
+import { introspectHypertable, listChunks, type ChunkInfo, type Hypertable } from './introspect.ts';
+import { createJournal } from './journal.ts';
+import { loadBatch } from './load.ts';
+import { measureAll } from './measure.ts';
+import { runNames } from './names.ts';
+import { parseTimescaleOptions, type TimescaleOptions } from './options.ts';
+import { planStatements } from './plan.ts';
+import { checkSchema } from './schema-check.ts';
+import { qualified, quoteIdent } from './sql/quote.ts';
+import { chooseConflictIndex, mapColumns, Statements, updateColumns } from './statements.ts';
+import {
+  asTimescaleSwapState,
+  beginSwap,
+  chunkIntervalText,
+  finishSwap,
+  listSwapUnits,
+  recover,
+  strategyExplanation,
+  swapUnit,
+  type SwapContext,
+} from './swap.ts';
+
+export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
+  readsObjectStore: false,
+  streamInput: 'rows',
+  shadowsViews: false,
+  countsSourceRows: false,
+};
+
+class TimescaleAdapter implements TargetAdapter {
+  readonly kind = 'timescaledb';
+  readonly capabilities = TIMESCALE_CAPABILITIES;
+  readonly journal: JournalStore;
+  private readonly db: PgConnection;
+  private readonly options: TimescaleOptions;
+  private readonly schema: string;
+  private readonly table: string;
+  private described: { ht: Hypertable; chunks: ChunkInfo[] } | undefined;
+
+  constructor(private readonly config: BackfillConfig) {
+    if (config.target.kind !== 'timescaledb') {
+      throw new ConfigError(`the TimescaleDB adapter cannot serve target.kind ${config.target.kind}`);
+    }
+    const url = config.target.url;
+    if (!/^(postgres|postgresql):\/\//.test(url) && !url.startsWith('embedded:')) {
+      throw new ConfigError(
+        `target.url ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))} is not a TimescaleDB URL: use postgres://user@host:5432/db or embedded:<dir>`,
+      );
+    }
+    this.options = parseTimescaleOptions(config.targetOptions);
+    this.schema = config.target.database || 'public';
+    this.table = config.target.table;
+    this.db = openConnection(config.target);
+    this.journal = createJournal(this.db, this.schema);
+  }
+
+  /** For tests and the demo: the adapter's connection (one pooled connection). */
+  get connection(): PgConnection {
+    return this.db;
+  }
+
+  connect(): Promise<void> {
+    return this.db.connect();
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  private async hypertable(): Promise<Hypertable> {
+    if (!this.described) await this.describe();
+    return this.described!.ht;
+  }
+
+  private loadMethod(): 'copy' | 'insert' {
+    if (this.options.loadMethod === 'insert') return 'insert';
+    if (this.options.loadMethod === 'copy') {
+      if (!this.db.supportsCopy) {
+        throw new ConfigError(
+          `load_method: copy is not possible on ${this.db.description} (the embedded server's socket breaks on COPY): use load_method: auto or insert`,
+        );
+      }
+      return 'copy';
+    }
+    return this.db.supportsCopy ? 'copy' : 'insert';
+  }
+
+  private async context(run: RunContext): Promise<SwapContext> {
+    const ht = await this.hypertable();
+    return {
+      db: this.db,
+      ht,
+      stmts: new Statements(ht, runNames(ht.name, run.runId), this.options),
+      options: this.options,
+    };
+  }
+
+  async describe(): Promise<TargetDescription> {
+    const ht = await introspectHypertable(this.db, this.schema, this.table, this.db.description);
+    const chunks = await listChunks(this.db, ht);
+    this.described = { ht, chunks };
+    return describeTarget(ht, chunks, this.options, this.loadMethodText());
+  }
+
+  private loadMethodText(): string {
+    try {
+      return this.loadMethod() === 'copy'
+        ? 'load: COPY … FROM STDIN into the staging table'
+        : `load: INSERT … SELECT FROM unnest(…) into the staging table, ${this.options.insertRows} rows per statement${this.db.embedded ? ' (the embedded server does not support COPY)' : ''}`;
+    } catch (error) {
+      return `load: ${(error as Error).message}`;
+    }
+  }
+
+  checkSchema(target: TargetDescription, columns: readonly SourceColumn[]): readonly string[] {
+    return checkSchema(target, columns, this.described?.ht, this.options);
+  }
+
+  async minValue(column: string): Promise<string | null> {
+    const ht = await this.hypertable();
+    if (!ht.columns.some((c) => c.name === column)) {
+      throw new ConfigError(
+        `filter.column ${column} is not a column of ${ht.schema}.${ht.name}: fix filter.column`,
+      );
+    }
+    const rows = await this.db.query<{ v: string | null }>(
+      `SELECT min(${quoteIdent(column)})::text AS v FROM ${qualified(ht.schema, ht.name)}`,
+      [],
+      `reading the smallest ${column} of ${ht.schema}.${ht.name}`,
+    );
+    return rows[0]?.v ?? null;
+  }
+
+  async measure(_target: TargetDescription): Promise<readonly TableMeasurement[]> {
+    return measureAll(this.db, await this.hypertable());
+  }
+
+  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
+    if (!this.described) {
+      throw new TargetError(
+        'TARGET_QUERY_FAILED',
+        'planStatements needs describe() to have run first: call describe()',
+      );
+    }
+    const { ht, chunks } = this.described;
+    const stmts = new Statements(ht, runNames(ht.name, run.runId), this.options);
+    return planStatements({
+      run,
+      batches,
+      ht,
+      stmts,
+      options: this.options,
+      chunks,
+      method: this.loadMethod(),
+      loadColumns: mapColumns(ht.columns, run.sourceColumns).map((m) => m.target),
+    });
+  }
+
+  async recover(run: RunContext, swapState: SwapState | undefined): Promise<void> {
+    await recover(await this.context(run), asTimescaleSwapState(swapState));
+  }
+
+  async createShadows(run: RunContext): Promise<void> {
+    const { stmts } = await this.context(run);
+    await this.db.query(stmts.createStaging(), [], `creating the staging table ${stmts.names.staging}`);
+    await this.db.query(stmts.createBatchIndex(), [], `indexing the staging table ${stmts.names.staging}`);
+    await this.db.query(stmts.createStateTable(), [], `creating the swap-state table ${stmts.names.state}`);
+  }
+
+  async prepareBatch(run: RunContext, batch: BatchSpec): Promise<void> {
+    const { stmts } = await this.context(run);
+    await this.db.query(
+      stmts.clearBatch(),
+      [batch.index],
+      `clearing batch ${batch.index + 1} from ${stmts.names.staging}`,
+    );
+  }
+
+  async loadBatchFromStream(
+    run: RunContext,
+    batch: BatchSpec,
+    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+  ): Promise<LoadResult> {
+    const { ht, stmts } = await this.context(run);
+    return loadBatch(
+      this.db,
+      {
+        statements: stmts,
+        mapping: mapColumns(ht.columns, run.sourceColumns),
+        batch: batch.index,
+        method: this.loadMethod(),
+        insertRows: this.options.insertRows,
+        tableName: `${ht.schema}.${ht.name}`,
+      },
+      input as AsyncIterable<RowChunk>,
+    );
+  }
+
+  async countLandedRows(run: RunContext, batch: BatchSpec): Promise<number> {
+    const { stmts } = await this.context(run);
+    const rows = await this.db.query<{ n: string }>(
+      stmts.countBatch(),
+      [batch.index],
+      `counting batch ${batch.index + 1} in ${stmts.names.staging}`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async commitBatch(_run: RunContext, _batch: BatchSpec): Promise<void> {
+    // The staged rows already carry their batch index; the swap moves every staged row. Nothing to do.
+  }
+
+  async beginSwap(run: RunContext): Promise<SwapState> {
+    return { ...(await beginSwap(await this.context(run))) };
+  }
+
+  async listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]> {
+    return listSwapUnits(await this.context(run));
+  }
+
+  async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
+    await swapUnit(await this.context(run), unit);
+  }
+
+  async finishSwap(run: RunContext, state: SwapState): Promise<void> {
+    await finishSwap(await this.context(run), asTimescaleSwapState(state) ?? {});
+  }
+
+  async dropShadows(run: RunContext): Promise<void> {
+    const { stmts } = await this.context(run);
+    await this.db.query(stmts.dropStaging(), [], `dropping the staging table ${stmts.names.staging}`);
+    await this.db.query(stmts.dropStateTable(), [], `dropping the swap-state table ${stmts.names.state}`);
+  }
+}
+
+function describeTarget(
+  ht: Hypertable,
+  chunks: readonly ChunkInfo[],
+  options: TimescaleOptions,
+  load: string,
+): TargetDescription {
+  const name = `${ht.schema}.${ht.name}`;
+  const compressed = chunks.filter((c) => c.compressed);
+  const partial = compressed.filter((c) => c.partial);
+  const space = ht.space.map((d) => `space dimension ${d.column} (${d.partitions} partitions)`);
+  const policy = ht.policy;
+  const notes = [
+    `hypertable ${name}: time dimension ${ht.time.column} (${ht.time.type}), chunk interval ${chunkIntervalText(ht)}${space.length ? `; ${space.join('; ')}` : ''}`,
+    `chunks: ${chunks.length} (${compressed.length} compressed${partial.length ? `, ${partial.length} partially` : ''})`,
+    ht.compressionEnabled
+      ? `compression: segmentby ${ht.segmentBy.join(', ') || '(none)'}; orderby ${ht.orderBy || '(default)'}`
+      : 'compression: not enabled',
+    policy
+      ? `compression policy: job ${policy.jobId}, ${policy.compressAfter !== undefined ? `compress_after ${policy.compressAfter}` : `compress_created_before ${policy.compressCreatedBefore ?? '?'}`}, ${policy.scheduled ? 'scheduled' : 'paused'}, ${policy.totalRuns === 0 ? 'never ran' : `${policy.totalRuns} runs, last ${policy.lastRunStatus ?? 'unknown'}`}`
+      : 'compression policy: none',
+    ht.aggregates.length
+      ? `continuous aggregates: ${ht.aggregates.map((a) => `${a.schema}.${a.name}${a.bucketWidth ? ` (bucket ${a.bucketWidth})` : ''}`).join(', ')}`
+      : 'continuous aggregates: none',
+    ht.uniqueIndexes.length
+      ? `unique indexes: ${ht.uniqueIndexes.map((i) => `${i.name} (${i.columns.join(', ')})${i.primary ? ' primary key' : ''}`).join('; ')}`
+      : 'unique indexes: none',
+    strategyExplanation(ht, options),
+    conflictNote(ht, options),
+    `max_decompressed_bytes: ${options.maxDecompressedBytes}`,
+    load,
+  ];
+  return {
+    table: {
+      database: ht.schema,
+      name: ht.name,
+      engine: 'TimescaleDB hypertable',
+      columns: ht.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        nullable: c.nullable,
+        hasDefault: c.hasDefault,
+      })),
+      partitionKey: [
+        `${ht.time.column} (${chunkIntervalText(ht)} chunks)`,
+        ...ht.space.map((d) => `${d.column} (${d.partitions} hash partitions)`),
+      ].join(', '),
+      sortingKey: ht.orderBy,
+      role: 'source',
+    },
+    viewTargets: [],
+    views: [],
+    serverVersion: `TimescaleDB ${ht.timescaleVersion} on PostgreSQL ${ht.postgresVersion}`,
+    notes,
+  };
+}
+
+function conflictNote(ht: Hypertable, options: TimescaleOptions): string {
+  switch (options.onConflict) {
+    case 'error':
+      return 'on_conflict: error (a row colliding with a unique index fails its slice, which stays staged)';
+    case 'nothing':
+      return 'on_conflict: nothing (rows colliding with a unique index are skipped)';
+    case 'update': {
+      const index = chooseConflictIndex(ht, options);
+      return index
+        ? `on_conflict: update via ${index.name} (${index.columns.join(', ')}), setting ${updateColumns(ht, options, index).join(', ') || '(nothing)'}`
+        : 'on_conflict: update, but no unique index matches (see the schema check)';
+    }
+  }
+}
+
+export function createTimescaleAdapter(config: BackfillConfig): TargetAdapter {
+  return new TimescaleAdapter(config);
+}

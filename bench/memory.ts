@@ -1,0 +1,106 @@
+/**
+ * `memory`: peak RSS of the engine's client-side path (S3 range reads + `readRowChunks`) while it streams
+ * ≥ 1 GB (2 GB with SHADOWFILL_BENCH_MEMORY_GB=2) of Parquet. A ~100 MB PyPI file with row groups of 1M rows (uncompressed pages, so the file is large
+ * for its rows) is generated with the fixture generator (chDB, this process), put on a local S3 server
+ * (s3rver, child process) and streamed again and again by a separate child process that samples its own RSS
+ * (memory-child.ts); RSS is printed at 0.5, 1 and 2 GB. Target: peak ≤ 300 MB and flat as bytes grow.
+ * SHADOWFILL_BENCH_MEMORY_GB sets the total: default 1 (≈ 4 min on the 2-core dev machine); 2 takes ≈ 7 min.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { generatePypiParquet } from '../fixtures/pypi.ts';
+import { uploadDirectory } from '../fixtures/upload.ts';
+import { startLocalS3 } from '../src/local/s3-server.ts';
+import { detail, scratchDir, summary, timed } from './common.ts';
+
+const GB = 1e9;
+const TOTAL = Number(process.env.SHADOWFILL_BENCH_MEMORY_GB ?? '1') * GB;
+const ROWS = 17_000_000;
+const ROW_GROUP_ROWS = 1_000_000;
+const TARGET_RSS = 300 * 1024 ** 2;
+
+interface Checkpoint {
+  bytes: number;
+  rows: number;
+  peakRss: number;
+  rss: number;
+  seconds: number;
+}
+
+const require = createRequire(import.meta.url);
+
+async function main(): Promise<void> {
+  const dir = await scratchDir('memory');
+  const s3 = await startLocalS3({ directory: join(dir.path, 's3'), buckets: ['memory'] });
+  try {
+    const gen = await timed(() =>
+      generatePypiParquet({
+        dir: join(dir.path, 'parquet'),
+        files: [0],
+        rowsPerFile: ROWS,
+        rowGroupRows: ROW_GROUP_ROWS,
+        compression: 'none',
+      }),
+    );
+    const file = gen.value.files[0]!;
+    await uploadDirectory(s3.endpoint, 'memory', join(dir.path, 'parquet'), {
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    detail(
+      `one file of ${(file.bytes / 1e6).toFixed(0)} MB: ${file.rows.toLocaleString('en-US')} rows in row groups of ` +
+        `${ROW_GROUP_ROWS.toLocaleString('en-US')} (uncompressed pages; generated in ${gen.seconds.toFixed(1)} s), streamed from local S3 ` +
+        `${Math.ceil(TOTAL / file.bytes)} times`,
+    );
+    const checkpoints = [0.5 * GB, 1 * GB, 2 * GB].filter((c) => c <= TOTAL);
+    if (!checkpoints.includes(TOTAL)) checkpoints.push(TOTAL);
+    const child = spawn(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        fileURLToPath(new URL('./memory-child.ts', import.meta.url)),
+        s3.endpoint,
+        'memory',
+        file.key,
+        String(file.bytes),
+        String(TOTAL),
+        checkpoints.join(','),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const results: Checkpoint[] = [];
+    for await (const line of createInterface({ input: child.stdout })) {
+      const c = JSON.parse(line) as Checkpoint;
+      results.push(c);
+      detail(
+        `after ${(c.bytes / GB).toFixed(2)} GB (${c.rows.toLocaleString('en-US')} rows, ${c.seconds.toFixed(0)} s): ` +
+          `peak RSS ${(c.peakRss / 1024 ** 2).toFixed(0)} MiB, RSS now ${(c.rss / 1024 ** 2).toFixed(0)} MiB`,
+      );
+    }
+    const code = await new Promise<number | null>((resolve) =>
+      child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve),
+    );
+    const last = results.at(-1);
+    if (code !== 0 || !last) throw new Error(`memory-child exited with code ${code}`);
+    const first = results[0]!;
+    const growth = last.peakRss / first.peakRss;
+    detail(
+      `${(last.rows / last.seconds / 1e6).toFixed(2)}M rows/s, ${(last.bytes / last.seconds / 1e6).toFixed(1)} MB/s of Parquet`,
+    );
+    summary(
+      'memory',
+      last.peakRss / 1024 ** 2,
+      `MiB peak RSS over ${(last.bytes / GB).toFixed(1)} GB`,
+      growth,
+      `peak at the last checkpoint / at the first; target ≤ 300 MiB: ${last.peakRss <= TARGET_RSS ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    await s3.stop();
+    await dir.remove();
+  }
+}
+
+await main();

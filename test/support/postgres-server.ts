@@ -1,0 +1,86 @@
+/**
+ * Starts a throwaway PostgreSQL server (Debian's packaged binaries, `/usr/lib/postgresql/<version>/bin`, or
+ * `$PG_BIN`) in a temporary directory on a free loopback port, for tests of the real-server paths (COPY). When
+ * running as root the server runs as the `postgres` user (PostgreSQL refuses root). Trust authentication,
+ * fsync off; `stop()` shuts it down and removes the directory.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestPostgres {
+  readonly url: string;
+  readonly port: number;
+  readonly version: string;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  if (process.env['PG_BIN']) return process.env['PG_BIN'];
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new Error(
+      'no PostgreSQL server binaries found: apt-get install postgresql (or set PG_BIN to their directory)',
+    );
+  }
+  return join(root, versions[0]!, 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function userIds(name: string): { uid: number; gid: number } | undefined {
+  const result = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  const group = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+  if (result.status !== 0 || group.status !== 0) return undefined;
+  return { uid: Number(result.stdout.trim()), gid: Number(group.stdout.trim()) };
+}
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const bin = binDir();
+  const dir = mkdtempSync(join(tmpdir(), 'shadowfill-pg-'));
+  const data = join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? userIds('postgres') : undefined;
+  if (asRoot && !owner) throw new Error('running as root but there is no postgres user to run the server as');
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  const run = (command: string, args: string[]) => {
+    const [file, argv] = owner
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]]
+      : [join(bin, command), args];
+    return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
+  const port = await freePort();
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const version = run('postgres', ['--version']).trim();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    version,
+    stop: async () => {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
