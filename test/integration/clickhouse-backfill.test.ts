@@ -190,6 +190,91 @@ describe('ClickHouse backfill through shadow tables', () => {
     expect(await shadowTables('swap')).toEqual([]);
   });
 
+  it('load: client streams each object into INSERT … FORMAT Parquet with the same result', async () => {
+    await s.createGuideTables('client');
+    await s.loadLive('client', range(0, 9));
+    const report = await s.run(s.config('client', { load: 'client' }));
+    expect(report.rowsLoaded).toBe(s.rowsOf(range(10, 19)));
+    expect(await s.scalar('SELECT count() FROM client.pypi')).toBe(s.rowsOf(range(0, 19)));
+    expect(await s.scalar('SELECT sum(count) FROM client.pypi_downloads')).toBe(s.rowsOf(range(0, 19)));
+    // A filter needs ClickHouse to read the objects itself.
+    expect(() =>
+      s.config('client', {
+        load: 'client',
+        filter: { column: 'timestamp', before: 'auto', after: undefined },
+      }),
+    ).not.toThrow();
+    const refused = await s
+      .run(
+        s.config('client2', {
+          load: 'client',
+          filter: { column: 'timestamp', before: '2030-01-01', after: undefined },
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect((refused as ShadowfillError).code).toBe('CONFIG_INVALID');
+  });
+
+  it('retries a batch whose attempt failed, discarding the partial landing, without duplicates', async () => {
+    await s.createGuideTables('retry');
+    let failed = false;
+    const events: RunEvent[] = [];
+    const report = await s.run(s.config('retry', { attempts: 2 }), {
+      onEvent: (e) => {
+        events.push(e);
+        // A transient fault after batch 2 landed (e.g. a dropped connection before verification).
+        if (e.type === 'batch-loaded' && e.batch === 1 && !failed) {
+          failed = true;
+          throw new Error('simulated transient fault');
+        }
+      },
+    });
+    expect(report.retries).toBe(1);
+    const failures = events.filter((e) => e.type === 'batch-failed');
+    expect(failures).toEqual([expect.objectContaining({ batch: 1, attempt: 1, willRetry: true })]);
+    expect(await s.scalar('SELECT count() FROM retry.pypi')).toBe(s.rowsOf(range(10, 19)));
+    expect(await s.scalar('SELECT sum(count) FROM retry.pypi_downloads')).toBe(s.rowsOf(range(10, 19)));
+  });
+
+  it('passes insert settings through to ClickHouse', async () => {
+    await s.createGuideTables('settings');
+    const ok = await s.run(
+      s.config('settings', { settings: { max_insert_threads: 2, min_insert_block_size_rows: 100_000 } }),
+    );
+    expect(ok.rowsLoaded).toBe(s.rowsOf(range(10, 19)));
+    await s.createGuideTables('settings_bad');
+    const error = await s
+      .run(s.config('settings_bad', { settings: { no_such_setting_xyz: 1 }, attempts: 1 }))
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/no_such_setting_xyz/);
+    expect(await s.scalar('SELECT count() FROM settings_bad.pypi')).toBe(0);
+  });
+
+  it('plans every statement with its exact SQL, credentials redacted, changing nothing', async () => {
+    await s.createGuideTables('plan');
+    const { planRun } = await import('../../src/runner/plan.ts');
+    const { ClickHouseAdapter } = await import('../../adapters/clickhouse/adapter.ts');
+    const { ChdbDriver } = await import('../../adapters/clickhouse/drivers/chdb.ts');
+    const config = s.config('plan');
+    const adapter = new ClickHouseAdapter(config, new ChdbDriver(s.chDir));
+    await adapter.connect();
+    const plan = await planRun(config, adapter);
+    await adapter.close();
+    const text = plan.statements.map((st) => st.sql).join(';\n');
+    expect(plan.batches).toHaveLength(3);
+    expect(text).toContain('CREATE TABLE IF NOT EXISTS `plan`.`pypi_v2_<run>` AS `plan`.`pypi`');
+    expect(text).toContain('CREATE MATERIALIZED VIEW IF NOT EXISTS `plan`.`pypi_downloads_mv_v2_<run>`');
+    expect(text).toContain("MOVE PARTITION ID '<partition_id>' TO TABLE `plan`.`pypi`");
+    expect(text).toContain("'***', '***'");
+    expect(text).not.toContain(s.s3.secretAccessKey + "'");
+    expect(await shadowTables('plan')).toEqual([]);
+    expect(
+      await s.scalar(
+        "SELECT count() FROM system.tables WHERE database = 'plan' AND name = 'shadowfill_journal'",
+      ),
+    ).toBe(0);
+  });
+
   it('bad input fails before any DDL with one line naming the thing', async () => {
     await s.createGuideTables('bad');
     await s.driver.command(
