@@ -100,6 +100,9 @@ export function toTargetError(error: unknown, what: string, where: string, hint?
   );
 }
 
+/** Physical connections whose session settings are applied. */
+const initialized = new WeakSet<pg.PoolClient>();
+
 class PoolConnection implements PgConnection {
   readonly description: string;
   readonly embedded: boolean;
@@ -115,8 +118,7 @@ class PoolConnection implements PgConnection {
   }
 
   async connect(): Promise<void> {
-    const pool = await this.ensurePool();
-    await this.run(pool, 'SELECT 1', [], 'connecting');
+    await this.query('SELECT 1', [], 'connecting');
   }
 
   private ensurePool(): Promise<pg.Pool> {
@@ -167,9 +169,6 @@ class PoolConnection implements PgConnection {
       };
     }
     const pool = new pg.Pool({ ...config, max: 1, idleTimeoutMillis: 30_000, types: typeParsers });
-    pool.on('connect', (client) => {
-      client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'").catch(() => undefined);
-    });
     // An idle client that breaks (server gone) must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
     return pool;
@@ -189,12 +188,8 @@ class PoolConnection implements PgConnection {
     }
   }
 
-  async query<R extends object>(sql: string, params: readonly unknown[] = [], what?: string): Promise<R[]> {
-    const pool = await this.ensurePool();
-    return this.run<R>(pool, sql, params, what ?? firstWords(sql));
-  }
-
-  async transaction<T>(fn: (client: Queryable & { readonly raw: pg.PoolClient }) => Promise<T>): Promise<T> {
+  /** A client of the pool with the session settings applied (once per physical connection). */
+  private async checkout(): Promise<pg.PoolClient> {
     const pool = await this.ensurePool();
     let client: pg.PoolClient;
     try {
@@ -202,6 +197,33 @@ class PoolConnection implements PgConnection {
     } catch (error) {
       throw toTargetError(error, 'connecting', this.description);
     }
+    if (!initialized.has(client)) {
+      try {
+        await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'");
+      } catch (error) {
+        client.release(true);
+        throw toTargetError(error, 'setting up the session', this.description);
+      }
+      initialized.add(client);
+    }
+    return client;
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = [], what?: string): Promise<R[]> {
+    const client = await this.checkout();
+    let broken = false;
+    try {
+      return await this.run<R>(client, sql, params, what ?? firstWords(sql));
+    } catch (error) {
+      broken = (error as TargetError).code === 'TARGET_UNREACHABLE';
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async transaction<T>(fn: (client: Queryable & { readonly raw: pg.PoolClient }) => Promise<T>): Promise<T> {
+    const client = await this.checkout();
     let broken = false;
     try {
       await client.query('BEGIN');

@@ -77,25 +77,33 @@ function timeOfDay(micros: bigint): string {
   return `${two(h)}:${two(mi)}:${two(s)}${f === 0n ? '' : `.${String(f).padStart(6, '0')}`}`;
 }
 
+const BIG = '__shadowfill_bigint__';
+const BIG_MARK = new RegExp(`"${BIG}(-?\\d+)"`, 'g');
+
+/** JSON.stringify cannot write a bigint: mark it as a string, then unquote the mark so the number stays exact. */
 function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint')
-    return value >= -(2n ** 53n) && value <= 2n ** 53n ? Number(value) : value.toString();
+  if (typeof value === 'bigint') return `${BIG}${value}`;
   if (value instanceof Uint8Array) return utf8.decode(value);
   return value;
+}
+
+function stringifyJson(value: unknown): string {
+  const text = JSON.stringify(value, jsonReplacer);
+  return text.includes(BIG) ? text.replace(BIG_MARK, '$1') : text;
 }
 
 function jsonText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return utf8.decode(value);
   if (value instanceof Date) return JSON.stringify(timestampText(value));
-  return JSON.stringify(value, jsonReplacer);
+  return stringifyJson(value);
 }
 
 function plainText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return utf8.decode(value);
   if (value instanceof Date) return timestampText(value);
-  if (typeof value === 'object') return JSON.stringify(value, jsonReplacer);
+  if (typeof value === 'object') return stringifyJson(value);
   return String(value);
 }
 

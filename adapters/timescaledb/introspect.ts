@@ -279,7 +279,7 @@ export async function introspectHypertable(
   };
 }
 
-async function readColumns(db: Queryable, schema: string, table: string): Promise<PgColumn[]> {
+export async function readColumns(db: Queryable, schema: string, table: string): Promise<PgColumn[]> {
   const rows = await db.query<{
     name: string;
     type: string;

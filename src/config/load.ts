@@ -42,7 +42,15 @@ const LOAD_MODES: readonly LoadMode[] = ['server', 'client'];
 /** Fields of the closed sections. `schema` is TimescaleDB's name for `database`. */
 const SECTIONS: Readonly<Record<string, readonly string[]>> = {
   target: ['kind', 'url', 'database', 'schema', 'table', 'user', 'password'],
-  source: ['url', 'endpoint', 'region', 'access_key_id', 'secret_access_key', 'session_token'],
+  source: [
+    'url',
+    'endpoint',
+    'server_endpoint',
+    'region',
+    'access_key_id',
+    'secret_access_key',
+    'session_token',
+  ],
   filter: ['column', 'before', 'after'],
   batch: ['files', 'bytes'],
 };
@@ -447,20 +455,25 @@ function readCredentials(fields: Fields, env: NodeJS.ProcessEnv): ObjectStoreCre
 
 function readSource(fields: Fields, env: NodeJS.ProcessEnv, kind: TargetKind): SourceConfig {
   const url = fields.requiredText('source.url', kind, 'the Parquet objects to load');
-  if (!/^s3:\/\/[^/]+\/./.test(url)) {
+  if (!/^(s3|https?):\/\/[^/]+\/./.test(url)) {
     throw new ConfigError(
       `\`source.url\` is ${shown('source.url', url)}${fields.at('source.url')} — write it like s3://bucket/path/*.parquet`,
     );
   }
-  const endpoint = fields.text('source.endpoint');
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/i.test(endpoint)) {
-    throw new ConfigError(
-      `\`source.endpoint\` is ${shown('source.endpoint', endpoint)}${fields.at('source.endpoint')} — write it like http://127.0.0.1:9000`,
-    );
-  }
+  const endpointField = (name: 'source.endpoint' | 'source.server_endpoint') => {
+    const value = fields.text(name);
+    if (value !== undefined && !/^https?:\/\/[^/]+/i.test(value)) {
+      throw new ConfigError(
+        `\`${name}\` is ${shown(name, value)}${fields.at(name)} — write it like http://127.0.0.1:9000`,
+      );
+    }
+    return value?.replace(/\/+$/, '');
+  };
+  const endpoint = endpointField('source.endpoint');
+  const serverEndpoint = endpointField('source.server_endpoint');
   const region = fields.text('source.region') ?? 'us-east-1';
   if (region.trim() === '') throw new ConfigError('`source.region` is empty — remove it to use us-east-1');
-  return { url, endpoint: endpoint?.replace(/\/+$/, ''), region, credentials: readCredentials(fields, env) };
+  return { url, endpoint, serverEndpoint, region, credentials: readCredentials(fields, env) };
 }
 
 function filterBound(fields: Fields, path: 'filter.before' | 'filter.after'): string | undefined {

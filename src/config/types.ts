@@ -23,6 +23,11 @@ export interface TargetConfig {
 export interface SourceConfig {
   readonly url: string;
   readonly endpoint: string | undefined;
+  /**
+   * The endpoint the database uses when it reads the objects itself (`load: server`), when it differs from
+   * the one this machine uses — e.g. `http://minio:9000` inside Docker. Default: `endpoint`.
+   */
+  readonly serverEndpoint?: string | undefined;
   readonly region: string;
   readonly credentials: ObjectStoreCredentials | undefined;
 }

@@ -71,7 +71,9 @@ export function resolveLocation(source: SourceConfig): ObjectStoreLocation {
       `source.url '${url}' names no objects — add a key pattern such as s3://${bucket}/path/*.parquet`,
     );
   }
-  return { url, bucket, keyPattern, endpoint, region, credentials: source.credentials };
+  const serverEndpoint =
+    source.serverEndpoint === undefined ? undefined : normalizeEndpoint(source.serverEndpoint);
+  return { url, bucket, keyPattern, endpoint, serverEndpoint, region, credentials: source.credentials };
 }
 
 /** `s3://bucket/key`, for messages and journal entries. */
@@ -84,13 +86,17 @@ export function effectiveEndpoint(location: Pick<ObjectStoreLocation, 'endpoint'
   return location.endpoint ?? `https://s3.${location.region}.amazonaws.com`;
 }
 
-/** Path-style HTTP URL of one object (endpoint/bucket/key), each key segment percent-encoded (RFC 3986). */
+/**
+ * Path-style HTTP URL of one object (endpoint/bucket/key) as the database reads it (through
+ * `serverEndpoint` when set), each key segment percent-encoded (RFC 3986).
+ */
 export function objectHttpUrl(
-  location: Pick<ObjectStoreLocation, 'endpoint' | 'region' | 'bucket'>,
+  location: Pick<ObjectStoreLocation, 'endpoint' | 'serverEndpoint' | 'region' | 'bucket'>,
   key: string,
 ): string {
   const encodedKey = key.split('/').map(encodeKeySegment).join('/');
-  return `${effectiveEndpoint(location)}/${encodeKeySegment(location.bucket)}/${encodedKey}`;
+  const endpoint = location.serverEndpoint ?? effectiveEndpoint(location);
+  return `${endpoint}/${encodeKeySegment(location.bucket)}/${encodedKey}`;
 }
 
 /** encodeURIComponent, plus the sub-delimiters it leaves alone (`!'()*`), so no glob character survives. */

@@ -12,6 +12,8 @@ export interface ObjectStoreLocation {
   readonly keyPattern: string;
   /** S3-compatible endpoint such as `http://127.0.0.1:9000`; undefined means AWS S3 for `region`. */
   readonly endpoint: string | undefined;
+  /** Endpoint the database itself reads through (`source.server_endpoint`); default `endpoint`. */
+  readonly serverEndpoint?: string | undefined;
   readonly region: string;
   readonly credentials: ObjectStoreCredentials | undefined;
 }

@@ -494,11 +494,13 @@ describe('loadConfig: errors', () => {
         .message,
     ).toMatch(/^missing `source\.url`/);
     expect(
-      configError(() => load({ text: MINIMAL, flags: { 'source.url': 'https://bucket.s3.amazonaws.com/k' } }))
-        .message,
-    ).toBe(
-      '`source.url` is `https://bucket.s3.amazonaws.com/k` from --source.url — write it like s3://bucket/path/*.parquet',
-    );
+      configError(() => load({ text: MINIMAL, flags: { 'source.url': 'ftp://bucket/k' } })).message,
+    ).toBe('`source.url` is `ftp://bucket/k` from --source.url — write it like s3://bucket/path/*.parquet');
+    // Path-style and virtual-hosted HTTP URLs are accepted (the source module resolves them).
+    expect(
+      load({ text: MINIMAL, flags: { 'source.url': 'https://bucket.s3.amazonaws.com/k/*.parquet' } }).source
+        .url,
+    ).toBe('https://bucket.s3.amazonaws.com/k/*.parquet');
   });
 
   it('checks target.url against the kind without printing its password', () => {
@@ -689,7 +691,8 @@ describe('example configs', () => {
     expect(config.source).toMatchObject({ endpoint: 'http://localhost:9000', region: 'us-east-1' });
     expect(config.source.url).toMatch(/^s3:\/\/pypi\/pypi\/2024-12-17\//);
     expect(config.batch).toEqual({ files: 100, bytes: 15e9 });
-    expect(config.load).toBe('client');
+    expect(config.load).toBe('server');
+    expect(config.source.serverEndpoint).toBe('http://minio:9000');
   });
 
   it('timescaledb-docker.yaml loads', () => {

@@ -94,3 +94,18 @@ describe('object addresses', () => {
     expect(objectHttpUrl(aws, 'k/v.parquet')).toBe('https://s3.eu-central-1.amazonaws.com/data/k/v.parquet');
   });
 });
+
+describe('server endpoint', () => {
+  it('gives the database its own endpoint for object URLs while listing uses source.endpoint', async () => {
+    const { resolveLocation, objectHttpUrl } = await import('../../src/source/location.ts');
+    const location = resolveLocation({
+      url: 's3://pypi/a/*.parquet',
+      endpoint: 'http://localhost:9000',
+      serverEndpoint: 'http://minio:9000/',
+      region: 'us-east-1',
+      credentials: undefined,
+    });
+    expect(location.endpoint).toBe('http://localhost:9000');
+    expect(objectHttpUrl(location, 'a/x 1.parquet')).toBe('http://minio:9000/pypi/a/x%201.parquet');
+  });
+});
