@@ -1,10 +1,10 @@
 /**
  * `memory`: peak RSS of the engine's client-side path (S3 range reads + `readRowChunks`) while it streams
- * ≥ 1 GB (2 GB with SHADOWFILL_BENCH_MEMORY_GB=2) of Parquet. A ~100 MB PyPI file with row groups of 1M rows (uncompressed pages, so the file is large
+ * ≥ 2 GB of Parquet. A ~93 MB PyPI file with row groups of 1M rows (uncompressed pages, so the file is large
  * for its rows) is generated with the fixture generator (chDB, this process), put on a local S3 server
  * (s3rver, child process) and streamed again and again by a separate child process that samples its own RSS
  * (memory-child.ts); RSS is printed at 0.5, 1 and 2 GB. Target: peak ≤ 300 MB and flat as bytes grow.
- * SHADOWFILL_BENCH_MEMORY_GB sets the total: default 1 (≈ 4 min on the 2-core dev machine); 2 takes ≈ 7 min.
+ * SHADOWFILL_BENCH_MEMORY_GB sets the total (default 2: ≈ 3 min on the 2-core dev machine).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ import { startLocalS3 } from '../src/local/s3-server.ts';
 import { detail, scratchDir, summary, timed } from './common.ts';
 
 const GB = 1e9;
-const TOTAL = Number(process.env.SHADOWFILL_BENCH_MEMORY_GB ?? '1') * GB;
+const TOTAL = Number(process.env.SHADOWFILL_BENCH_MEMORY_GB ?? '2') * GB;
 const ROWS = 17_000_000;
 const ROW_GROUP_ROWS = 1_000_000;
 const TARGET_RSS = 300 * 1024 ** 2;

@@ -393,6 +393,14 @@ export class ClickHouseAdapter implements TargetAdapter {
           { cause: error },
         );
       }
+      if (/NoSuchKey|specified key does not exist|HTTP response code: 404/i.test(message)) {
+        return new SourceError(
+          'SOURCE_EMPTY',
+          `${objectText ?? 'an object of the batch'} no longer exists in the store (it was listed when the run started) — ` +
+            `restore it, or start over with --new-run`,
+          { cause: error },
+        );
+      }
       if (/Connection refused|Timeout|Couldn't resolve|Poco::Exception|NETWORK_ERROR/i.test(message)) {
         return new SourceError(
           'SOURCE_UNREACHABLE',

@@ -8,6 +8,7 @@
 import { TargetError } from '../../src/errors.ts';
 import type { Queryable } from './connection.ts';
 import { timeKindOf, type TimeKind } from './time.ts';
+import { qualified } from './sql/quote.ts';
 
 export interface PgColumn {
   readonly name: string;
@@ -31,6 +32,8 @@ export interface TimeDimension {
   readonly kind: TimeKind;
   /** Chunk interval in internal units (microseconds for time types, the integer itself otherwise). */
   readonly interval: bigint;
+  /** Integer time only: the quoted, qualified integer_now function, if set. */
+  readonly integerNow: string | undefined;
 }
 
 export interface SpaceDimension {
@@ -171,9 +174,12 @@ export async function introspectHypertable(
       interval_length: string | null;
       func_schema: string | null;
       func: string | null;
+      now_schema: string | null;
+      now_func: string | null;
     }>(
       `SELECT column_name, column_type::text AS column_type, num_slices, interval_length::text AS interval_length,
-              partitioning_func_schema AS func_schema, partitioning_func AS func
+              partitioning_func_schema AS func_schema, partitioning_func AS func,
+              integer_now_func_schema AS now_schema, integer_now_func AS now_func
          FROM _timescaledb_catalog.dimension WHERE hypertable_id = $1 ORDER BY id`,
       [ht.id],
       `reading the dimensions of ${qualifiedName}`,
@@ -238,16 +244,15 @@ export async function introspectHypertable(
       type: timeRow.column_type,
       kind,
       interval: BigInt(timeRow.interval_length!),
+      integerNow:
+        timeRow.now_schema && timeRow.now_func ? qualified(timeRow.now_schema, timeRow.now_func) : undefined,
     },
     space: dimensions
       .filter((d) => d !== timeRow)
       .map((d) => ({
         column: d.column_name,
         partitions: d.num_slices ?? 0,
-        partitioningFunction:
-          d.func && d.func_schema
-            ? `"${d.func_schema.replace(/"/g, '""')}"."${d.func.replace(/"/g, '""')}"`
-            : undefined,
+        partitioningFunction: d.func && d.func_schema ? qualified(d.func_schema, d.func) : undefined,
       })),
     compressionEnabled: ht.compression,
     segmentBy: compression

@@ -35,6 +35,15 @@ const COLUMNS = 'run_id, fingerprint, seq, at, kind, batch, unit, data';
 export function createJournal(db: PgConnection, schema: string): JournalStore {
   const table = qualified(schema, JOURNAL_TABLE);
   const where = `${schema}.${JOURNAL_TABLE}`;
+  /** Reading a journal that was never created (validation runs no DDL) finds no events. */
+  const exists = async () =>
+    (
+      await db.query<{ found: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AS found',
+        [table],
+        `looking up ${where}`,
+      )
+    )[0]?.found === true;
   return {
     async ensure() {
       await db.query(
@@ -78,6 +87,7 @@ export function createJournal(db: PgConnection, schema: string): JournalStore {
       }
     },
     async readByFingerprint(fingerprint) {
+      if (!(await exists())) return [];
       const rows = await db.query<Row>(
         `SELECT ${COLUMNS} FROM ${table} j WHERE fingerprint = $1
           ORDER BY (SELECT min(s.at) FROM ${table} s WHERE s.run_id = j.run_id), run_id, seq`,
@@ -87,6 +97,7 @@ export function createJournal(db: PgConnection, schema: string): JournalStore {
       return rows.map(toEvent);
     },
     async readRun(runId) {
+      if (!(await exists())) return [];
       const rows = await db.query<Row>(
         `SELECT ${COLUMNS} FROM ${table} WHERE run_id = $1 ORDER BY seq`,
         [runId],

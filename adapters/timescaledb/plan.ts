@@ -143,11 +143,15 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     `finish: compress again every chunk decompressed or written into by this run`,
     stmts.compressChunk(),
   );
-  if (ht.policy?.compressAfter !== undefined) {
+  const pastCompressAfter =
+    ht.policy?.compressAfter !== undefined
+      ? stmts.chunksPastCompressAfter(ht.policy.compressAfter)
+      : undefined;
+  if (pastCompressAfter) {
     add(
       'swap',
-      `finish: compress new chunks older than the policy's compress_after ${ht.policy.compressAfter}`,
-      stmts.chunksPastCompressAfter(ht.policy.compressAfter),
+      `finish: compress new chunks older than the policy's compress_after ${ht.policy?.compressAfter}`,
+      pastCompressAfter,
     );
   }
   if (ht.compressionEnabled && ht.policy) {

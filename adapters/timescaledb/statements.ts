@@ -208,12 +208,17 @@ export class Statements {
   }
 
   /** Chunks older than the policy's `compress_after` (as the policy itself selects them). */
-  chunksPastCompressAfter(compressAfter: string): string {
-    const after =
-      this.ht.time.kind === 'integer'
-        ? `${quoteLiteral(compressAfter)}::${checkedTypeName(this.ht.time.type)}`
-        : `${quoteLiteral(compressAfter)}::interval`;
-    return `SELECT c::text AS chunk FROM show_chunks(${quoteLiteral(qualified(this.ht.schema, this.ht.name))}::regclass, older_than => ${after}) c`;
+  chunksPastCompressAfter(compressAfter: string): string | undefined {
+    const { time } = this.ht;
+    let before: string;
+    if (time.kind === 'integer') {
+      // For integer time, show_chunks' older_than is absolute: the policy's boundary is integer_now() − compress_after.
+      if (!time.integerNow) return undefined;
+      before = `(${time.integerNow}() - ${quoteLiteral(compressAfter)}::bigint)::${checkedTypeName(time.type)}`;
+    } else {
+      before = `${quoteLiteral(compressAfter)}::interval`;
+    }
+    return `SELECT c::text AS chunk FROM show_chunks(${quoteLiteral(qualified(this.ht.schema, this.ht.name))}::regclass, older_than => ${before}) c`;
   }
 
   /** Refreshes a continuous aggregate over [lo − bucket, hi + bucket], so every bucket touched is recomputed. */

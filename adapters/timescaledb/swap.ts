@@ -333,11 +333,13 @@ export async function finishSwap(
     if (await stateTableExists(db, ht.schema, stmts.names.state))
       recompressed = await recompressFinished(ctx, true);
     const policy = ht.compressionEnabled ? await currentPolicy(db, ht) : undefined;
-    if (policy?.compressAfter !== undefined && typeof state.maxChunkId === 'number') {
+    const listing =
+      policy?.compressAfter !== undefined ? stmts.chunksPastCompressAfter(policy.compressAfter) : undefined;
+    if (listing && typeof state.maxChunkId === 'number') {
       const old = await db.query<{ chunk: string }>(
-        stmts.chunksPastCompressAfter(policy.compressAfter),
+        listing,
         [],
-        `listing chunks of ${ht.schema}.${ht.name} older than compress_after ${policy.compressAfter}`,
+        `listing chunks of ${ht.schema}.${ht.name} older than compress_after ${policy?.compressAfter}`,
       );
       const past = new Set(old.map((r) => r.chunk.replace(/"/g, '')));
       for (const chunk of await listChunks(db, ht)) {

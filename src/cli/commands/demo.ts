@@ -18,12 +18,19 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
   if (target === 'clickhouse') {
     const { clickhouseDemo } = await import('../../demo/clickhouse.ts');
     const result = await clickhouseDemo({ dir, rowsPerFile: rows ?? 10_000, onEvent, log });
-    process.stdout.write(`${formatReport(result.report)}\n`);
-    process.stdout.write(
-      `demo verification: all files have ${formatCount(result.totalRows)} rows; ` +
-        `count() of pypi = ${formatCount(result.pypiRows)}; sum(count) of pypi_downloads = ${formatCount(result.downloadsSum)} → ` +
-        `${result.ok ? 'OK' : 'MISMATCH'}\n`,
-    );
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ type: 'report', ...result.report })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ type: 'demo-verification', totalRows: result.totalRows, pypiRows: result.pypiRows, downloadsSum: result.downloadsSum, ok: result.ok })}\n`,
+      );
+    } else {
+      process.stdout.write(`${formatReport(result.report)}\n`);
+      process.stdout.write(
+        `demo verification: all files have ${formatCount(result.totalRows)} rows; ` +
+          `count() of pypi = ${formatCount(result.pypiRows)}; sum(count) of pypi_downloads = ${formatCount(result.downloadsSum)} → ` +
+          `${result.ok ? 'OK' : 'MISMATCH'}\n`,
+      );
+    }
     return result.ok ? 0 : 1;
   }
   if (target === 'timescaledb') {
