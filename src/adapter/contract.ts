@@ -29,6 +29,7 @@
 import type { BackfillConfig } from '../config/types.ts';
 import type { SourceColumn, SourceObject, SourceSchema, ObjectStoreLocation } from '../source/types.ts';
 import type { JournalStore } from '../journal/types.ts';
+import type { RunEvent } from '../runner/events.ts';
 
 export interface TargetCapabilities {
   /**
@@ -109,6 +110,8 @@ export interface RunContext {
   readonly filter: RowFilter | undefined;
   /** Columns read from the source (the footer schema of the first object). */
   readonly sourceColumns: readonly SourceColumn[];
+  /** Progress sink for adapter-level events (policy paused/resumed, chunk decompressed/compressed). */
+  readonly emit?: (event: RunEvent) => void;
 }
 
 export interface BatchSpec {

@@ -153,7 +153,7 @@ export async function runBackfill(
       runId = state.runId;
       started = state.started;
       journal = new Journal(adapter, runId, fingerprint, state.lastSeq);
-      await adapter.recover(contextOf(config, location, target, runId, started), state.swapState);
+      await adapter.recover(contextOf(config, location, target, runId, started, emit), state.swapState);
     } else {
       runId = newRunId();
       started = await timed('validate', () => prepareNewRun(config, adapter, client, location, target));
@@ -162,7 +162,7 @@ export async function runBackfill(
       journal = new Journal(adapter, runId, fingerprint, 0);
       await journal.append('run-started', { data: started });
     }
-    const run = contextOf(config, location, target, runId, started);
+    const run = contextOf(config, location, target, runId, started, emit);
     const batches = started.batches;
     const bytes = batches.reduce((n, b) => n + b.objects.reduce((m, o) => m + o.size, 0), 0);
     emit({
@@ -387,8 +387,9 @@ function contextOf(
   target: TargetDescription,
   runId: string,
   started: RunStartedData,
+  emit: (event: RunEvent) => void,
 ): RunContext {
-  return { runId, config, store, target, filter: started.filter, sourceColumns: started.sourceColumns };
+  return { runId, config, store, target, filter: started.filter, sourceColumns: started.sourceColumns, emit };
 }
 
 async function* streamBytes(client: S3Client, batch: BatchSpec): AsyncIterable<ObjectBytes> {

@@ -1,7 +1,7 @@
 /** `shadowfill demo`: the guide's scenario on the embedded default, verified. */
 import type { ParsedArgs } from '../args.ts';
 import { createProgress } from '../progress.ts';
-import { formatReport } from '../report.ts';
+import { formatReport, reportJson } from '../report.ts';
 import { formatCount } from '../format.ts';
 import { ConfigError } from '../../errors.ts';
 
@@ -19,7 +19,7 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     const { clickhouseDemo } = await import('../../demo/clickhouse.ts');
     const result = await clickhouseDemo({ dir, rowsPerFile: rows ?? 10_000, onEvent, log });
     if (json) {
-      process.stdout.write(`${JSON.stringify({ type: 'report', ...result.report })}\n`);
+      process.stdout.write(`${JSON.stringify(reportJson(result.report))}\n`);
       process.stdout.write(
         `${JSON.stringify({ type: 'demo-verification', totalRows: result.totalRows, pypiRows: result.pypiRows, downloadsSum: result.downloadsSum, ok: result.ok })}\n`,
       );

@@ -4,7 +4,7 @@ import { runBackfill } from '../../runner/run.ts';
 import type { ParsedArgs } from '../args.ts';
 import { configFromArgs } from '../config-from-args.ts';
 import { createProgress } from '../progress.ts';
-import { formatReport } from '../report.ts';
+import { formatReport, reportJson } from '../report.ts';
 
 export async function runCommand(args: ParsedArgs): Promise<number> {
   const config = configFromArgs(args);
@@ -21,9 +21,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
         stderr: process.stderr,
       }),
     });
-    process.stdout.write(
-      json ? `${JSON.stringify({ type: 'report', ...report })}\n` : `${formatReport(report)}\n`,
-    );
+    process.stdout.write(json ? `${JSON.stringify(reportJson(report))}\n` : `${formatReport(report)}\n`);
     return 0;
   } finally {
     await adapter.close();
