@@ -320,9 +320,13 @@ export async function runBackfill(
         return { landed: r.rowsWritten, streamedRows: counter.rows };
       }
 
+      /**
+       * Rows the batch selects from the source: counted while streaming, else the footers' row counts when
+       * there is no filter (what a count() over Parquet reads too), else counted by the database.
+       */
       async function expectedRows(batch: BatchSpec, streamedRows: number | undefined): Promise<number> {
         if (streamedRows !== undefined) return streamedRows;
-        if (config.load === 'server' && adapter.capabilities.countsSourceRows && adapter.countSourceRows) {
+        if (run.filter && adapter.capabilities.countsSourceRows && adapter.countSourceRows) {
           return adapter.countSourceRows(run, batch);
         }
         return batch.objects.reduce((n, o) => n + (started.objectRows[o.key] ?? 0), 0);
