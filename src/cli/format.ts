@@ -4,16 +4,8 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
+/** Bytes in binary units (`6.5 MiB`); the one formatter, shared with configuration messages. */
+export { formatBytes } from '../config/bytes.ts';
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';

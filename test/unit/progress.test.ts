@@ -85,11 +85,11 @@ describe('progress on a TTY', () => {
     );
     // After batch 1 (10 MiB in 1 s of 1 s elapsed): rate and ETA of the remaining 20 MiB.
     expect(err).toContain(
-      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch',
+      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch',
     );
     // The failed attempt's half second counts against the rate.
     expect(err).toContain(
-      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10.0 MiB · 667 rows/s · 7.0 MB/s · ETA 3.0 s · batch 2: load (attempt 2)',
+      '\r\x1b[2Kbatches 1/3 · 1,000 rows · 10 MiB · 667 rows/s · 7.0 MB/s · ETA 3.0 s · batch 2: load (attempt 2)',
     );
     expect(err).toContain('batch 2 attempt 1 failed: network reset — retrying\n');
     expect(err).toContain('· ETA 0.0 s · swap 2/2');
@@ -112,13 +112,13 @@ describe('progress off a TTY', () => {
     expect(out).toBe('');
     expect(err).not.toMatch(/[\r\x1b]/);
     expect(err.split('\n')).toEqual([
-      'starting run r1: 6 objects, 30.0 MiB in 3 batches',
-      'batches 1/3 · 1,000 rows · 10.0 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch',
+      'starting run r1: 6 objects, 30 MiB in 3 batches',
+      'batches 1/3 · 1,000 rows · 10 MiB · 1,000 rows/s · 10.5 MB/s · ETA 2.0 s · next batch',
       'batch 2 attempt 1 failed: network reset — retrying',
       // batch 2 committed 1 s after the last line: within the 2 s interval, not printed; batch 3 is the last.
-      'batches 3/3 · 3,000 rows · 30.0 MiB · 1,000 rows/s · 10.5 MB/s · ETA 0.0 s · swap',
+      'batches 3/3 · 3,000 rows · 30 MiB · 1,000 rows/s · 10.5 MB/s · ETA 0.0 s · swap',
       'swapping 2 unit(s) into the live tables',
-      'batches 3/3 · 3,000 rows · 30.0 MiB · 938 rows/s · 9.8 MB/s · ETA 0.0 s · swap 2/2',
+      'batches 3/3 · 3,000 rows · 30 MiB · 938 rows/s · 9.8 MB/s · ETA 0.0 s · swap 2/2',
       'swap finished in 0.2 s',
       'run r1 finished: 3,000 rows in 3.2 s',
       '',
