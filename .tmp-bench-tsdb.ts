@@ -13,9 +13,9 @@ const sql = new pg.Client({ host: lease.server.host, port: lease.server.port, us
 await sql.connect();
 const DAY = 86_400_000; const D0 = Date.UTC(2024, 0, 1);
 const CHUNKS = 4; const ROWS = Number(process.env.ROWS ?? 200000);
-for (const fraction of [0.01, 0.1, 0.5]) for (const strategy of ['decompress', 'direct']) {
+for (const fraction of (process.env.FRACTIONS ?? '0.01,0.1,0.5').split(',').map(Number)) for (const strategy of ['decompress', 'direct']) {
   const table = `b_${strategy}_${String(fraction).replace('.', '_')}`;
-  await sql.query(`CREATE TABLE ${table} (t timestamptz NOT NULL, device int NOT NULL, v double precision)`);
+  await sql.query(`CREATE TABLE ${table} (t timestamptz NOT NULL, device int NOT NULL, v double precision${process.env.PK ? ', PRIMARY KEY (device, t)' : ''})`);
   await sql.query(`SELECT create_hypertable('${table}', by_range('t', INTERVAL '1 day'))`);
   await sql.query(`ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'device', timescaledb.compress_orderby = 't DESC')`);
   const step = (DAY / ROWS) * 10;

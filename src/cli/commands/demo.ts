@@ -17,7 +17,7 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (target === 'clickhouse') {
     const { clickhouseDemo } = await import('../../demo/clickhouse.ts');
-    const result = await clickhouseDemo({ dir, rowsPerFile: rows ?? 10_000, onEvent, log });
+    const result = await clickhouseDemo({ dir, rowsPerFile: rows ?? 100_000, onEvent, log });
     if (json) {
       process.stdout.write(`${JSON.stringify(reportJson(result.report))}\n`);
       process.stdout.write(
