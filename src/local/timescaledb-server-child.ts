@@ -18,6 +18,10 @@ if (!dataDir || !lockFile) {
 }
 
 const db = await PGlite.create({ dataDir, extensions: { timescaledb } });
+// Load TimescaleDB's loader first: on a reopened data directory, calling an extension function first loads only the
+// versioned library, whose TSL module (compression, continuous aggregates' policies …) then refuses to load
+// ("function compress_chunk is not supported under the current "timescale" license").
+await db.exec("LOAD 'timescaledb'");
 await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
 const version = await db.query<{ v: string }>(
   "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export interface EmbeddedTimescale {
@@ -79,7 +79,10 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      require.resolve('tsx/cli'),
+      // Node itself runs the child with tsx's loader (not the tsx CLI, which would put a relay process in between
+      // and keep the IPC channel from reaching the child).
+      '--import',
+      pathToFileURL(require.resolve('tsx')).href,
       fileURLToPath(new URL('./timescaledb-server-child.ts', import.meta.url)),
       dataDir,
       lockFile,

@@ -14,6 +14,7 @@ import type {
   RowChunk,
   RowFilter,
   RunContext,
+  SwapState,
   TableMeasurement,
   TargetAdapter,
   TargetDescription,
@@ -39,6 +40,8 @@ export interface RunOptions {
   /** Start a new run even if this configuration already finished one. */
   readonly newRun?: boolean;
   readonly onEvent?: EventSink;
+  /** Aborting stops the run after the step in progress (the CLI aborts on Ctrl-C); resume by running again. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunReport {
@@ -129,6 +132,15 @@ export async function runBackfill(
     }
   };
   const emit = (event: RunEvent) => options.onEvent?.(event);
+  const checkpoint = () => {
+    if (options.signal?.aborted) {
+      throw new ShadowfillError(
+        'INTERRUPTED',
+        'interrupted: the run stopped after its last finished step — run the same command again to resume',
+        { exitCode: 130 },
+      );
+    }
+  };
   const fingerprint = configFingerprint(config);
   const location = resolveLocation(config.source);
   const client = createS3Client(location);
@@ -174,6 +186,7 @@ export async function runBackfill(
       bytes,
     });
 
+    let swapState: SwapState | undefined;
     try {
       await timed('prepare', () => adapter.createShadows(run));
       const batchStates = state ? [...state.batches] : batches.map(() => 'pending' as const);
@@ -188,6 +201,7 @@ export async function runBackfill(
           bytesSoFar += batchBytes;
           continue;
         }
+        checkpoint();
         if (batchStates[batch.index] !== 'loaded') {
           const rows = await loadWithRetries(batch);
           batchRows.set(batch.index, rows);
@@ -202,7 +216,8 @@ export async function runBackfill(
 
       // ---- swap: the only step that changes live tables ----
       const swapStart = Date.now();
-      let swapState = state?.swapState;
+      checkpoint();
+      swapState = state?.swapState;
       if (!swapState) {
         swapState = await timed('swap', () => adapter.beginSwap(run));
         await journal.append('swap-began', { data: swapState });
@@ -211,6 +226,7 @@ export async function runBackfill(
       emit({ type: 'swap-started', units: units.length });
       let done = 0;
       for (const unit of units) {
+        checkpoint();
         await timed('swap', () => adapter.swapUnit(run, unit));
         await journal.append('swap-unit-done', { unit: unit.id });
         done += 1;
@@ -332,6 +348,9 @@ export async function runBackfill(
         return batch.objects.reduce((n, o) => n + (started.objectRows[o.key] ?? 0), 0);
       }
     } catch (error) {
+      // A swap that began leaves the live side changed (e.g. a paused policy): put it back now, not only at
+      // the next invocation. The journal keeps what the next invocation needs to continue.
+      if (swapState) await adapter.recover(run, swapState).catch(() => undefined);
       emit({ type: 'run-stopped', runId, error: oneLine(error) });
       await journal.append('run-stopped', { data: { error: oneLine(error) } }).catch(() => undefined);
       throw error;

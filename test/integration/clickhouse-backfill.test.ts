@@ -275,6 +275,26 @@ describe('ClickHouse backfill through shadow tables', () => {
     ).toBe(0);
   });
 
+  it('an abort (Ctrl-C) stops after the step in progress; the next run continues', async () => {
+    await s.createGuideTables('abort');
+    const abort = new AbortController();
+    const stopped = await s
+      .run(s.config('abort'), {
+        signal: abort.signal,
+        onEvent: (e) => {
+          if (e.type === 'batch-committed' && e.batch === 0) abort.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((stopped as ShadowfillError).code).toBe('INTERRUPTED');
+    expect(await s.scalar('SELECT count() FROM abort.pypi')).toBe(0);
+    const events: RunEvent[] = [];
+    const report = await s.run(s.config('abort'), { onEvent: (e) => events.push(e) });
+    expect(report.resumed).toBe(true);
+    expect(events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch)).toEqual([1, 2]);
+    expect(await s.scalar('SELECT count() FROM abort.pypi')).toBe(s.rowsOf(range(10, 19)));
+  });
+
   it('bad input fails before any DDL with one line naming the thing', async () => {
     await s.createGuideTables('bad');
     await s.driver.command(

@@ -11,8 +11,18 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   const json = args.flags.json === true;
   const adapter = await createAdapter(config);
   await adapter.connect();
+  // First Ctrl-C: stop after the step in progress and hand live tables back in their normal state.
+  // Second Ctrl-C: exit at once (the journal still lets the next run continue).
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after the current step (Ctrl-C again to exit now)…\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
   try {
     const report = await runBackfill(config, adapter, {
+      signal: abort.signal,
       newRun: args.flags['new-run'] === true,
       onEvent: createProgress({
         json,
@@ -24,6 +34,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(json ? `${JSON.stringify(reportJson(report))}\n` : `${formatReport(report)}\n`);
     return 0;
   } finally {
+    process.off('SIGINT', onSigint);
     await adapter.close();
   }
 }
