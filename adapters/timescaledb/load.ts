@@ -16,6 +16,7 @@ import { SchemaMismatchError, ShadowfillError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { toTargetError } from './connection.ts';
 import { copyField, EncodeError, encoderFor, type Encoder } from './encode.ts';
+import { checkedTypeName } from './sql/quote.ts';
 import type { ColumnMapping, Statements } from './statements.ts';
 
 export interface LoadPlan {
@@ -82,11 +83,12 @@ function dataError(
   plan: LoadPlan,
   origin: Origin | undefined,
   where: string,
+  knownColumn?: string,
 ): ShadowfillError {
   const raw = error instanceof ShadowfillError ? error.cause : error;
   if (origin && isDataError(raw)) {
-    const e = raw as { message?: string; where?: string };
-    const column = /column (\S+?):/.exec(e.where ?? '')?.[1];
+    const e = raw as { message?: string; where?: string; column?: string };
+    const column = knownColumn ?? e.column ?? /column (\S+?):/.exec(e.where ?? '')?.[1];
     const text = (e.message ?? '').split('\n')[0];
     return new SchemaMismatchError(
       `${origin.uri} ${column ? `column "${column}" ` : ''}row group ${origin.rowGroup}: ${plan.tableName} refused a value: ${text} — change the column type or fix those rows in the source`,
@@ -125,6 +127,28 @@ export async function loadBatch(
   return { rowsWritten: rows, bytesRead: [...objects.values()].reduce((a, b) => a + b, 0) };
 }
 
+/** The first column whose values the server refuses to cast (each probed under its own savepoint), if any. */
+async function refusingColumn(
+  client: Queryable,
+  targets: readonly LoadPlan['mapping'][number]['target'][],
+  arrays: readonly (string | null)[][],
+): Promise<string | undefined> {
+  for (let c = 0; c < targets.length; c++) {
+    const target = targets[c]!;
+    await client.query('SAVEPOINT shadowfill_probe');
+    try {
+      await client.query(`SELECT count(x::${checkedTypeName(target.type)}) FROM unnest($1::text[]) AS x`, [
+        arrays[c],
+      ]);
+      await client.query('RELEASE SAVEPOINT shadowfill_probe');
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT shadowfill_probe');
+      return target.name;
+    }
+  }
+  return undefined;
+}
+
 async function insertRows(
   client: Queryable,
   plan: LoadPlan,
@@ -148,16 +172,22 @@ async function insertRows(
           out[i - start] = encodeValue(chunk, column, plan, source[i] ?? null);
         return out;
       });
+      // A savepoint per statement lets a refused value be traced to its column afterwards.
+      await client.query('SAVEPOINT shadowfill_rows');
       try {
         await client.query(sql, [...arrays, plan.batch]);
       } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT shadowfill_rows');
+        const column = await refusingColumn(client, targets, arrays);
         throw dataError(
           error,
           plan,
           { firstLine: 0, lastLine: 0, uri: chunk.object.uri, rowGroup: chunk.rowGroup },
           where,
+          column,
         );
       }
+      await client.query('RELEASE SAVEPOINT shadowfill_rows');
       written += end - start;
     }
   }

@@ -161,7 +161,7 @@ export function parseTimescaleOptions(raw: Readonly<Record<string, unknown>>): T
     loadMethod: oneOf('load_method', get('load_method'), ['auto', 'copy', 'insert'], 'auto'),
     insertRows: positiveInt('insert_rows', get('insert_rows'), 10_000),
     progressiveRecompress: flag('progressive_recompress', get('progressive_recompress'), true),
-    directMaxFraction: fraction('direct_max_fraction', get('direct_max_fraction'), 0.1),
+    directMaxFraction: fraction('direct_max_fraction', get('direct_max_fraction'), 0.25),
   };
   if (options.updateColumns && options.onConflict !== 'update') {
     throw new ConfigError('target option update_columns needs on_conflict: update');

@@ -11,6 +11,9 @@ import type { TimescaleOptions } from './options.ts';
 import { classifyType, type PgTypeInfo } from './pg-types.ts';
 import { chooseConflictIndex } from './statements.ts';
 
+const TEXT_INTO_NUMBER =
+  'text would have to parse as a number for every row (convert it in the source, or make the column text)';
+
 /** undefined when `source` loads into `target`, else the reason it cannot. */
 export function incompatibility(source: ValueType, target: PgTypeInfo): string | undefined {
   if (source.kind === 'unsupported') return `shadowfill cannot read this Parquet type (${source.detail})`;
@@ -36,17 +39,20 @@ export function incompatibility(source: ValueType, target: PgTypeInfo): string |
         'timestamp',
       );
     case 'boolean':
-      return ok('boolean', 'string', 'int');
+      if (k === 'string') return TEXT_INTO_NUMBER;
+      return ok('boolean', 'int');
     case 'int2':
     case 'int4':
     case 'int8':
       if (k === 'decimal')
         return source.scale === 0 ? undefined : `DECIMAL with scale ${source.scale} would lose its fraction`;
       if (k === 'float') return 'floating-point values would lose their fraction';
-      return ok('int', 'boolean', 'string');
+      if (k === 'string') return TEXT_INTO_NUMBER;
+      return ok('int', 'boolean');
     case 'float':
     case 'numeric':
-      return ok('int', 'float', 'decimal', 'string');
+      if (k === 'string') return TEXT_INTO_NUMBER;
+      return ok('int', 'float', 'decimal');
     case 'timestamptz':
     case 'timestamp':
       if (k === 'int')

@@ -609,6 +609,25 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
     expect((error as Error).message).toBe(
       's3://bucket/big.parquet column "device" row group 7: value 1099511627776 is out of range for integer (column "device" of public.m_source_error) — change the column type or fix those rows in the source',
     );
+    // On the INSERT path the server does not say which column refused a value: the adapter finds out.
+    async function* notANumber(): AsyncIterable<RowChunk> {
+      yield {
+        object: object('nan.parquet'),
+        rowGroup: 2,
+        numRows: 2,
+        columns: new Map<string, ArrayLike<unknown>>([
+          ['t', [new Date(D0), new Date(D0 + 1000)]],
+          ['device', [1, 2]],
+          ['v', [1, 'twelve']],
+          ['note', ['x', 'y']],
+        ]),
+      };
+    }
+    const refused = await adapter.loadBatchFromStream(run, batch, notANumber()).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(
+      's3://bucket/nan.parquet column "v" row group 2: public.m_source_error refused a value: invalid input syntax for type double precision: "twelve" — change the column type or fix those rows in the source',
+    );
+    expect(await adapter.countLandedRows(run, batch)).toBe(0);
     await adapter.dropShadows(run);
   });
 
