@@ -29,6 +29,7 @@ import { loadBatch } from './load.ts';
 import { measureAll } from './measure.ts';
 import { runNames } from './names.ts';
 import { parseTimescaleOptions, type TimescaleOptions } from './options.ts';
+import { classifyType } from './pg-types.ts';
 import { planStatements } from './plan.ts';
 import { checkSchema } from './schema-check.ts';
 import { qualified, quoteIdent } from './sql/quote.ts';
@@ -143,13 +144,25 @@ class TimescaleAdapter implements TargetAdapter {
 
   async minValue(column: string): Promise<string | null> {
     const ht = await this.hypertable();
-    if (!ht.columns.some((c) => c.name === column)) {
+    const found = ht.columns.find((c) => c.name === column);
+    if (!found) {
       throw new ConfigError(
         `filter.column ${column} is not a column of ${ht.schema}.${ht.name}: fix filter.column`,
       );
     }
+    // ISO 8601 with `T` and `Z` for time types: PostgreSQL parses it back and so does the engine's row filter.
+    const min = `min(${quoteIdent(column)})`;
+    const kind = classifyType(found.type).kind;
+    const expression =
+      kind === 'timestamptz'
+        ? `to_char(${min} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+        : kind === 'timestamp'
+          ? `to_char(${min}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+          : kind === 'date'
+            ? `to_char(${min}, 'YYYY-MM-DD"T00:00:00Z"')`
+            : `${min}::text`;
     const rows = await this.db.query<{ v: string | null }>(
-      `SELECT min(${quoteIdent(column)})::text AS v FROM ${qualified(ht.schema, ht.name)}`,
+      `SELECT ${expression} AS v FROM ${qualified(ht.schema, ht.name)}`,
       [],
       `reading the smallest ${column} of ${ht.schema}.${ht.name}`,
     );

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export interface LocalS3Server {
@@ -26,13 +26,16 @@ export async function startLocalS3(options: {
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      require.resolve('tsx/cli'),
+      // Node runs the child with tsx's loader directly (the tsx CLI would add a relay process, so the child
+      // would not notice this process dying and would outlive it).
+      '--import',
+      pathToFileURL(require.resolve('tsx')).href,
       fileURLToPath(new URL('./s3-server-child.ts', import.meta.url)),
       options.directory,
       '0',
       options.buckets.join(','),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -57,6 +60,11 @@ export async function startLocalS3(options: {
       reject(new Error(`local S3 server exited with code ${code}: ${stderr}`));
     });
   });
+  // The server never keeps this process alive on its own; it stops with stop() or when this process exits.
+  child.unref();
+  child.channel?.unref();
+  (child.stdout as { unref?: () => void } | null)?.unref?.();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
@@ -65,6 +73,7 @@ export async function startLocalS3(options: {
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
+        child.ref(); // keep this process alive until the server has gone
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();

@@ -10,7 +10,12 @@ type Compare = (value: unknown) => boolean;
 
 function bound(text: string, sample: unknown, column: string): (value: unknown) => number {
   if (sample instanceof Date) {
-    const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`;
+    const iso = /([zZ]|[+-]\d\d(:?\d\d)?)$/.test(text.trim())
+      ? text
+          .trim()
+          .replace(' ', 'T')
+          .replace(/([+-]\d\d)$/, '$1:00')
+      : `${text.trim().replace(' ', 'T')}Z`;
     const t = Date.parse(iso);
     if (Number.isNaN(t))
       throw new ConfigError(
