@@ -1,19 +1,299 @@
 /**
- * `postgres-load`: needs the TimescaleDB adapter (adapters/timescaledb/index.ts) and its embedded server. Until that
- * adapter exists and loads, this benchmark prints `postgres-load: skipped: <reason>`.
+ * `postgres-load`: Parquet → PostgreSQL through the engine's client-side path vs `psql \copy` of the same rows as
+ * CSV, both into the same Debian PostgreSQL (test/support/postgres-server.ts: fsync off, trust auth).
+ *
+ * The TimescaleDB adapter refuses a server without TimescaleDB (`describe()` → TARGET_UNSUPPORTED), so the engine
+ * side is the adapter's load step itself, exactly as the runner drives it for one batch: `readRowChunks` over
+ * `s3AsyncBuffer` range reads from a local S3 server (s3rver, child process) → the adapter's `loadBatch` (COPY
+ * text format, one transaction, `synchronous_commit = off`) into the adapter's UNLOGGED staging table, then its
+ * BRIN summarize. The psql side: the same rows exported to one CSV file by chDB from the same Parquet files
+ * (not timed), then `psql -c "\copy … FROM file CSV"` into an UNLOGGED table of the same columns (timed: the
+ * psql process's wall time). Rounds alternate; the summary is the median ratio, engine rows/s ÷ psql rows/s.
+ * Every round is verified by count, the first by comparing the two tables row for row.
+ *
+ * Then where the engine's time goes, on the same files: decode only (S3 + readRowChunks), decode + encode to
+ * COPY text (the loader's loop without sending), the server taking pre-encoded COPY text from Node on one
+ * connection, and the adapter's loader on two connections at once (half the files each).
+ * Target: engine ≥ 1.0 × psql.
  */
-import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { skipped } from './common.ts';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { openConnection, type PgConnection } from '../adapters/timescaledb/connection.ts';
+import { copyField, encoderFor } from '../adapters/timescaledb/encode.ts';
+import { generatePypiParquet } from '../fixtures/pypi.ts';
+import { uploadDirectory } from '../fixtures/upload.ts';
+import type { RowChunk } from '../src/adapter/contract.ts';
+import { startLocalS3 } from '../src/local/s3-server.ts';
+import { readRowChunks } from '../src/parquet/rows.ts';
+import { readSourceSchema } from '../src/parquet/schema.ts';
+import { listObjects } from '../src/source/list-objects.ts';
+import { resolveLocation } from '../src/source/location.ts';
+import { s3AsyncBuffer } from '../src/source/range-reader.ts';
+import { createS3Client } from '../src/source/s3-client.ts';
+import type { SourceColumn, SourceObject } from '../src/source/types.ts';
+import { startTestPostgres } from '../test/support/postgres-server.ts';
+import { detail, median, scratchDir, summary, timed } from './common.ts';
+import { createPgStaging, type PgStaging } from './support/pg-staging.ts';
 
-const adapter = fileURLToPath(new URL('../adapters/timescaledb/index.ts', import.meta.url));
-const ready = await access(adapter).then(
-  () => true,
-  () => false,
-);
-skipped(
-  'postgres-load',
-  ready
-    ? 'the TimescaleDB adapter exists now but this benchmark is not written yet (see docs/PERFORMANCE.md)'
-    : 'the TimescaleDB adapter (adapters/timescaledb/index.ts) is not in the tree yet',
-);
+const FILES = 10;
+const ROWS_PER_FILE = 200_000;
+const ROW_GROUP_ROWS = 100_000;
+const ROUNDS = 3;
+
+const COLUMNS = [
+  'timestamp',
+  'country_code',
+  'project',
+  'type',
+  'installer',
+  'python_minor',
+  'system',
+  'version',
+] as const;
+const TABLE_SQL = `CREATE TABLE pypi ("timestamp" timestamptz NOT NULL, country_code text, project text, type text,
+  installer text, python_minor text, system text, version text)`;
+const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
+
+const rate = (rows: number, seconds: number) => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+
+/** The runner's client-side stream for one batch: each object's row groups, decoded, in order. */
+async function* streamRows(
+  client: S3Client,
+  objects: readonly SourceObject[],
+  columns: readonly string[],
+): AsyncIterable<RowChunk> {
+  for (const object of objects) {
+    yield* readRowChunks(s3AsyncBuffer(client, object), object, { columns: [...columns] });
+  }
+}
+
+/** `psql -c "\copy pypi_psql (…) FROM '<csv>' WITH (FORMAT csv)"`; resolves with the process's wall seconds. */
+function psqlCopy(url: string, csv: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'psql',
+      [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy pypi_psql (${COLUMN_LIST}) FROM '${csv}' WITH (FORMAT csv)`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Number(process.hrtime.bigint() - start) / 1e9)
+        : reject(new Error(`psql \\copy exited with code ${code}: ${stderr.trim()}`)),
+    );
+  });
+}
+
+/** Decoded rows encoded to COPY text exactly as the adapter's loader does (encode.ts), without sending them. */
+function encodeChunk(
+  chunk: RowChunk,
+  encoders: readonly ((v: unknown) => string | null)[],
+  columns: readonly string[],
+): string {
+  const values = columns.map((c) => chunk.columns.get(c)!);
+  let text = '';
+  for (let i = 0; i < chunk.numRows; i++) {
+    for (let c = 0; c < values.length; c++) {
+      if (c > 0) text += '\t';
+      text += copyField(encoders[c]!(values[c]![i] ?? null));
+    }
+    text += '\t0\n';
+  }
+  return text;
+}
+
+async function rowCount(sql: pg.Client, table: string): Promise<number> {
+  const r = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(r.rows[0]?.n);
+}
+
+async function main(): Promise<void> {
+  const dir = await scratchDir('postgres-load');
+  const s3 = await startLocalS3({ directory: join(dir.path, 's3'), buckets: ['load'] });
+  const server = await startTestPostgres();
+  const connections: PgConnection[] = [];
+  const sql = new pg.Client({ connectionString: server.url });
+  const target = {
+    kind: 'timescaledb' as const,
+    url: server.url,
+    database: 'public',
+    table: 'pypi',
+    user: undefined,
+    password: undefined,
+  };
+  const connection = () => {
+    const c = openConnection(target);
+    connections.push(c);
+    return c;
+  };
+  let client: S3Client | undefined;
+  try {
+    // ---- data: Parquet files on S3, and the same rows as one CSV for psql ----
+    const parquetDir = join(dir.path, 'parquet');
+    const gen = await timed(() =>
+      generatePypiParquet({
+        dir: parquetDir,
+        files: Array.from({ length: FILES }, (_, i) => i),
+        rowsPerFile: ROWS_PER_FILE,
+        rowGroupRows: ROW_GROUP_ROWS,
+        days: 2,
+      }),
+    );
+    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+    await uploadDirectory(s3.endpoint, 'load', parquetDir, credentials);
+    const totalRows = gen.value.totalRows;
+    const parquetBytes = gen.value.files.reduce((n, f) => n + f.bytes, 0);
+    const csv = join(dir.path, 'pypi.csv');
+    const chdb = await import('chdb');
+    const exported = await timed(() =>
+      chdb.queryAsync(
+        `INSERT INTO FUNCTION file('${csv}', 'CSV') SELECT formatDateTime("timestamp", '%Y-%m-%d %H:%i:%S+00', 'UTC'), ` +
+          `${COLUMNS.slice(1).join(', ')} FROM file('${parquetDir}/pypi/*/*.parquet', 'Parquet') ` +
+          `SETTINGS engine_file_truncate_on_insert = 1`,
+        { format: 'TSV' },
+      ),
+    );
+    detail(
+      `${FILES} PyPI files × ${ROWS_PER_FILE.toLocaleString('en-US')} rows (row groups of ${ROW_GROUP_ROWS.toLocaleString('en-US')}, zstd): ` +
+        `${totalRows.toLocaleString('en-US')} rows, ${(parquetBytes / 1e6).toFixed(1)} MB of Parquet ` +
+        `(generated in ${gen.seconds.toFixed(1)} s; CSV for psql exported by chDB in ${exported.seconds.toFixed(1)} s)`,
+    );
+
+    // ---- target: Debian PostgreSQL, the adapter's staging table and psql's table ----
+    await sql.connect();
+    await sql.query(TABLE_SQL);
+    await sql.query(`CREATE UNLOGGED TABLE pypi_psql (LIKE pypi INCLUDING DEFAULTS)`);
+    const location = resolveLocation({
+      url: `s3://load/pypi/*/*.parquet`,
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials,
+    });
+    client = createS3Client(location);
+    const objects = await listObjects(client, location);
+    const schema = await readSourceSchema(s3AsyncBuffer(client, objects[0]!), objects[0]!);
+    const source: SourceColumn[] = COLUMNS.map((name) => schema.columns.find((c) => c.name === name)!);
+    const db = connection();
+    await db.connect();
+    const staging: PgStaging = await createPgStaging(db, 'public', 'pypi', 'timestamp', source, 'bench');
+    detail(`${server.version}; engine: COPY into UNLOGGED ${staging.staging} (+ BRIN summarize); psql: \\copy CSV into UNLOGGED pypi_psql`);
+
+    const engineSeconds: number[] = [];
+    const psqlSeconds: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      await staging.truncate();
+      await sql.query('TRUNCATE pypi_psql');
+      await sql.query('CHECKPOINT');
+      const engine = await timed(() => staging.load(round, streamRows(client!, objects, COLUMNS)));
+      const psql = await psqlCopy(server.url, csv);
+      const landed = await rowCount(sql, `"${staging.staging}"`);
+      const copied = await rowCount(sql, 'pypi_psql');
+      if (engine.value.rowsWritten !== totalRows || landed !== totalRows || copied !== totalRows) {
+        throw new Error(
+          `round ${round + 1}: engine wrote ${engine.value.rowsWritten} (table has ${landed}), psql ${copied}; expected ${totalRows}`,
+        );
+      }
+      if (round === 0) {
+        const diff = await sql.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ((SELECT ${COLUMN_LIST} FROM "${staging.staging}" EXCEPT ALL SELECT ${COLUMN_LIST} FROM pypi_psql)
+           UNION ALL (SELECT ${COLUMN_LIST} FROM pypi_psql EXCEPT ALL SELECT ${COLUMN_LIST} FROM "${staging.staging}")) d`,
+        );
+        if (Number(diff.rows[0]?.n) !== 0) {
+          throw new Error(`the engine's rows and psql's rows differ in ${diff.rows[0]?.n} rows`);
+        }
+      }
+      engineSeconds.push(engine.seconds);
+      psqlSeconds.push(psql);
+      detail(
+        `round ${round + 1}: engine ${engine.seconds.toFixed(2)} s (${rate(totalRows, engine.seconds)}), ` +
+          `psql \\copy ${psql.toFixed(2)} s (${rate(totalRows, psql)})${round === 0 ? ' — both tables hold identical rows' : ''}`,
+      );
+    }
+    const ratios = engineSeconds.map((e, i) => psqlSeconds[i]! / e);
+    const engine = median(engineSeconds);
+    const psql = median(psqlSeconds);
+    detail(`median engine ${engine.toFixed(2)} s, psql \\copy ${psql.toFixed(2)} s`);
+
+    // ---- where the engine's time goes ----
+    await staging.truncate();
+    const decodeOnly = await timed(async () => {
+      let n = 0;
+      for await (const chunk of streamRows(client!, objects, COLUMNS)) n += chunk.numRows;
+      return n;
+    });
+    const encoders = source.map((c) => encoderFor('text', c.type));
+    encoders[0] = encoderFor('timestamp with time zone', source[0]!.type);
+    const texts: string[] = [];
+    const decodeEncode = await timed(async () => {
+      for await (const chunk of streamRows(client!, objects, COLUMNS)) texts.push(encodeChunk(chunk, encoders, COLUMNS));
+    });
+    const textBytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+    await sql.query(`CREATE UNLOGGED TABLE pypi_text (LIKE "${staging.staging}")`);
+    const copyOnly = await timed(async () => {
+      const raw = new pg.Client({ connectionString: server.url });
+      await raw.connect();
+      try {
+        const stream = raw.query(copyFrom(`COPY pypi_text (${COLUMN_LIST}, _shadowfill_batch) FROM STDIN`));
+        const done = new Promise<void>((resolve, reject) => {
+          stream.once('finish', resolve);
+          stream.once('error', reject);
+        });
+        for (const text of texts) {
+          if (!stream.write(text)) await new Promise((r) => stream.once('drain', r));
+        }
+        stream.end();
+        await done;
+      } finally {
+        await raw.end();
+      }
+    });
+    texts.length = 0;
+    await staging.truncate();
+    const second = connection();
+    await second.connect();
+    const secondStaging = await createPgStaging(second, 'public', 'pypi', 'timestamp', source, 'bench');
+    const half = Math.ceil(objects.length / 2);
+    const parallel = await timed(() =>
+      Promise.all([
+        staging.load(0, streamRows(client!, objects.slice(0, half), COLUMNS)),
+        secondStaging.load(1, streamRows(client!, objects.slice(half), COLUMNS)),
+      ]),
+    );
+    const parallelRows = parallel.value.reduce((n, r) => n + r.rowsWritten, 0);
+    if (parallelRows !== totalRows) throw new Error(`two connections wrote ${parallelRows} rows, expected ${totalRows}`);
+    detail(`decode only (S3 range reads + readRowChunks): ${decodeOnly.seconds.toFixed(2)} s, ${rate(totalRows, decodeOnly.seconds)}`);
+    detail(
+      `decode + encode to COPY text (the loader's loop, not sent): ${decodeEncode.seconds.toFixed(2)} s, ${rate(totalRows, decodeEncode.seconds)} ` +
+        `(encode alone ≈ ${rate(totalRows, decodeEncode.seconds - decodeOnly.seconds)}; ${(textBytes / 1e6).toFixed(0)} MB of text)`,
+    );
+    detail(
+      `server taking pre-encoded COPY text from Node, one connection: ${copyOnly.seconds.toFixed(2)} s, ${rate(totalRows, copyOnly.seconds)}`,
+    );
+    detail(
+      `adapter loader on two connections at once (5 files each): ${parallel.seconds.toFixed(2)} s, ${rate(totalRows, parallel.seconds)}`,
+    );
+    const ratio = median(ratios);
+    summary(
+      'postgres-load',
+      totalRows / engine,
+      'rows/s',
+      ratio,
+      `engine (adapter COPY loader, one connection) vs psql \\copy CSV at ${rate(totalRows, psql)}; target ≥ 1.0 ×: ${ratio >= 1 ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    client?.destroy();
+    await sql.end().catch(() => undefined);
+    for (const c of connections) await c.close().catch(() => undefined);
+    await server.stop();
+    await s3.stop();
+    await dir.remove();
+  }
+}
+
+await main();

@@ -4,24 +4,14 @@
  */
 import { ShadowfillError, oneLine } from '../errors.ts';
 import { parseArgs } from './args.ts';
+import { silenceNodeVersionWarning } from '../local/quiet-warnings.ts';
 import { HELP } from './help.ts';
 import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
 
-// The AWS SDK warns on every start that its 2027 releases will need Node 22; that is not the user's concern.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name =
-    typeof warning === 'string'
-      ? typeof rest[0] === 'string'
-        ? rest[0]
-        : (rest[0] as { type?: string })?.type
-      : warning.name;
-  if (name === 'NodeVersionSupportWarning') return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+silenceNodeVersionWarning();
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);

@@ -291,7 +291,9 @@ describe('ClickHouse backfill through shadow tables', () => {
     const events: RunEvent[] = [];
     const report = await s.run(s.config('abort'), { onEvent: (e) => events.push(e) });
     expect(report.resumed).toBe(true);
-    expect(events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch)).toEqual([1, 2]);
+    expect(
+      events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch),
+    ).toEqual([1, 2]);
     expect(await s.scalar('SELECT count() FROM abort.pypi')).toBe(s.rowsOf(range(10, 19)));
   });
 
