@@ -249,7 +249,12 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async beginSwap(run: RunContext): Promise<SwapState> {
-    return { ...(await beginSwap(await this.context(run))) };
+    const state = await beginSwap(await this.context(run));
+    if (state.policy)
+      run.emit?.({ type: 'policy-paused', table: this.tableName(), jobs: [state.policy.jobId] });
+    this.decompressed = 0;
+    this.toDecompress = state.chunks.filter((c) => c.how === 'decompress').length;
+    return { ...state };
   }
 
   async listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]> {
@@ -257,11 +262,44 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
-    await swapUnit(await this.context(run), unit);
+    const started = Date.now();
+    const result = await swapUnit(await this.context(run), unit);
+    for (const chunk of result.decompressed) {
+      this.decompressed += 1;
+      run.emit?.({
+        type: 'chunk-decompressed',
+        chunk,
+        done: this.decompressed,
+        total: Math.max(this.toDecompress, this.decompressed),
+        seconds: (Date.now() - started) / 1000,
+      });
+    }
   }
 
   async finishSwap(run: RunContext, state: SwapState): Promise<void> {
-    await finishSwap(await this.context(run), asTimescaleSwapState(state) ?? {});
+    const started = Date.now();
+    const typed = asTimescaleSwapState(state) ?? {};
+    const result = await finishSwap(await this.context(run), typed);
+    const compressed = [...result.recompressed, ...result.compressedNew];
+    compressed.forEach((chunk, i) =>
+      run.emit?.({
+        type: 'chunk-compressed',
+        chunk,
+        done: i + 1,
+        total: compressed.length,
+        seconds: (Date.now() - started) / 1000,
+      }),
+    );
+    if (typed.policy)
+      run.emit?.({ type: 'policy-resumed', table: this.tableName(), jobs: [typed.policy.jobId] });
+  }
+
+  /** Chunks decompressed so far in this invocation's swap, and how many the plan expects (for progress). */
+  private decompressed = 0;
+  private toDecompress = 0;
+
+  private tableName(): string {
+    return `${this.config.target.database}.${this.config.target.table}`;
   }
 
   async dropShadows(run: RunContext): Promise<void> {

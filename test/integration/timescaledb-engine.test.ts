@@ -20,6 +20,7 @@ import { SchemaMismatchError, SourceError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { acquireEmbeddedTimescale } from '../../src/local/timescaledb-server.ts';
 import { runBackfill } from '../../src/runner/run.ts';
+import type { RunEvent } from '../../src/runner/events.ts';
 import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 
@@ -95,11 +96,11 @@ function config(
   };
 }
 
-async function run(c: BackfillConfig) {
+async function run(c: BackfillConfig, events: RunEvent[] = []) {
   const adapter = createTimescaleAdapter(c);
   await adapter.connect();
   try {
-    return await runBackfill(c, adapter);
+    return await runBackfill(c, adapter, { onEvent: (e) => events.push(e) });
   } finally {
     await adapter.close();
   }
@@ -230,8 +231,14 @@ describe('TimescaleDB through the engine', () => {
     expect(mid.scheduled).toBe(false); // paused by the killed run
     expect(mid.staging).toBe(2); // staging + swap-state tables survived
 
-    const resumed = await run(c);
+    const events: RunEvent[] = [];
+    const resumed = await run(c, events);
     expect(resumed.resumed).toBe(true);
+    // The adapter reports its own steps: chunks compressed again and the policy resumed, in that order.
+    const types = events.map((e) => e.type);
+    expect(types).toContain('chunk-compressed');
+    expect(types.indexOf('policy-resumed')).toBeGreaterThan(types.lastIndexOf('chunk-compressed'));
+    expect(types.at(-1)).toBe('run-finished');
     await withDb(dbDir, async (sql) => {
       const after = await state(sql, 'pypi');
       expect(after.rows).toBe(total(live) + total(kept));
