@@ -36,7 +36,10 @@ export function clickHouseJournal(driver: ClickHouseDriver, database: string): J
   };
   return {
     ensure: () => driver.command(sql.createJournal(table)),
-    append: (event) => driver.command(sql.appendJournal(table, event)),
+    append: (event) => driver.command(sql.appendJournal(table, [event])),
+    appendMany: async (events) => {
+      if (events.length > 0) await driver.command(sql.appendJournal(table, events));
+    },
     readByFingerprint: (fingerprint) => read({ fingerprint }),
     readRun: (runId) => read({ runId }),
   };

@@ -42,6 +42,8 @@ export interface JournalStore {
   /** Creates the journal table if it does not exist. */
   ensure(): Promise<void>;
   append(event: JournalEvent): Promise<void>;
+  /** Several events in one write (optional; the engine falls back to `append` one by one). */
+  appendMany?(events: readonly JournalEvent[]): Promise<void>;
   /** Every event of runs started with this fingerprint, ordered by run start then seq. */
   readByFingerprint(fingerprint: string): Promise<readonly JournalEvent[]>;
   /** Every event of one run, ordered by seq. */

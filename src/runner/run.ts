@@ -86,8 +86,15 @@ export async function findRuns(
   };
 }
 
+/**
+ * The run's writer to the journal. `defer` buffers events whose loss on a crash is harmless (the swap units
+ * they record are idempotent and re-listed by the next invocation) and writes them in groups: one journal
+ * write per swap unit would cost more than the partition move it records.
+ */
 class Journal {
   private seq: number;
+  private deferred: JournalEvent[] = [];
+  private lastFlush = Date.now();
   constructor(
     private readonly adapter: TargetAdapter,
     readonly runId: string,
@@ -96,12 +103,39 @@ class Journal {
   ) {
     this.seq = lastSeq;
   }
+
   async append(
     kind: JournalEventKind,
     fields: { batch?: number; unit?: string; data?: unknown } = {},
   ): Promise<void> {
+    await this.flush();
+    await this.adapter.journal.append(this.event(kind, fields));
+  }
+
+  async defer(
+    kind: JournalEventKind,
+    fields: { batch?: number; unit?: string; data?: unknown } = {},
+  ): Promise<void> {
+    this.deferred.push(this.event(kind, fields));
+    if (this.deferred.length >= 50 || Date.now() - this.lastFlush >= 500) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const events = this.deferred;
+    this.deferred = [];
+    this.lastFlush = Date.now();
+    if (events.length === 0) return;
+    const store = this.adapter.journal;
+    if (store.appendMany) await store.appendMany(events);
+    else for (const e of events) await store.append(e);
+  }
+
+  private event(
+    kind: JournalEventKind,
+    fields: { batch?: number; unit?: string; data?: unknown },
+  ): JournalEvent {
     this.seq += 1;
-    const event: JournalEvent = {
+    return {
       runId: this.runId,
       fingerprint: this.fingerprint,
       seq: this.seq,
@@ -111,7 +145,6 @@ class Journal {
       unit: fields.unit ?? '',
       data: fields.data === undefined ? '' : JSON.stringify(fields.data),
     };
-    await this.adapter.journal.append(event);
   }
 }
 
@@ -228,7 +261,7 @@ export async function runBackfill(
       for (const unit of units) {
         checkpoint();
         await timed('swap', () => adapter.swapUnit(run, unit));
-        await journal.append('swap-unit-done', { unit: unit.id });
+        await journal.defer('swap-unit-done', { unit: unit.id });
         done += 1;
         emit({
           type: 'swap-unit-done',

@@ -76,19 +76,25 @@ export const sql = {
     `run_id String, fingerprint String, seq UInt32, at DateTime64(3, 'UTC'), kind LowCardinality(String), ` +
     `batch Int32, unit String, data String) ENGINE = MergeTree ORDER BY (fingerprint, run_id, seq)`,
 
-  appendJournal: (journal: TableRef, e: JournalEvent) =>
-    `INSERT INTO ${q(journal)} (run_id, fingerprint, seq, at, kind, batch, unit, data) VALUES (` +
-    [
-      quoteString(e.runId),
-      quoteString(e.fingerprint),
-      String(Math.trunc(e.seq)),
-      `parseDateTime64BestEffort(${quoteString(e.at)}, 3, 'UTC')`,
-      quoteString(e.kind),
-      String(Math.trunc(e.batch)),
-      quoteString(e.unit),
-      quoteString(e.data),
-    ].join(', ') +
-    ')',
+  appendJournal: (journal: TableRef, events: readonly JournalEvent[]) =>
+    `INSERT INTO ${q(journal)} (run_id, fingerprint, seq, at, kind, batch, unit, data) VALUES ` +
+    events
+      .map(
+        (e) =>
+          '(' +
+          [
+            quoteString(e.runId),
+            quoteString(e.fingerprint),
+            String(Math.trunc(e.seq)),
+            `parseDateTime64BestEffort(${quoteString(e.at)}, 3, 'UTC')`,
+            quoteString(e.kind),
+            String(Math.trunc(e.batch)),
+            quoteString(e.unit),
+            quoteString(e.data),
+          ].join(', ') +
+          ')',
+      )
+      .join(', '),
 
   readJournal: (journal: TableRef, where: { fingerprint?: string; runId?: string }) =>
     `SELECT run_id, fingerprint, seq, formatDateTime(at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS at, kind, batch, unit, data ` +
