@@ -36,6 +36,8 @@ import { createS3Client } from '../src/source/s3-client.ts';
 import type { SourceColumn, SourceObject } from '../src/source/types.ts';
 import { startTestPostgres } from '../test/support/postgres-server.ts';
 import { detail, median, scratchDir, summary, timed } from './common.ts';
+import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
+import { preformatTimestamps } from './support/fast-timestamp.ts';
 import { createPgStaging, type PgStaging } from './support/pg-staging.ts';
 
 const FILES = 10;
@@ -57,7 +59,8 @@ const TABLE_SQL = `CREATE TABLE pypi ("timestamp" timestamptz NOT NULL, country_
   installer text, python_minor text, system text, version text)`;
 const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
 
-const rate = (rows: number, seconds: number) => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+const rate = (rows: number, seconds: number) =>
+  `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
 
 /** The runner's client-side stream for one batch: each object's row groups, decoded, in order. */
 async function* streamRows(
@@ -76,7 +79,14 @@ function psqlCopy(url: string, csv: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'psql',
-      [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy pypi_psql (${COLUMN_LIST}) FROM '${csv}' WITH (FORMAT csv)`],
+      [
+        url,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-q',
+        '-c',
+        `\\copy pypi_psql (${COLUMN_LIST}) FROM '${csv}' WITH (FORMAT csv)`,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -108,6 +118,26 @@ function encodeChunk(
   return text;
 }
 
+/** COPY of already encoded text from Node on one connection into `pypi_text`: what the server takes in. */
+async function copyText(url: string, texts: readonly string[]): Promise<void> {
+  const raw = new pg.Client({ connectionString: url });
+  await raw.connect();
+  try {
+    const stream = raw.query(copyFrom(`COPY pypi_text (${COLUMN_LIST}, _shadowfill_batch) FROM STDIN`));
+    const done = new Promise<void>((resolve, reject) => {
+      stream.once('finish', resolve);
+      stream.once('error', reject);
+    });
+    for (const text of texts) {
+      if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
+    }
+    stream.end();
+    await done;
+  } finally {
+    await raw.end();
+  }
+}
+
 async function rowCount(sql: pg.Client, table: string): Promise<number> {
   const r = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
   return Number(r.rows[0]?.n);
@@ -118,6 +148,7 @@ async function main(): Promise<void> {
   const s3 = await startLocalS3({ directory: join(dir.path, 's3'), buckets: ['load'] });
   const server = await startTestPostgres();
   const connections: PgConnection[] = [];
+  const clients: S3Client[] = [];
   const sql = new pg.Client({ connectionString: server.url });
   const target = {
     kind: 'timescaledb' as const,
@@ -132,7 +163,6 @@ async function main(): Promise<void> {
     connections.push(c);
     return c;
   };
-  let client: S3Client | undefined;
   try {
     // ---- data: Parquet files on S3, and the same rows as one CSV for psql ----
     const parquetDir = join(dir.path, 'parquet');
@@ -175,110 +205,131 @@ async function main(): Promise<void> {
       region: 'us-east-1',
       credentials,
     });
-    client = createS3Client(location);
+    const client = createS3Client(location);
+    clients.push(client);
     const objects = await listObjects(client, location);
     const schema = await readSourceSchema(s3AsyncBuffer(client, objects[0]!), objects[0]!);
     const source: SourceColumn[] = COLUMNS.map((name) => schema.columns.find((c) => c.name === name)!);
     const db = connection();
     await db.connect();
     const staging: PgStaging = await createPgStaging(db, 'public', 'pypi', 'timestamp', source, 'bench');
-    detail(`${server.version}; engine: COPY into UNLOGGED ${staging.staging} (+ BRIN summarize); psql: \\copy CSV into UNLOGGED pypi_psql`);
+    detail(
+      `${server.version}; engine: COPY into UNLOGGED ${staging.staging} (+ BRIN summarize); psql: \\copy CSV into UNLOGGED pypi_psql`,
+    );
+
+    const backend = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const postmaster = postmasterOf(backend[0]!.pid);
+    const cpuText = (c: CpuSnapshot) =>
+      `CPU: Node ${c.self.toFixed(1)} s, PostgreSQL ${c.postgres.toFixed(1)} s, S3 server/psql ${c.children.toFixed(1)} s`;
+    const measured = async <T>(fn: () => Promise<T>) => {
+      const before = cpuSnapshot(postmaster);
+      const run = await timed(fn);
+      return { ...run, cpu: cpuSince(before, cpuSnapshot(postmaster)) };
+    };
+    const sameRows = async (table: string): Promise<void> => {
+      const diff = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ((SELECT ${COLUMN_LIST} FROM ${table} EXCEPT ALL SELECT ${COLUMN_LIST} FROM pypi_psql)
+         UNION ALL (SELECT ${COLUMN_LIST} FROM pypi_psql EXCEPT ALL SELECT ${COLUMN_LIST} FROM ${table})) d`,
+      );
+      if (Number(diff.rows[0]?.n) !== 0) {
+        throw new Error(`${table} and pypi_psql differ in ${diff.rows[0]?.n} rows`);
+      }
+    };
+    const stagingTable = `"${staging.staging}"`;
 
     const engineSeconds: number[] = [];
+    const fastSeconds: number[] = [];
     const psqlSeconds: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      await staging.truncate();
       await sql.query('TRUNCATE pypi_psql');
       await sql.query('CHECKPOINT');
-      const engine = await timed(() => staging.load(round, streamRows(client!, objects, COLUMNS)));
-      const psql = await psqlCopy(server.url, csv);
-      const landed = await rowCount(sql, `"${staging.staging}"`);
-      const copied = await rowCount(sql, 'pypi_psql');
-      if (engine.value.rowsWritten !== totalRows || landed !== totalRows || copied !== totalRows) {
-        throw new Error(
-          `round ${round + 1}: engine wrote ${engine.value.rowsWritten} (table has ${landed}), psql ${copied}; expected ${totalRows}`,
+      const psql = await measured(() => psqlCopy(server.url, csv));
+      if ((await rowCount(sql, 'pypi_psql')) !== totalRows)
+        throw new Error(`psql \\copy did not load ${totalRows} rows`);
+      const loads: string[] = [];
+      for (const variant of ['engine', 'fast'] as const) {
+        await staging.truncate();
+        await sql.query('CHECKPOINT');
+        const rows = streamRows(client, objects, COLUMNS);
+        const load = await measured(() =>
+          staging.load(round, variant === 'engine' ? rows : preformatTimestamps(rows, 'timestamp')),
         );
-      }
-      if (round === 0) {
-        const diff = await sql.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ((SELECT ${COLUMN_LIST} FROM "${staging.staging}" EXCEPT ALL SELECT ${COLUMN_LIST} FROM pypi_psql)
-           UNION ALL (SELECT ${COLUMN_LIST} FROM pypi_psql EXCEPT ALL SELECT ${COLUMN_LIST} FROM "${staging.staging}")) d`,
-        );
-        if (Number(diff.rows[0]?.n) !== 0) {
-          throw new Error(`the engine's rows and psql's rows differ in ${diff.rows[0]?.n} rows`);
+        const landed = await rowCount(sql, stagingTable);
+        if (load.value.rowsWritten !== totalRows || landed !== totalRows) {
+          throw new Error(
+            `round ${round + 1} (${variant}): wrote ${load.value.rowsWritten}, table has ${landed}; expected ${totalRows}`,
+          );
         }
+        if (round === 0) await sameRows(stagingTable);
+        (variant === 'engine' ? engineSeconds : fastSeconds).push(load.seconds);
+        loads.push(
+          `${variant === 'engine' ? 'engine' : 'what-if fast timestamps'} ${load.seconds.toFixed(2)} s (${rate(totalRows, load.seconds)}; ${cpuText(load.cpu)})`,
+        );
       }
-      engineSeconds.push(engine.seconds);
-      psqlSeconds.push(psql);
+      psqlSeconds.push(psql.seconds);
       detail(
-        `round ${round + 1}: engine ${engine.seconds.toFixed(2)} s (${rate(totalRows, engine.seconds)}), ` +
-          `psql \\copy ${psql.toFixed(2)} s (${rate(totalRows, psql)})${round === 0 ? ' — both tables hold identical rows' : ''}`,
+        `round ${round + 1}: psql \\copy ${psql.seconds.toFixed(2)} s (${rate(totalRows, psql.seconds)}; ${cpuText(psql.cpu)})`,
       );
+      for (const line of loads) detail(`         ${line}`);
+      if (round === 0) detail('         (round 1: each table verified to hold exactly the rows psql loaded)');
     }
-    const ratios = engineSeconds.map((e, i) => psqlSeconds[i]! / e);
     const engine = median(engineSeconds);
+    const fast = median(fastSeconds);
     const psql = median(psqlSeconds);
-    detail(`median engine ${engine.toFixed(2)} s, psql \\copy ${psql.toFixed(2)} s`);
+    detail(
+      `median: psql \\copy ${psql.toFixed(2)} s, engine ${engine.toFixed(2)} s (${(psql / engine).toFixed(2)} ×), ` +
+        `what-if fast timestamps ${fast.toFixed(2)} s (${(psql / fast).toFixed(2)} ×)`,
+    );
 
     // ---- where the engine's time goes ----
     await staging.truncate();
-    const decodeOnly = await timed(async () => {
+    const decodeOnly = await measured(async () => {
       let n = 0;
-      for await (const chunk of streamRows(client!, objects, COLUMNS)) n += chunk.numRows;
+      for await (const chunk of streamRows(client, objects, COLUMNS)) n += chunk.numRows;
       return n;
     });
     const encoders = source.map((c) => encoderFor('text', c.type));
     encoders[0] = encoderFor('timestamp with time zone', source[0]!.type);
     const texts: string[] = [];
-    const decodeEncode = await timed(async () => {
-      for await (const chunk of streamRows(client!, objects, COLUMNS)) texts.push(encodeChunk(chunk, encoders, COLUMNS));
+    const decodeEncode = await measured(async () => {
+      for await (const chunk of streamRows(client, objects, COLUMNS))
+        texts.push(encodeChunk(chunk, encoders, COLUMNS));
     });
     const textBytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
-    await sql.query(`CREATE UNLOGGED TABLE pypi_text (LIKE "${staging.staging}")`);
-    const copyOnly = await timed(async () => {
-      const raw = new pg.Client({ connectionString: server.url });
-      await raw.connect();
-      try {
-        const stream = raw.query(copyFrom(`COPY pypi_text (${COLUMN_LIST}, _shadowfill_batch) FROM STDIN`));
-        const done = new Promise<void>((resolve, reject) => {
-          stream.once('finish', resolve);
-          stream.once('error', reject);
-        });
-        for (const text of texts) {
-          if (!stream.write(text)) await new Promise((r) => stream.once('drain', r));
-        }
-        stream.end();
-        await done;
-      } finally {
-        await raw.end();
-      }
-    });
+    await sql.query(`CREATE UNLOGGED TABLE pypi_text (LIKE ${stagingTable})`);
+    const copyOnly = await measured(() => copyText(server.url, texts));
     texts.length = 0;
     await staging.truncate();
     const second = connection();
     await second.connect();
     const secondStaging = await createPgStaging(second, 'public', 'pypi', 'timestamp', source, 'bench');
     const half = Math.ceil(objects.length / 2);
-    const parallel = await timed(() =>
+    const parallel = await measured(() =>
       Promise.all([
-        staging.load(0, streamRows(client!, objects.slice(0, half), COLUMNS)),
-        secondStaging.load(1, streamRows(client!, objects.slice(half), COLUMNS)),
+        staging.load(0, streamRows(client, objects.slice(0, half), COLUMNS)),
+        secondStaging.load(1, streamRows(client, objects.slice(half), COLUMNS)),
       ]),
     );
     const parallelRows = parallel.value.reduce((n, r) => n + r.rowsWritten, 0);
-    if (parallelRows !== totalRows) throw new Error(`two connections wrote ${parallelRows} rows, expected ${totalRows}`);
-    detail(`decode only (S3 range reads + readRowChunks): ${decodeOnly.seconds.toFixed(2)} s, ${rate(totalRows, decodeOnly.seconds)}`);
+    if (parallelRows !== totalRows)
+      throw new Error(`two connections wrote ${parallelRows} rows, expected ${totalRows}`);
+    const perCpu = (rows: number, seconds: number) =>
+      `${Math.round(rows / seconds).toLocaleString('en-US')} rows per Node CPU-second`;
     detail(
-      `decode + encode to COPY text (the loader's loop, not sent): ${decodeEncode.seconds.toFixed(2)} s, ${rate(totalRows, decodeEncode.seconds)} ` +
-        `(encode alone ≈ ${rate(totalRows, decodeEncode.seconds - decodeOnly.seconds)}; ${(textBytes / 1e6).toFixed(0)} MB of text)`,
+      `decode only (S3 range reads + readRowChunks): ${decodeOnly.seconds.toFixed(2)} s, Node CPU ${decodeOnly.cpu.self.toFixed(1)} s ` +
+        `(${perCpu(totalRows, decodeOnly.cpu.self)})`,
     );
     detail(
-      `server taking pre-encoded COPY text from Node, one connection: ${copyOnly.seconds.toFixed(2)} s, ${rate(totalRows, copyOnly.seconds)}`,
+      `decode + encode to COPY text (the loader's loop, not sent): ${decodeEncode.seconds.toFixed(2)} s, Node CPU ${decodeEncode.cpu.self.toFixed(1)} s ` +
+        `(encode alone ≈ ${perCpu(totalRows, decodeEncode.cpu.self - decodeOnly.cpu.self)}; ${(textBytes / 1e6).toFixed(0)} MB of COPY text)`,
     );
     detail(
-      `adapter loader on two connections at once (5 files each): ${parallel.seconds.toFixed(2)} s, ${rate(totalRows, parallel.seconds)}`,
+      `server taking that pre-encoded COPY text from Node, one connection: ${copyOnly.seconds.toFixed(2)} s, ${rate(totalRows, copyOnly.seconds)} (${cpuText(copyOnly.cpu)})`,
     );
-    const ratio = median(ratios);
+    detail(
+      `adapter loader on two connections at once (${half} files each): ${parallel.seconds.toFixed(2)} s, ${rate(totalRows, parallel.seconds)} (${cpuText(parallel.cpu)})`,
+    );
+    const ratio = psql / engine;
     summary(
       'postgres-load',
       totalRows / engine,
@@ -287,7 +338,7 @@ async function main(): Promise<void> {
       `engine (adapter COPY loader, one connection) vs psql \\copy CSV at ${rate(totalRows, psql)}; target ≥ 1.0 ×: ${ratio >= 1 ? 'met' : 'NOT met'}`,
     );
   } finally {
-    client?.destroy();
+    for (const c of clients) c.destroy();
     await sql.end().catch(() => undefined);
     for (const c of connections) await c.close().catch(() => undefined);
     await server.stop();

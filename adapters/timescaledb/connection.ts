@@ -162,11 +162,7 @@ class PoolConnection implements PgConnection {
         database: 'postgres',
       };
     } else {
-      config = {
-        connectionString: this.target.url,
-        ...(this.target.user !== undefined ? { user: this.target.user } : {}),
-        ...(this.target.password !== undefined ? { password: this.target.password } : {}),
-      };
+      config = { connectionString: serverConnectionString(this.target) };
     }
     const pool = new pg.Pool({ ...config, max: 1, idleTimeoutMillis: 30_000, types: typeParsers });
     // An idle client that breaks (server gone) must not crash the process; the next query reports it.
@@ -262,6 +258,17 @@ class PoolConnection implements PgConnection {
 function firstWords(sql: string): string {
   const words = sql.trim().replace(/\s+/g, ' ').split(' ').slice(0, 4).join(' ');
   return `query "${words.length > 60 ? words.slice(0, 60) + '…' : words}"`;
+}
+
+/**
+ * The connection string for a `postgres://` target with `target.user`/`target.password` written into it: `pg`
+ * lets a connection string's own user and password win over separate options, so they must go in the URL.
+ */
+export function serverConnectionString(target: Pick<TargetConfig, 'url' | 'user' | 'password'>): string {
+  const url = new URL(target.url);
+  if (target.user !== undefined) url.username = encodeURIComponent(target.user);
+  if (target.password !== undefined) url.password = encodeURIComponent(target.password);
+  return url.toString();
 }
 
 export function openConnection(target: TargetConfig): PgConnection {

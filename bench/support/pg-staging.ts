@@ -2,7 +2,8 @@
  * The TimescaleDB adapter's load step on a plain PostgreSQL table (no TimescaleDB there, so `describe()` refuses
  * it): builds the adapter's `Statements` for the table as if it were a hypertable, creates the adapter's staging
  * table (UNLOGGED, LIKE the table, plus `_shadowfill_batch`, with its BRIN index), and loads decoded rows into it
- * with the adapter's own loader (`loadBatch`, COPY path). Used by the `postgres-load` benchmark.
+ * with the adapter's own loader (`loadBatch`: COPY, or INSERT … unnest on the embedded server). Used by the
+ * `postgres-load` benchmark, and by `timescaledb-backfill` to stage rows for the manual procedure.
  */
 import type { PgConnection } from '../../adapters/timescaledb/connection.ts';
 import { readColumns, type Hypertable } from '../../adapters/timescaledb/introspect.ts';
@@ -16,7 +17,7 @@ import type { SourceColumn } from '../../src/source/types.ts';
 export interface PgStaging {
   /** The staging table's name (unqualified, in `schema`). */
   readonly staging: string;
-  /** Loads `input` as batch `batch` through the adapter's COPY loader (one transaction). */
+  /** Loads `input` as batch `batch` through the adapter's loader (one transaction). */
   load(batch: number, input: AsyncIterable<RowChunk>): Promise<LoadResult>;
   /** Empties the staging table between rounds. */
   truncate(): Promise<void>;
@@ -30,6 +31,7 @@ export async function createPgStaging(
   timeColumn: string,
   source: readonly SourceColumn[],
   runId: string,
+  method: 'copy' | 'insert' = 'copy',
 ): Promise<PgStaging> {
   const columns = await readColumns(db, schema, table);
   const time = columns.find((c) => c.name === timeColumn);
@@ -61,7 +63,9 @@ export async function createPgStaging(
   await db.query(statements.createBatchIndex());
   const mapping = mapColumns(columns, source);
   if (mapping.length !== source.length) {
-    throw new Error(`${schema}.${table} lacks some of the source columns ${source.map((c) => c.name).join(', ')}`);
+    throw new Error(
+      `${schema}.${table} lacks some of the source columns ${source.map((c) => c.name).join(', ')}`,
+    );
   }
   return {
     staging: statements.names.staging,
@@ -72,7 +76,7 @@ export async function createPgStaging(
           statements,
           mapping,
           batch,
-          method: 'copy',
+          method,
           insertRows: 10_000,
           tableName: `${schema}.${table}`,
         },

@@ -139,6 +139,7 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
     stop: () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.ref(); // keep this process alive until the server has closed its database
         child.once('exit', () => done());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();

@@ -1,31 +1,40 @@
 /**
- * Decodes a Parquet object into RowChunks, one row group at a time and column-wise.
+ * Decodes a Parquet object into RowChunks: one row group at a time, and inside a row group in row slices of at
+ * most `maxRowsPerChunk` rows (default 65,536), column-wise.
  *
- * For each row group only the selected columns' chunk byte ranges are fetched (the next row group's bytes are
- * prefetched while the current one is consumed), their page CRCs are verified, and hyparquet decodes them.
- * Peak memory is about two row groups' compressed bytes plus one row group's decoded values, whatever the
- * size of the object. Values follow the representation documented in values.ts (timestamps → Date /
- * PreciseDate, DECIMAL → exact strings, INT64 → bigint, LIST → arrays, nulls → null).
+ * For each row group only the selected columns' chunk byte ranges are fetched and their page CRCs verified
+ * before anything of the group is decoded. The group's pages are then decoded slice by slice (column-pages.ts):
+ * only the values of the current slice (plus at most one partly taken page per column) exist at a time, so
+ * memory is the group's compressed bytes plus one slice of values, whatever the row-group or object size. The
+ * next row group's bytes are prefetched while the current one is decoded when they are at most
+ * PREFETCH_LIMIT_BYTES (a bigger group is fetched when its turn comes, to keep memory bounded).
+ * Values follow the representation documented in values.ts (timestamps → Date / PreciseDate, DECIMAL → exact
+ * strings, INT64 → bigint, LIST → arrays, nulls → null).
  *
  * Failures: a non-Parquet or damaged object, a bad page checksum or an undecodable page → SourceError
- * (SOURCE_CORRUPT) naming the object, column and row group; a value that cannot be represented → SourceError
- * naming the same; a requested column that is missing or of an unsupported type → SchemaMismatchError.
+ * (SOURCE_CORRUPT) naming the object, column and row group (a bad checksum before any row of that group is
+ * handed out; an undecodable page after the slices before it); a value that cannot be represented →
+ * SourceError naming the same; a requested column that is missing or of an unsupported type →
+ * SchemaMismatchError.
  */
 import * as zlib from 'node:zlib';
 import { parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
+import { assembleNested } from 'hyparquet/src/assemble.js';
+import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { parquetPlanGroup } from 'hyparquet/src/plan.js';
-import { assembleAsync, readRowGroup } from 'hyparquet/src/rowgroup.js';
-import type { DecodedArray, GroupPlan, QueryPlan } from 'hyparquet/src/types.js';
+import { getTreePath } from 'hyparquet/src/schema.js';
+import type { ColumnDecoder, DecodedArray, GroupPlan, ParquetParsers } from 'hyparquet/src/types.js';
 import type { RowChunk } from '../adapter/contract.ts';
 import { SchemaMismatchError } from '../errors.ts';
 import type { SourceColumn, SourceObject } from '../source/types.ts';
 import { verifyPageChecksums } from './checksum.ts';
+import { LeafPageReader } from './column-pages.ts';
 import { decodeMetadata } from './decode-metadata.ts';
 import { reasonOf, undecodableColumn, unrepresentableValue } from './errors.ts';
 import { readFooter } from './footer.ts';
-import { bytesOf, fetchRanges, memoryBuffer } from './row-group-bytes.ts';
+import { bytesOf, fetchRanges } from './row-group-bytes.ts';
 import type { FetchedRange } from './row-group-bytes.ts';
 import { describeSchema, unsupportedDetail } from './schema.ts';
 import { isFinalAsDecoded, normalizeValue, UnrepresentableValueError, valueParsers } from './values.ts';
@@ -33,9 +42,15 @@ import { isFinalAsDecoded, normalizeValue, UnrepresentableValueError, valueParse
 export interface ReadRowChunksOptions {
   /** Top-level columns to decode, in this order; all columns when omitted. */
   readonly columns?: readonly string[];
-  /** Split a row group into chunks of at most this many rows (default: one chunk per row group). */
+  /** Split a row group into chunks of at most this many rows (default DEFAULT_MAX_ROWS_PER_CHUNK). */
   readonly maxRowsPerChunk?: number;
 }
+
+/** Rows per RowChunk when not set: small enough that one slice of decoded values stays in the tens of MB. */
+export const DEFAULT_MAX_ROWS_PER_CHUNK = 65_536;
+
+/** The next row group's selected bytes are fetched ahead only up to this size. */
+export const PREFETCH_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** node:zlib's zstd decoder (Node ≥ 22.15); undefined on older Node, where fzstd (pure JS) is used. */
 const nativeZstd = (zlib as { zstdDecompressSync?: (input: Uint8Array) => Uint8Array }).zstdDecompressSync;
@@ -48,12 +63,21 @@ const compressors: Compressors = {
   ...(nativeZstd ? { ZSTD: (input: Uint8Array) => nativeZstd(input) } : {}),
 };
 
+const parsers: ParquetParsers = { ...DEFAULT_PARSERS, ...valueParsers };
+
 interface RowGroupWork {
   readonly index: number;
-  readonly groupStart: number;
   readonly groupRows: number;
   readonly plan: GroupPlan;
   readonly fetches: readonly { startByte: number; endByte: number }[];
+  readonly fetchBytes: number;
+}
+
+/** One selected top-level column of one row group: its leaf readers and how to assemble them. */
+interface ColumnSlicer {
+  readonly column: SourceColumn;
+  readonly node: SchemaTree;
+  readonly leaves: readonly { readonly path: string; readonly reader: LeafPageReader }[];
 }
 
 /** Decoded row groups of `object`, split into chunks of at most `maxRowsPerChunk` rows. */
@@ -62,38 +86,38 @@ export async function* readRowChunks(
   object: SourceObject,
   options: ReadRowChunksOptions = {},
 ): AsyncIterable<RowChunk> {
-  const maxRows = options.maxRowsPerChunk ?? Number.POSITIVE_INFINITY;
+  const maxRows = options.maxRowsPerChunk ?? DEFAULT_MAX_ROWS_PER_CHUNK;
   if (!(maxRows >= 1)) throw new RangeError(`maxRowsPerChunk must be at least 1, got ${maxRows}`);
   const footer = await readFooter(buffer, object);
   const columns = selectColumns(describeSchema(footer, object).columns, object, options.columns);
-  const names = columns.map((column) => column.name);
   const metadata = decodeMetadata(footer);
   const schemaTree = parquetSchema(metadata);
-  const work = planRowGroups(metadata, names);
+  const work = planRowGroups(
+    metadata,
+    columns.map((column) => column.name),
+  );
 
-  let pending = work[0] && fetchRanges(buffer, object, work[0].fetches, work[0].index);
+  const fetch = (group: RowGroupWork): Promise<FetchedRange[]> => {
+    const promise = fetchRanges(buffer, object, group.fetches, group.index);
+    promise.catch(() => undefined); // observed when awaited; avoids an unhandled rejection if we stop early
+    return promise;
+  };
+  let prefetched: Promise<FetchedRange[]> | undefined;
   for (let i = 0; i < work.length; i++) {
     const group = work[i] as RowGroupWork;
-    const ranges = await (pending as Promise<FetchedRange[]>);
+    let ranges: FetchedRange[] | undefined = await (prefetched ?? fetch(group));
     const next = work[i + 1];
-    pending = next && fetchRanges(buffer, object, next.fetches, next.index);
-    pending?.catch(() => undefined); // observed when awaited; avoids an unhandled rejection if we stop early
-    const values = await decodeRowGroup(
-      object,
-      buffer.byteLength,
-      metadata,
-      schemaTree,
-      group,
-      ranges,
-      columns,
-    );
+    prefetched = next && next.fetchBytes <= PREFETCH_LIMIT_BYTES ? fetch(next) : undefined;
+    const slicers = openRowGroup(object, schemaTree, group, ranges, columns);
+    ranges = undefined; // the leaf readers hold the bytes they need
     for (let start = 0; start < group.groupRows; start += maxRows) {
-      const end = Math.min(group.groupRows, start + maxRows);
+      const rows = Math.min(maxRows, group.groupRows - start);
       const sliced = new Map<string, ArrayLike<unknown>>();
-      for (const [name, data] of values)
-        sliced.set(name, start === 0 && end === data.length ? data : slice(data, start, end));
-      yield { object, rowGroup: group.index, numRows: end - start, columns: sliced };
+      for (const slicer of slicers)
+        sliced.set(slicer.column.name, takeRows(object, group, slicer, start, rows));
+      yield { object, rowGroup: group.index, numRows: rows, columns: sliced };
     }
+    for (const slicer of slicers) checkExhausted(object, group, slicer);
   }
 }
 
@@ -140,96 +164,125 @@ function planRowGroups(metadata: FileMetaData, names: string[]): RowGroupWork[] 
         columns: names,
       });
       const plan = planned.groups[0];
-      if (plan) work.push({ index, groupStart, groupRows, plan, fetches: planned.fetches });
+      const fetchBytes = planned.fetches.reduce((sum, f) => sum + (f.endByte - f.startByte), 0);
+      if (plan) work.push({ index, groupRows, plan, fetches: planned.fetches, fetchBytes });
     }
     groupStart += groupRows;
   });
   return work;
 }
 
-/** Verifies page checksums and decodes the selected columns of one row group: column name → values. */
-async function decodeRowGroup(
+/** Verifies every page checksum of the group's selected column chunks, then opens a page reader per leaf. */
+function openRowGroup(
   object: SourceObject,
-  byteLength: number,
-  metadata: FileMetaData,
   schemaTree: SchemaTree,
   group: RowGroupWork,
   ranges: readonly FetchedRange[],
   columns: readonly SourceColumn[],
-): Promise<Map<string, ArrayLike<unknown>>> {
+): ColumnSlicer[] {
+  const leavesByColumn = new Map<string, { path: string; reader: LeafPageReader }[]>();
   for (const chunk of group.plan.chunks) {
-    const { startByte, endByte } = chunk.range;
+    const meta = chunk.columnMetadata;
+    const path = meta.path_in_schema.join('.');
+    const bytes = bytesOf(ranges, chunk.range.startByte, chunk.range.endByte);
     verifyPageChecksums(object, {
-      column: chunk.columnMetadata.path_in_schema.join('.'),
+      column: path,
       rowGroup: group.index,
-      bytes: bytesOf(ranges, startByte, endByte),
-      fileOffset: startByte,
+      bytes,
+      fileOffset: chunk.range.startByte,
     });
+    const top = meta.path_in_schema[0] ?? '';
+    let schemaPath: SchemaTree[];
+    try {
+      schemaPath = getTreePath(schemaTree, meta.path_in_schema);
+    } catch (error) {
+      throw undecodableColumn(object, top, group.index, reasonOf(error), error);
+    }
+    const decoder: ColumnDecoder = {
+      pathInSchema: meta.path_in_schema,
+      element: (schemaPath[schemaPath.length - 1] as SchemaTree).element,
+      schemaPath,
+      type: meta.type,
+      codec: meta.codec,
+      parsers,
+      compressors,
+      utf8: false,
+    };
+    const leaves = leavesByColumn.get(top) ?? [];
+    leaves.push({ path, reader: new LeafPageReader(bytes, decoder) });
+    leavesByColumn.set(top, leaves);
   }
-
-  const names = columns.map((column) => column.name);
-  const queryPlan: QueryPlan = {
-    metadata,
-    rowStart: group.groupStart,
-    rowEnd: group.groupStart + group.groupRows,
-    columns: names,
-    fetches: [],
-    groups: [group.plan],
-  };
-  const readOptions = {
-    file: memoryBuffer(byteLength, ranges),
-    metadata,
-    columns: names,
-    compressors,
-    utf8: false,
-    parsers: valueParsers,
-  };
-  let asyncColumns: { pathInSchema: string[]; data: Promise<{ data: DecodedArray[]; skipped: number }> }[];
-  try {
-    asyncColumns = assembleAsync(
-      readRowGroup(readOptions, queryPlan, group.plan),
-      schemaTree,
-      valueParsers,
-    ).asyncColumns;
-  } catch (error) {
-    throw undecodableColumn(object, names.join('", "'), group.index, reasonOf(error), error);
-  }
-  const settled = await Promise.allSettled(asyncColumns.map((column) => column.data));
-
-  const decoded = new Map<string, { data: DecodedArray[]; skipped: number }>();
-  settled.forEach((result, i) => {
-    const name = asyncColumns[i]?.pathInSchema[0] ?? '?';
-    if (result.status === 'rejected') throw decodeFailure(object, name, group.index, result.reason);
-    decoded.set(name, result.value);
+  return columns.map((column) => {
+    const leaves = leavesByColumn.get(column.name);
+    const node = schemaTree.children.find((child) => child.element.name === column.name);
+    if (!leaves || !node) {
+      throw undecodableColumn(object, column.name, group.index, 'the column chunk is missing');
+    }
+    return { column, node, leaves };
   });
+}
 
-  const values = new Map<string, ArrayLike<unknown>>();
-  for (const column of columns) {
-    const result = decoded.get(column.name);
-    if (!result) throw undecodableColumn(object, column.name, group.index, 'the column chunk is missing');
-    const data = concatChunks(result.data);
-    if (result.skipped !== 0 || data.length !== group.groupRows) {
+/** Rows [start, start + rows) of the group for one top-level column, assembled and normalized. */
+function takeRows(
+  object: SourceObject,
+  group: RowGroupWork,
+  slicer: ColumnSlicer,
+  start: number,
+  rows: number,
+): ArrayLike<unknown> {
+  const { column, node, leaves } = slicer;
+  let data: DecodedArray;
+  try {
+    if (node.children.length === 0) {
+      data = (leaves[0] as { reader: LeafPageReader }).reader.take(rows);
+    } else {
+      const subcolumns = new Map<string, DecodedArray>();
+      for (const leaf of leaves) subcolumns.set(leaf.path, leaf.reader.take(rows));
+      assembleNested(subcolumns, node, parsers);
+      const assembled = subcolumns.get(column.name);
+      if (!assembled) throw new Error('parquet column data not assembled');
+      data = assembled;
+    }
+  } catch (error) {
+    throw decodeFailure(object, column.name, group.index, error);
+  }
+  if (data.length !== rows) {
+    throw undecodableColumn(
+      object,
+      column.name,
+      group.index,
+      `decoded ${data.length} values for rows ${start}–${start + rows} of the row group`,
+    );
+  }
+  if (isFinalAsDecoded(column.type, column.parquetType)) return data;
+  const normalized: unknown[] = ArrayBuffer.isView(data) ? Array.from(data as ArrayLike<unknown>) : data;
+  let row = 0;
+  try {
+    for (; row < normalized.length; row++) normalized[row] = normalizeValue(column.type, normalized[row]);
+  } catch (error) {
+    throw decodeFailure(object, column.name, group.index, error, start + row);
+  }
+  return normalized;
+}
+
+/** After the group's last slice: a column chunk with more rows than the row group is corrupt. */
+function checkExhausted(object: SourceObject, group: RowGroupWork, slicer: ColumnSlicer): void {
+  for (const leaf of slicer.leaves) {
+    let extra: number;
+    try {
+      extra = leaf.reader.remainingRows();
+    } catch (error) {
+      throw decodeFailure(object, slicer.column.name, group.index, error);
+    }
+    if (extra !== 0) {
       throw undecodableColumn(
         object,
-        column.name,
+        slicer.column.name,
         group.index,
-        `decoded ${data.length} values but the row group has ${group.groupRows} rows`,
+        `the column chunk has ${extra} more rows than the row group's ${group.groupRows}`,
       );
     }
-    if (isFinalAsDecoded(column.type, column.parquetType)) {
-      values.set(column.name, data);
-      continue;
-    }
-    const normalized: unknown[] = ArrayBuffer.isView(data) ? Array.from(data as ArrayLike<unknown>) : data;
-    let row = 0;
-    try {
-      for (; row < normalized.length; row++) normalized[row] = normalizeValue(column.type, normalized[row]);
-    } catch (error) {
-      throw decodeFailure(object, column.name, group.index, error, row);
-    }
-    values.set(column.name, normalized);
   }
-  return values;
 }
 
 function decodeFailure(
@@ -244,36 +297,4 @@ function decodeFailure(
     return unrepresentableValue(object, column, rowGroup, `${where}${error.message}`, error);
   }
   return undecodableColumn(object, column, rowGroup, reasonOf(error), error);
-}
-
-type TypedArray = Exclude<DecodedArray, unknown[]>;
-
-/** One array from hyparquet's per-page arrays; typed arrays stay typed when every page has the same type. */
-function concatChunks(chunks: DecodedArray[]): DecodedArray {
-  if (chunks.length === 1) return chunks[0] as DecodedArray;
-  if (chunks.length === 0) return [];
-  const first = chunks[0] as DecodedArray;
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  if (ArrayBuffer.isView(first) && chunks.every((chunk) => chunk.constructor === first.constructor)) {
-    const Typed = first.constructor as new (length: number) => TypedArray;
-    const out = new Typed(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      (out as unknown as { set(source: ArrayLike<unknown>, offset: number): void }).set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
-  }
-  const out: unknown[] = new Array<unknown>(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) out[offset++] = chunk[i];
-  }
-  return out;
-}
-
-function slice(data: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
-  if (ArrayBuffer.isView(data)) return (data as unknown as TypedArray).subarray(start, end);
-  return (data as unknown[]).slice(start, end);
 }

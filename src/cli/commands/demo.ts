@@ -35,7 +35,7 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
   }
   if (target === 'timescaledb') {
     const { timescaleDemo } = await import('../../demo/timescaledb.ts');
-    return timescaleDemo({ dir, rows, onEvent, log });
+    return timescaleDemo({ dir, rows, onEvent, log, json });
   }
   throw new ConfigError(`--target ${target} is not supported — use clickhouse or timescaledb`);
 }

@@ -1,0 +1,155 @@
+/**
+ * Streams the values of one leaf column chunk page by page, so a row group can be decoded in row slices: only
+ * the pages that the current slice needs are decompressed and decoded, and values leave the reader as soon as
+ * they are taken. Decoding itself is hyparquet's (`readPage`: decompression, encodings, dictionary, Dremel
+ * assembly of repeated leaves); this module only walks the pages and keeps the rows in order.
+ *
+ * A repeated leaf (inside a LIST or MAP) may continue its last row on the next page (v1 data pages), so its
+ * last decoded row is held back until the next page, or the end of the chunk, shows it is complete.
+ */
+import { readPage, parquetHeader } from 'hyparquet/src/column.js';
+import { convert } from 'hyparquet/src/convert.js';
+import { getMaxRepetitionLevel } from 'hyparquet/src/schema.js';
+import type { ColumnDecoder, DecodedArray } from 'hyparquet/src/types.js';
+
+type TypedArray = Exclude<DecodedArray, unknown[]>;
+
+/** One leaf column chunk of one row group, decoded on demand in row order. */
+export class LeafPageReader {
+  private readonly reader: { view: DataView; offset: number };
+  private readonly repeated: boolean;
+  private dictionary: DecodedArray | undefined;
+  /** Decoded complete rows not yet taken; the first `consumed` rows of `pieces[0]` are already taken. */
+  private readonly pieces: DecodedArray[] = [];
+  private consumed = 0;
+  private buffered = 0;
+  /** Repeated leaves: the last decoded row, which the next page may continue (hyparquet appends to it). */
+  private open: unknown[] | undefined;
+  private ended = false;
+
+  constructor(
+    bytes: Uint8Array,
+    private readonly decoder: ColumnDecoder,
+  ) {
+    this.reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+    this.repeated = getMaxRepetitionLevel(decoder.schemaPath) > 0;
+  }
+
+  /** The next `rows` rows; throws when the chunk ends first (the message says how many it had). */
+  take(rows: number): DecodedArray {
+    while (this.buffered < rows && !this.ended) this.readNextPage();
+    if (this.buffered < rows) {
+      throw new Error(
+        `the column chunk ends ${rows - this.buffered} rows short of the row group's row count`,
+      );
+    }
+    return this.dequeue(rows);
+  }
+
+  /** Rows left after the row group's rows were taken (0 for a well-formed chunk); decodes the remaining pages. */
+  remainingRows(): number {
+    while (!this.ended) this.readNextPage();
+    return this.buffered;
+  }
+
+  private readNextPage(): void {
+    const { reader } = this;
+    // Like hyparquet's readColumn, a single trailing byte is not taken for another page.
+    if (reader.offset >= reader.view.byteLength - 1) {
+      this.end();
+      return;
+    }
+    const header = parquetHeader(reader);
+    if (header.type === 'DICTIONARY_PAGE') {
+      const { data } = readPage(reader, header, this.decoder, undefined, undefined, 0);
+      if (data) this.dictionary = convert(data, this.decoder);
+      return;
+    }
+    const result = readPage(reader, header, this.decoder, this.dictionary, this.open, 0);
+    const data = result.data;
+    if (!data || data.length === 0) return;
+    if (!this.repeated) {
+      this.enqueue(data);
+      return;
+    }
+    // hyparquet appended this page's rows to `open` (continuing its last row if the page starts mid-row).
+    const rows = data as unknown[];
+    if (rows.length > 1) this.enqueue(rows.splice(0, rows.length - 1));
+    this.open = rows;
+  }
+
+  private end(): void {
+    this.ended = true;
+    if (this.open?.length) this.enqueue(this.open);
+    this.open = undefined;
+  }
+
+  private enqueue(data: DecodedArray): void {
+    this.pieces.push(data);
+    this.buffered += data.length;
+  }
+
+  /** Removes the first `rows` buffered rows: the page's own array when it lines up, else a slice or a copy. */
+  private dequeue(rows: number): DecodedArray {
+    this.buffered -= rows;
+    const first = this.pieces[0];
+    if (first && first.length - this.consumed >= rows) {
+      const start = this.consumed;
+      if (start + rows === first.length) {
+        this.pieces.shift();
+        this.consumed = 0;
+      } else {
+        this.consumed += rows;
+      }
+      return start === 0 && rows === first.length ? first : sliceOf(first, start, start + rows);
+    }
+    const parts: DecodedArray[] = [];
+    let needed = rows;
+    while (needed > 0) {
+      const piece = this.pieces[0] as DecodedArray;
+      const available = piece.length - this.consumed;
+      const count = Math.min(available, needed);
+      parts.push(
+        this.consumed === 0 && count === piece.length
+          ? piece
+          : sliceOf(piece, this.consumed, this.consumed + count),
+      );
+      needed -= count;
+      if (count === available) {
+        this.pieces.shift();
+        this.consumed = 0;
+      } else {
+        this.consumed += count;
+      }
+    }
+    return concatArrays(parts, rows);
+  }
+}
+
+function sliceOf(data: DecodedArray, start: number, end: number): DecodedArray {
+  // A typed array's slice copies, so the page's buffer is not kept alive by a small view of it.
+  return ArrayBuffer.isView(data) ? (data as TypedArray).slice(start, end) : data.slice(start, end);
+}
+
+/** One array of `total` values; typed arrays stay typed when every part has the same type. */
+export function concatArrays(parts: readonly DecodedArray[], total: number): DecodedArray {
+  if (parts.length === 1) return parts[0] as DecodedArray;
+  const first = parts[0];
+  if (!first) return [];
+  if (ArrayBuffer.isView(first) && parts.every((part) => part.constructor === first.constructor)) {
+    const Typed = first.constructor as new (length: number) => TypedArray;
+    const out = new Typed(total);
+    let offset = 0;
+    for (const part of parts) {
+      (out as unknown as { set(source: ArrayLike<unknown>, offset: number): void }).set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+  const out: unknown[] = new Array<unknown>(total);
+  let offset = 0;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) out[offset++] = part[i];
+  }
+  return out;
+}

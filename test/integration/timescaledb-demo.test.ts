@@ -1,0 +1,76 @@
+/**
+ * `shadowfill demo --target timescaledb` as a user runs it: the CLI in a child process (bin/shadowfill.js) with a
+ * small `--rows`, once with the text report and once with `--json`. It must exit 0 and print a verification in
+ * which every check read back from the database is OK; with --json, every stdout line is a JSON object.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'shadowfill-tsdb-demo-'));
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function demo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(repo, 'bin/shadowfill.js'), 'demo', '--target', 'timescaledb', ...args],
+      {
+        cwd: repo,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('shadowfill demo --target timescaledb', () => {
+  it('backfills compressed chunks, uncompressed chunks and a gap, and verifies the result', async () => {
+    const { code, stdout, stderr } = await demo(['--rows', '200', '--dir', join(root, 'text')]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^demo verification: OK$/m);
+    expect(stdout).not.toContain('MISMATCH');
+    // 120 files × 200 rows; the backfill brings 30 of them.
+    expect(stdout).toMatch(/rows: all files have 24,000 rows; count\(\*\) of pypi = 24,000 → OK/);
+    expect(stdout).toMatch(/public\.pypi: rows 18,000 → 24,000 \(\+6,000\)/);
+    expect(stdout).toMatch(/continuous aggregate pypi_daily: [\d,]+ \(day, project\) rows, 0 differ/);
+    expect(stdout).toMatch(/compressed chunks: (\d+) before, \1 of them fully compressed after/);
+    expect(stdout).toMatch(/compression policy job \d+: scheduled before true, after true → OK/);
+  }, 300_000);
+
+  it('with --json prints only JSON lines on stdout, ending with an OK verification', async () => {
+    const { code, stdout, stderr } = await demo(['--rows', '100', '--dir', join(root, 'json'), '--json']);
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trim().split('\n');
+    const objects = lines.map((line) => JSON.parse(line) as { type: string } & Record<string, unknown>);
+    expect(objects.some((o) => o.type === 'run-started')).toBe(true);
+    expect(objects.some((o) => o.type === 'swap-unit-done')).toBe(true);
+    const report = objects.find((o) => o.type === 'report') as unknown as {
+      verification: { verdict: string };
+    };
+    expect(report.verification.verdict).toBe('OK');
+    const verification = objects.at(-1)!;
+    expect(verification).toMatchObject({
+      type: 'demo-verification',
+      target: 'timescaledb',
+      totalRows: 12_000,
+      hypertableRows: 12_000,
+      aggregateDifferences: 0,
+      policyScheduledAfter: true,
+      stagingTablesLeft: 0,
+      ok: true,
+    });
+    expect(verification.compressedAfter).toBe(verification.compressedBefore);
+    expect(verification.outsideRangeUntouched).toBe(verification.outsideRange);
+  }, 300_000);
+});
