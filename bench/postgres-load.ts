@@ -240,6 +240,7 @@ async function main(): Promise<void> {
     const engineSeconds: number[] = [];
     const fastSeconds: number[] = [];
     const psqlSeconds: number[] = [];
+    const cpus: Record<'engine' | 'fast' | 'psql', CpuSnapshot[]> = { engine: [], fast: [], psql: [] };
     for (let round = 0; round < ROUNDS; round++) {
       await sql.query('TRUNCATE pypi_psql');
       await sql.query('CHECKPOINT');
@@ -262,11 +263,13 @@ async function main(): Promise<void> {
         }
         if (round === 0) await sameRows(stagingTable);
         (variant === 'engine' ? engineSeconds : fastSeconds).push(load.seconds);
+        cpus[variant].push(load.cpu);
         loads.push(
           `${variant === 'engine' ? 'engine' : 'what-if fast timestamps'} ${load.seconds.toFixed(2)} s (${rate(totalRows, load.seconds)}; ${cpuText(load.cpu)})`,
         );
       }
       psqlSeconds.push(psql.seconds);
+      cpus.psql.push(psql.cpu);
       detail(
         `round ${round + 1}: psql \\copy ${psql.seconds.toFixed(2)} s (${rate(totalRows, psql.seconds)}; ${cpuText(psql.cpu)})`,
       );
@@ -279,6 +282,13 @@ async function main(): Promise<void> {
     detail(
       `median: psql \\copy ${psql.toFixed(2)} s, engine ${engine.toFixed(2)} s (${(psql / engine).toFixed(2)} ×), ` +
         `what-if fast timestamps ${fast.toFixed(2)} s (${(psql / fast).toFixed(2)} ×)`,
+    );
+    const cpuMedian = (k: keyof typeof cpus, f: (c: CpuSnapshot) => number) =>
+      median(cpus[k].map(f)).toFixed(1);
+    detail(
+      `median CPU seconds (Node / PostgreSQL / S3 server or psql): psql \\copy ${cpuMedian('psql', (c) => c.self)} / ${cpuMedian('psql', (c) => c.postgres)} / ${cpuMedian('psql', (c) => c.children)}, ` +
+        `engine ${cpuMedian('engine', (c) => c.self)} / ${cpuMedian('engine', (c) => c.postgres)} / ${cpuMedian('engine', (c) => c.children)}, ` +
+        `what-if ${cpuMedian('fast', (c) => c.self)} / ${cpuMedian('fast', (c) => c.postgres)} / ${cpuMedian('fast', (c) => c.children)}`,
     );
 
     // ---- where the engine's time goes ----

@@ -182,6 +182,7 @@ export class ClickHouseAdapter implements TargetAdapter {
       await this.command(sql.createTableAs(this.landing(t, run), t));
       await this.command(sql.createTableAs(this.shadow(t, run), t));
     }
+    for (const stop of this.mergeStops(run)) await this.command(stop);
     for (const v of d.viewInfos) await this.command(this.shadowViewSql(v, run));
   }
 
@@ -242,6 +243,11 @@ export class ClickHouseAdapter implements TargetAdapter {
         await this.command(sql.movePartition(landing, p.partition_id, this.shadow(t, run)));
       }
     }
+  }
+
+  async countShadowRows(run: RunContext): Promise<number> {
+    const [row] = await this.query<{ n: string }>(sql.count(this.shadow(this.live, run)));
+    return Number(row?.n ?? 0);
   }
 
   async beginSwap(): Promise<SwapState> {
@@ -352,8 +358,27 @@ export class ClickHouseAdapter implements TargetAdapter {
     );
   }
 
+  /**
+   * Replacing/Summing/Aggregating/Collapsing engines collapse rows when a block is inserted
+   * (`optimize_on_insert`) and when parts merge, which would make the landed and shadowed row counts differ
+   * from the source's. For those, the run's own landing and shadow of the source table neither optimize on
+   * insert nor merge; the live table merges the moved parts as usual after the swap.
+   */
+  private collapsesRows(): boolean {
+    return /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(
+      this.desc().table.engine,
+    );
+  }
+
+  private mergeStops(run: RunContext): string[] {
+    if (!this.collapsesRows()) return [];
+    return [sql.stopMerges(this.landing(this.live, run)), sql.stopMerges(this.shadow(this.live, run))];
+  }
+
   private insertSettings(): ClickHouseSettings {
-    return { ...this.config.settings };
+    return this.collapsesRows()
+      ? { ...this.config.settings, optimize_on_insert: 0 }
+      : { ...this.config.settings };
   }
 
   private async partitions(table: TableRef): Promise<PartitionRow[]> {

@@ -248,6 +248,16 @@ class TimescaleAdapter implements TargetAdapter {
     // The staged rows already carry their batch index; the swap moves every staged row. Nothing to do.
   }
 
+  async countShadowRows(run: RunContext): Promise<number> {
+    const { stmts } = await this.context(run);
+    const rows = await this.db.query<{ n: string }>(
+      stmts.countStaged(),
+      [],
+      `counting the staged rows in ${stmts.names.staging}`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async beginSwap(run: RunContext): Promise<SwapState> {
     const state = await beginSwap(await this.context(run));
     if (state.policy)

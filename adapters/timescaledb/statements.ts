@@ -49,6 +49,10 @@ export class Statements {
     this.time = quoteIdent(ht.time.column);
   }
 
+  countStaged(): string {
+    return `SELECT count(*)::bigint AS n FROM ${this.staging}`;
+  }
+
   createStaging(): string {
     return `CREATE UNLOGGED TABLE IF NOT EXISTS ${this.staging} (LIKE ${this.table} INCLUDING DEFAULTS INCLUDING GENERATED, ${quoteIdent(BATCH_COLUMN)} integer NOT NULL)`;
   }

@@ -210,6 +210,11 @@ export interface TargetAdapter {
   countLandedRows(run: RunContext, batch: BatchSpec): Promise<number>;
   /** Makes the verified batch part of the shadow. Idempotent. */
   commitBatch(run: RunContext, batch: BatchSpec): Promise<void>;
+  /**
+   * Rows of the live table's data the shadow holds now (every committed batch). Checked against the sum of
+   * the verified batches before the swap begins, so a shadow that lost rows is never swapped in.
+   */
+  countShadowRows(run: RunContext): Promise<number>;
 
   /** Prepares the live side for swap units (e.g. pause a policy, decompress chunks); returns state to journal. */
   beginSwap(run: RunContext): Promise<SwapState>;

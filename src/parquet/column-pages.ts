@@ -4,13 +4,16 @@
  * they are taken. Decoding itself is hyparquet's (`readPage`: decompression, encodings, dictionary, Dremel
  * assembly of repeated leaves); this module only walks the pages and keeps the rows in order.
  *
- * A repeated leaf (inside a LIST or MAP) may continue its last row on the next page (v1 data pages), so its
+ * Dictionary-encoded pages of flat columns, which can hold a whole row group, are decoded lazily
+ * (dictionary-page.ts). A repeated leaf (inside a LIST or MAP) may continue its last row on the next page (v1 data pages), so its
  * last decoded row is held back until the next page, or the end of the chunk, shows it is complete.
  */
 import { readPage, parquetHeader } from 'hyparquet/src/column.js';
 import { convert } from 'hyparquet/src/convert.js';
 import { getMaxRepetitionLevel } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray } from 'hyparquet/src/types.js';
+import { isLazyDictionaryPage, lazyDictionaryPage } from './dictionary-page.ts';
+import type { PagePiece } from './dictionary-page.ts';
 
 type TypedArray = Exclude<DecodedArray, unknown[]>;
 
@@ -20,7 +23,7 @@ export class LeafPageReader {
   private readonly repeated: boolean;
   private dictionary: DecodedArray | undefined;
   /** Decoded complete rows not yet taken; the first `consumed` rows of `pieces[0]` are already taken. */
-  private readonly pieces: DecodedArray[] = [];
+  private readonly pieces: PagePiece[] = [];
   private consumed = 0;
   private buffered = 0;
   /** Repeated leaves: the last decoded row, which the next page may continue (hyparquet appends to it). */
@@ -65,55 +68,52 @@ export class LeafPageReader {
       if (data) this.dictionary = convert(data, this.decoder);
       return;
     }
+    if (isLazyDictionaryPage(header, this.decoder, this.dictionary)) {
+      const start = reader.offset;
+      reader.offset += header.compressed_page_size;
+      const bytes = new Uint8Array(
+        reader.view.buffer,
+        reader.view.byteOffset + start,
+        header.compressed_page_size,
+      );
+      const piece = lazyDictionaryPage(bytes, header, this.decoder, this.dictionary as DecodedArray);
+      if (piece.length > 0) this.enqueue(piece);
+      return;
+    }
     const result = readPage(reader, header, this.decoder, this.dictionary, this.open, 0);
     const data = result.data;
     if (!data || data.length === 0) return;
     if (!this.repeated) {
-      this.enqueue(data);
+      this.enqueue(arrayPiece(data));
       return;
     }
     // hyparquet appended this page's rows to `open` (continuing its last row if the page starts mid-row).
     const rows = data as unknown[];
-    if (rows.length > 1) this.enqueue(rows.splice(0, rows.length - 1));
+    if (rows.length > 1) this.enqueue(arrayPiece(rows.splice(0, rows.length - 1)));
     this.open = rows;
   }
 
   private end(): void {
     this.ended = true;
-    if (this.open?.length) this.enqueue(this.open);
+    if (this.open?.length) this.enqueue(arrayPiece(this.open));
     this.open = undefined;
   }
 
-  private enqueue(data: DecodedArray): void {
-    this.pieces.push(data);
-    this.buffered += data.length;
+  private enqueue(piece: PagePiece): void {
+    this.pieces.push(piece);
+    this.buffered += piece.length;
   }
 
-  /** Removes the first `rows` buffered rows: the page's own array when it lines up, else a slice or a copy. */
+  /** Removes the first `rows` buffered rows, in as few copies as the pages allow. */
   private dequeue(rows: number): DecodedArray {
     this.buffered -= rows;
-    const first = this.pieces[0];
-    if (first && first.length - this.consumed >= rows) {
-      const start = this.consumed;
-      if (start + rows === first.length) {
-        this.pieces.shift();
-        this.consumed = 0;
-      } else {
-        this.consumed += rows;
-      }
-      return start === 0 && rows === first.length ? first : sliceOf(first, start, start + rows);
-    }
     const parts: DecodedArray[] = [];
     let needed = rows;
     while (needed > 0) {
-      const piece = this.pieces[0] as DecodedArray;
+      const piece = this.pieces[0] as PagePiece;
       const available = piece.length - this.consumed;
       const count = Math.min(available, needed);
-      parts.push(
-        this.consumed === 0 && count === piece.length
-          ? piece
-          : sliceOf(piece, this.consumed, this.consumed + count),
-      );
+      parts.push(piece.take(this.consumed, count));
       needed -= count;
       if (count === available) {
         this.pieces.shift();
@@ -124,6 +124,15 @@ export class LeafPageReader {
     }
     return concatArrays(parts, rows);
   }
+}
+
+/** A page decoded by hyparquet: its own array when taken whole, else a slice. */
+function arrayPiece(data: DecodedArray): PagePiece {
+  return {
+    length: data.length,
+    take: (start, count) =>
+      start === 0 && count === data.length ? data : sliceOf(data, start, start + count),
+  };
 }
 
 function sliceOf(data: DecodedArray, start: number, end: number): DecodedArray {

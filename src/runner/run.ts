@@ -252,6 +252,15 @@ export async function runBackfill(
       checkpoint();
       swapState = state?.swapState;
       if (!swapState) {
+        const verified = [...batchRows.values()].reduce((a, b) => a + b, 0);
+        const held = await timed('verify', () => adapter.countShadowRows(run));
+        if (held !== verified) {
+          throw new VerifyError(
+            `the shadow of ${config.target.database}.${config.target.table} holds ${held} rows but its batches verified ` +
+              `${verified}; nothing was swapped — the shadow lost or gained rows (e.g. a crash of the database emptied ` +
+              `an UNLOGGED staging table): start over with --new-run`,
+          );
+        }
         swapState = await timed('swap', () => adapter.beginSwap(run));
         await journal.append('swap-began', { data: swapState });
       }

@@ -33,6 +33,9 @@ export const sql = {
   createShadowView: (view: TableRef, to: TableRef, select: string) =>
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${q(view)} TO ${q(to)} AS ${select}`,
 
+  /** Keeps background merges from collapsing rows of a run's own table (merges are not stopped anywhere else). */
+  stopMerges: (table: TableRef) => `SYSTEM STOP MERGES ${q(table)}`,
+
   truncate: (table: TableRef) => `TRUNCATE TABLE IF EXISTS ${q(table)}`,
 
   dropTable: (table: TableRef) => `DROP TABLE IF EXISTS ${q(table)} SYNC`,
