@@ -312,6 +312,32 @@ describe('ClickHouse backfill through shadow tables', () => {
     expect(await s.scalar('SELECT count() FROM replacing.pypi FINAL')).toBe(distinct);
   });
 
+  it('refuses to swap a shadow that lost rows since its batches were verified', async () => {
+    await s.createGuideTables('lost');
+    await s.loadLive('lost', range(0, 9));
+    const before = await snapshot('lost', { shadows: false });
+    const crash = await s
+      .run(s.config('lost'), {
+        onEvent: (e) => {
+          if (e.type === 'batch-committed' && e.batch === 2)
+            throw new Error('simulated crash before the swap');
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((crash as Error).message).toContain('simulated crash');
+    // Something outside the run removes rows from the shadow (a dropped part, a mistaken TRUNCATE, …).
+    const [shadow] = await s.driver.query<{ name: string }>(
+      "SELECT name FROM system.tables WHERE database = 'lost' AND name LIKE 'pypi\\_v2\\_%' AND name NOT LIKE '%landing'",
+    );
+    await s.driver.command(`TRUNCATE TABLE lost.\`${shadow!.name}\``);
+    const error = await s.run(s.config('lost')).catch((e: unknown) => e);
+    expect((error as ShadowfillError).code).toBe('VERIFY_FAILED');
+    expect((error as Error).message).toMatch(
+      /holds 0 rows but its batches verified \d+; nothing was swapped/,
+    );
+    expect(await snapshot('lost', { shadows: false })).toEqual(before);
+  });
+
   it('bad input fails before any DDL with one line naming the thing', async () => {
     await s.createGuideTables('bad');
     await s.driver.command(
