@@ -72,7 +72,10 @@ export function lazyDictionaryPage(
       : indexWidth <= 16
         ? new Uint16Array(values)
         : new Int32Array(values);
-  if (indexWidth) readRleBitPackedHybrid(reader, indexWidth, indices, view.byteLength - reader.offset);
+  // hyparquet only writes `output[i] = value` into the array; any typed array does.
+  if (indexWidth) {
+    readRleBitPackedHybrid(reader, indexWidth, indices as DecodedArray, view.byteLength - reader.offset);
+  }
 
   let nextValue = 0;
   let nextRow = 0;
