@@ -1,6 +1,6 @@
 /**
  * Fetches the bytes of one row group's selected column chunks (ranged reads, adjacent chunks coalesced as
- * hyparquet plans them) and serves them back to hyparquet as an in-memory AsyncBuffer. Nothing outside those
+ * hyparquet plans them) and finds a column chunk's bytes among them without copying. Nothing outside those
  * ranges is read, so memory is bounded by the largest row group, not by the object.
  */
 import type { AsyncBuffer } from 'hyparquet';
@@ -51,16 +51,4 @@ export function bytesOf(
   const range = ranges.find((r) => r.startByte <= startByte && endByte <= r.endByte);
   if (!range) throw new Error(`bytes ${startByte}–${endByte} were not fetched`);
   return range.bytes.subarray(startByte - range.startByte, endByte - range.startByte);
-}
-
-/** An AsyncBuffer over the fetched ranges only; asking for anything else is a programming error. */
-export function memoryBuffer(byteLength: number, ranges: readonly FetchedRange[]): AsyncBuffer {
-  return {
-    byteLength,
-    slice(start: number, end: number = byteLength): ArrayBuffer {
-      const view = bytesOf(ranges, start, end);
-      if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) return view.buffer;
-      return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
-    },
-  };
 }

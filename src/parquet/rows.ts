@@ -4,8 +4,10 @@
  *
  * For each row group only the selected columns' chunk byte ranges are fetched and their page CRCs verified
  * before anything of the group is decoded. The group's pages are then decoded slice by slice (column-pages.ts):
- * only the values of the current slice (plus at most one partly taken page per column) exist at a time, so
- * memory is the group's compressed bytes plus one slice of values, whatever the row-group or object size. The
+ * only the values of the current slice exist at a time, plus per column the rest of a partly taken page — as
+ * compact dictionary indices when the page is dictionary-encoded (dictionary-page.ts), since such a page can
+ * hold a whole row group. Memory is thus the group's compressed bytes plus about one slice of values,
+ * whatever the row-group or object size. The
  * next row group's bytes are prefetched while the current one is decoded when they are at most
  * PREFETCH_LIMIT_BYTES (a bigger group is fetched when its turn comes, to keep memory bounded).
  * Values follow the representation documented in values.ts (timestamps → Date / PreciseDate, DECIMAL → exact
