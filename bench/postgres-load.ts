@@ -3,18 +3,21 @@
  * CSV, both into the same Debian PostgreSQL (test/support/postgres-server.ts: fsync off, trust auth).
  *
  * The TimescaleDB adapter refuses a server without TimescaleDB (`describe()` → TARGET_UNSUPPORTED), so the engine
- * side is the adapter's load step itself, exactly as the runner drives it for one batch: `readRowChunks` over
+ * side is the adapter's load step itself, as the runner drives it for one batch: `readRowChunks` over
  * `s3AsyncBuffer` range reads from a local S3 server (s3rver, child process) → the adapter's `loadBatch` (COPY
  * text format, one transaction, `synchronous_commit = off`) into the adapter's UNLOGGED staging table, then its
  * BRIN summarize. The psql side: the same rows exported to one CSV file by chDB from the same Parquet files
  * (not timed), then `psql -c "\copy … FROM file CSV"` into an UNLOGGED table of the same columns (timed: the
- * psql process's wall time). Rounds alternate; the summary is the median ratio, engine rows/s ÷ psql rows/s.
- * Every round is verified by count, the first by comparing the two tables row for row.
+ * psql process's wall time). Each round runs psql, the engine, and a what-if: the engine with timestamps
+ * formatted the cheap way (support/fast-timestamp.ts). Summary: median engine rows/s and psql ÷ engine time.
+ * Round 1 checks that each table holds exactly psql's rows (EXCEPT ALL both ways); every round checks counts.
+ * CPU seconds of Node, PostgreSQL and the S3 server / psql are read from /proc (support/cpu.ts): the machine
+ * is shared, so CPU seconds show what limits each side better than wall time.
  *
  * Then where the engine's time goes, on the same files: decode only (S3 + readRowChunks), decode + encode to
- * COPY text (the loader's loop without sending), the server taking pre-encoded COPY text from Node on one
- * connection, and the adapter's loader on two connections at once (half the files each).
- * Target: engine ≥ 1.0 × psql.
+ * COPY text (the loader's loop, not sent), the server taking that pre-encoded text from Node on one connection
+ * (into a table without indexes, and into the staging table), and the adapter's loader on two connections at
+ * once (half the files each). Target: engine ≥ 1.0 × psql.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -44,6 +47,8 @@ const FILES = 10;
 const ROWS_PER_FILE = 200_000;
 const ROW_GROUP_ROWS = 100_000;
 const ROUNDS = 3;
+/** Rows per COPY write in adapters/timescaledb/load.ts (COPY_PIECE_ROWS). */
+const COPY_PIECE_ROWS = 4096;
 
 const COLUMNS = [
   'timestamp',
@@ -100,36 +105,43 @@ function psqlCopy(url: string, csv: string): Promise<number> {
   });
 }
 
-/** Decoded rows encoded to COPY text exactly as the adapter's loader does (encode.ts), without sending them. */
+/**
+ * Decoded rows encoded to COPY text as the adapter's loader does (encode.ts encoders, `copyField`, pieces of 4096
+ * rows, each turned into bytes as the COPY stream does), kept instead of sent.
+ */
 function encodeChunk(
   chunk: RowChunk,
   encoders: readonly ((v: unknown) => string | null)[],
   columns: readonly string[],
-): string {
+  out: Buffer[],
+): void {
   const values = columns.map((c) => chunk.columns.get(c)!);
-  let text = '';
-  for (let i = 0; i < chunk.numRows; i++) {
-    for (let c = 0; c < values.length; c++) {
-      if (c > 0) text += '\t';
-      text += copyField(encoders[c]!(values[c]![i] ?? null));
+  for (let start = 0; start < chunk.numRows; start += COPY_PIECE_ROWS) {
+    const end = Math.min(chunk.numRows, start + COPY_PIECE_ROWS);
+    let text = '';
+    for (let i = start; i < end; i++) {
+      for (let c = 0; c < values.length; c++) {
+        if (c > 0) text += '\t';
+        text += copyField(encoders[c]!(values[c]![i] ?? null));
+      }
+      text += '\t0\n';
     }
-    text += '\t0\n';
+    out.push(Buffer.from(text));
   }
-  return text;
 }
 
-/** COPY of already encoded text from Node on one connection into `pypi_text`: what the server takes in. */
-async function copyText(url: string, texts: readonly string[]): Promise<void> {
+/** COPY of already encoded text from Node on one connection into `table`: what the server takes in. */
+async function copyText(url: string, table: string, pieces: readonly Buffer[]): Promise<void> {
   const raw = new pg.Client({ connectionString: url });
   await raw.connect();
   try {
-    const stream = raw.query(copyFrom(`COPY pypi_text (${COLUMN_LIST}, _shadowfill_batch) FROM STDIN`));
+    const stream = raw.query(copyFrom(`COPY ${table} (${COLUMN_LIST}, _shadowfill_batch) FROM STDIN`));
     const done = new Promise<void>((resolve, reject) => {
       stream.once('finish', resolve);
       stream.once('error', reject);
     });
-    for (const text of texts) {
-      if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
+    for (const piece of pieces) {
+      if (!stream.write(piece)) await new Promise((resolve) => stream.once('drain', resolve));
     }
     stream.end();
     await done;
@@ -300,15 +312,17 @@ async function main(): Promise<void> {
     });
     const encoders = source.map((c) => encoderFor('text', c.type));
     encoders[0] = encoderFor('timestamp with time zone', source[0]!.type);
-    const texts: string[] = [];
+    const pieces: Buffer[] = [];
     const decodeEncode = await measured(async () => {
       for await (const chunk of streamRows(client, objects, COLUMNS))
-        texts.push(encodeChunk(chunk, encoders, COLUMNS));
+        encodeChunk(chunk, encoders, COLUMNS, pieces);
     });
-    const textBytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+    const textBytes = pieces.reduce((n, t) => n + t.byteLength, 0);
     await sql.query(`CREATE UNLOGGED TABLE pypi_text (LIKE ${stagingTable})`);
-    const copyOnly = await measured(() => copyText(server.url, texts));
-    texts.length = 0;
+    const copyPlain = await measured(() => copyText(server.url, 'pypi_text', pieces));
+    await staging.truncate();
+    const copyStaging = await measured(() => copyText(server.url, stagingTable, pieces));
+    pieces.length = 0;
     await staging.truncate();
     const second = connection();
     await second.connect();
@@ -334,7 +348,9 @@ async function main(): Promise<void> {
         `(encode alone ≈ ${perCpu(totalRows, decodeEncode.cpu.self - decodeOnly.cpu.self)}; ${(textBytes / 1e6).toFixed(0)} MB of COPY text)`,
     );
     detail(
-      `server taking that pre-encoded COPY text from Node, one connection: ${copyOnly.seconds.toFixed(2)} s, ${rate(totalRows, copyOnly.seconds)} (${cpuText(copyOnly.cpu)})`,
+      `server taking that pre-encoded COPY text from Node, one connection, into a table without indexes: ${copyPlain.seconds.toFixed(2)} s, ` +
+        `${rate(totalRows, copyPlain.seconds)} (${cpuText(copyPlain.cpu)}); into the staging table (BRIN on the batch column): ` +
+        `${copyStaging.seconds.toFixed(2)} s, ${rate(totalRows, copyStaging.seconds)} (${cpuText(copyStaging.cpu)})`,
     );
     detail(
       `adapter loader on two connections at once (${half} files each): ${parallel.seconds.toFixed(2)} s, ${rate(totalRows, parallel.seconds)} (${cpuText(parallel.cpu)})`,
