@@ -7,6 +7,7 @@
 import { epochMicros } from '../../src/parquet/values.ts';
 import type { ValueType } from '../../src/source/types.ts';
 import { classifyType, INT_RANGE, type PgTypeInfo } from './pg-types.ts';
+import { fastIsoText } from './timestamp-text.ts';
 
 export class EncodeError extends Error {
   constructor(message: string) {
@@ -47,7 +48,11 @@ function isoFromMicros(micros: bigint): string {
   return `${String(year + 1).padStart(4, '0')}${match[3]!.replace('T', ' ').replace('Z', '+00')} BC`;
 }
 
+const fastIso = fastIsoText();
+
 function timestampText(value: Date): string {
+  const fast = fastIso(value);
+  if (fast !== undefined) return fast;
   const ms = value.getTime();
   if (Number.isNaN(ms)) throw new EncodeError('invalid date');
   return isoFromMicros(epochMicros(value));

@@ -102,9 +102,11 @@ export class Statements {
 
   /** Staged rows per chunk-interval slice: slice number, min/max internal time, rows. */
   sliceStats(): string {
-    const slice = sliceExpression(this.ht.time.kind, this.time, this.ht.time.interval);
+    // The internal time is computed once per row; the slice is its floor division in bigint arithmetic
+    // (numeric division cost twice as much on 200k rows).
     const internal = internalExpression(this.ht.time.kind, this.time);
-    return `SELECT ${slice}::text AS slice, min(${internal})::text AS lo, max(${internal})::text AS hi, count(*)::bigint AS n FROM ${this.staging} GROUP BY 1 ORDER BY 1`;
+    const slice = sliceExpression('integer', 't', this.ht.time.interval);
+    return `SELECT ${slice}::text AS slice, min(t)::text AS lo, max(t)::text AS hi, count(*)::bigint AS n FROM (SELECT ${internal} AS t FROM ${this.staging}) AS staged GROUP BY 1 ORDER BY 1`;
   }
 
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */

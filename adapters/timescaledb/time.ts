@@ -36,7 +36,9 @@ export function internalExpression(kind: TimeKind, column: string): string {
 
 /** SQL computing the slice number of `column` for chunk interval `interval` (floor division, like chunk alignment). */
 export function sliceExpression(kind: TimeKind, column: string, interval: bigint): string {
-  return `floor(${internalExpression(kind, column)}::numeric / ${interval})::bigint`;
+  const t = internalExpression(kind, column);
+  // Floor division in bigint: PostgreSQL's `/` truncates toward zero, so step back one for negative remainders.
+  return `(${t} / ${interval} - CASE WHEN ${t} % ${interval} < 0 THEN 1 ELSE 0 END)`;
 }
 
 const MICROS_PER_MS = 1000n;
