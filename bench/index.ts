@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { silenceNodeVersionWarning } from '../src/local/quiet-warnings.ts';
 
 const BENCHMARKS = [
   'clickhouse-overhead',
@@ -16,6 +17,8 @@ const BENCHMARKS = [
 ] as const;
 
 const require = createRequire(import.meta.url);
+// Children inherit the switch through the environment.
+silenceNodeVersionWarning();
 
 function runOne(name: string): Promise<{ code: number | null; summary: string[] }> {
   return new Promise((resolve) => {
