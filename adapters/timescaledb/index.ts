@@ -43,6 +43,7 @@ import {
   recover,
   strategyExplanation,
   swapUnit,
+  type Slice,
   type SwapContext,
 } from './swap.ts';
 
@@ -259,7 +260,8 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async beginSwap(run: RunContext): Promise<SwapState> {
-    const state = await beginSwap(await this.context(run));
+    const { state, slices } = await beginSwap(await this.context(run));
+    this.freshSlices = { runId: run.runId, slices };
     if (state.policy)
       run.emit?.({ type: 'policy-paused', table: this.tableName(), jobs: [state.policy.jobId] });
     this.decompressed = 0;
@@ -268,8 +270,14 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]> {
-    return listSwapUnits(await this.context(run));
+    // Right after beginSwap nothing has moved yet: reuse the slices it read instead of scanning staging again.
+    const fresh = this.freshSlices?.runId === run.runId ? this.freshSlices.slices : undefined;
+    this.freshSlices = undefined;
+    return listSwapUnits(await this.context(run), fresh);
   }
+
+  /** Slices read by the last beginSwap, valid until the first listing after it. */
+  private freshSlices: { runId: string; slices: readonly Slice[] } | undefined;
 
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
     const started = Date.now();

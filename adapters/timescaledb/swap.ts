@@ -147,7 +147,13 @@ export function strategyExplanation(ht: Hypertable, options: TimescaleOptions): 
   }
 }
 
-export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
+/** beginSwap's result: the state to journal, and the staged slices it read (reused by the first listing). */
+export interface SwapBeginning {
+  readonly state: TimescaleSwapState;
+  readonly slices: readonly Slice[];
+}
+
+export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
   const { db, ht, stmts, options } = ctx;
   const where = `${ht.schema}.${ht.name}`;
   if (options.strategy === 'direct' && !versionAtLeast(ht.timescaleVersion, 2, 11)) {
@@ -190,7 +196,7 @@ export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
     (m, s) => (m === undefined || s.max > m ? s.max : m),
     undefined,
   );
-  return {
+  const state: TimescaleSwapState = {
     adapter: 'timescaledb',
     strategy: options.strategy,
     policy: policy ?? null,
@@ -205,11 +211,13 @@ export async function beginSwap(ctx: SwapContext): Promise<TimescaleSwapState> {
     })),
     decompressBytes: total,
   };
+  return { state, slices };
 }
 
-export async function listSwapUnits(ctx: SwapContext): Promise<SwapUnit[]> {
+/** One unit per staged slice; `known` are slices just read by beginSwap (saves a scan of the staging table). */
+export async function listSwapUnits(ctx: SwapContext, known?: readonly Slice[]): Promise<SwapUnit[]> {
   const { ht } = ctx;
-  const slices = await readSlices(ctx);
+  const slices = known ?? (await readSlices(ctx));
   const kind = ht.time.kind;
   return slices.map((s) => ({
     id: `slice:${s.slice}`,
