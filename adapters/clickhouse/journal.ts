@@ -1,30 +1,9 @@
 /** The journal in ClickHouse: a MergeTree table `shadowfill_journal` in the target database. */
-import type { JournalEvent, JournalEventKind, JournalStore } from '../../src/journal/types.ts';
+import type { JournalStore } from '../../src/journal/types.ts';
+import { journalRowToEvent, type JournalRow } from '../../src/journal/rows.ts';
 import type { ClickHouseDriver } from './driver.ts';
 import { JOURNAL_TABLE } from './names.ts';
 import { sql } from './sql/statements.ts';
-
-interface JournalRow extends Record<string, unknown> {
-  run_id: string;
-  fingerprint: string;
-  seq: number;
-  at: string;
-  kind: string;
-  batch: number;
-  unit: string;
-  data: string;
-}
-
-const toEvent = (r: JournalRow): JournalEvent => ({
-  runId: r.run_id,
-  fingerprint: r.fingerprint,
-  seq: Number(r.seq),
-  at: r.at,
-  kind: r.kind as JournalEventKind,
-  batch: Number(r.batch),
-  unit: r.unit,
-  data: r.data,
-});
 
 export function clickHouseJournal(driver: ClickHouseDriver, database: string): JournalStore {
   const table = { database, table: JOURNAL_TABLE };
@@ -32,7 +11,7 @@ export function clickHouseJournal(driver: ClickHouseDriver, database: string): J
   const read = async (where: { fingerprint?: string; runId?: string }) => {
     const [exists] = await driver.query<{ n: string }>(sql.tableExists(table));
     if (!exists || Number(exists.n) === 0) return [];
-    return (await driver.query<JournalRow>(sql.readJournal(table, where))).map(toEvent);
+    return (await driver.query<JournalRow>(sql.readJournal(table, where))).map(journalRowToEvent);
   };
   return {
     ensure: () => driver.command(sql.createJournal(table)),

@@ -2,35 +2,14 @@
  * The engine's journal kept in the target database: table `<schema>.shadowfill_journal`, one row per event,
  * primary key (run_id, seq). Appends are ordinary durable commits (never `synchronous_commit = off`).
  */
-import type { JournalEvent, JournalEventKind, JournalStore } from '../../src/journal/types.ts';
+import type { JournalStore } from '../../src/journal/types.ts';
+import { JOURNAL_COLUMNS, journalRowToEvent, type JournalRow } from '../../src/journal/rows.ts';
 import { JournalError } from '../../src/errors.ts';
 import type { PgConnection } from './connection.ts';
 import { JOURNAL_TABLE } from './names.ts';
 import { qualified, quoteIdent } from './sql/quote.ts';
 
-interface Row {
-  run_id: string;
-  fingerprint: string;
-  seq: number;
-  at: string;
-  kind: string;
-  batch: number;
-  unit: string;
-  data: string;
-}
-
-const toEvent = (r: Row): JournalEvent => ({
-  runId: r.run_id,
-  fingerprint: r.fingerprint,
-  seq: r.seq,
-  at: r.at,
-  kind: r.kind as JournalEventKind,
-  batch: r.batch,
-  unit: r.unit,
-  data: r.data,
-});
-
-const COLUMNS = 'run_id, fingerprint, seq, at, kind, batch, unit, data';
+const COLUMNS = JOURNAL_COLUMNS.join(', ');
 
 export function createJournal(db: PgConnection, schema: string): JournalStore {
   const table = qualified(schema, JOURNAL_TABLE);
@@ -88,22 +67,22 @@ export function createJournal(db: PgConnection, schema: string): JournalStore {
     },
     async readByFingerprint(fingerprint) {
       if (!(await exists())) return [];
-      const rows = await db.query<Row>(
+      const rows = await db.query<JournalRow>(
         `SELECT ${COLUMNS} FROM ${table} j WHERE fingerprint = $1
           ORDER BY (SELECT min(s.at) FROM ${table} s WHERE s.run_id = j.run_id), run_id, seq`,
         [fingerprint],
         `reading the journal ${where}`,
       );
-      return rows.map(toEvent);
+      return rows.map(journalRowToEvent);
     },
     async readRun(runId) {
       if (!(await exists())) return [];
-      const rows = await db.query<Row>(
+      const rows = await db.query<JournalRow>(
         `SELECT ${COLUMNS} FROM ${table} WHERE run_id = $1 ORDER BY seq`,
         [runId],
         `reading the journal ${where}`,
       );
-      return rows.map(toEvent);
+      return rows.map(journalRowToEvent);
     },
   };
 }
