@@ -8,52 +8,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
-import { ClickHouseError } from '../../adapters/clickhouse/driver.ts';
 import { toTargetError } from '../../adapters/clickhouse/errors.ts';
 import { qualified, quoteIdent, quoteString } from '../../adapters/clickhouse/sql/quote.ts';
 import { TargetError } from '../../src/errors.ts';
-
-const AWKWARD_DB = "shadow.fill 'db' `q` ünïcødé";
-const AWKWARD_TABLE = "t.v2 'it''s' `tick` back\\slash — 数据";
-const ID = 'id.col';
-const TEXT = "it's `text` ü";
+import {
+  AWKWARD_DB,
+  AWKWARD_TABLE,
+  ID,
+  TEXT,
+  chunks,
+  clickHouseRejection,
+  createTable,
+  jsonRows,
+  rowCount,
+} from '../support/driver-fixtures.ts';
 
 let directory: string;
 let driver: ChdbDriver;
 const table = qualified(AWKWARD_DB, AWKWARD_TABLE);
-
-async function clickHouseRejection(promise: Promise<unknown>): Promise<ClickHouseError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ClickHouseError);
-  return error as ClickHouseError;
-}
-
-async function* chunks(...parts: readonly (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
-  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part) : part;
-}
-
-function jsonRows(from: number, to: number): string {
-  let text = '';
-  for (let i = from; i < to; i++) text += JSON.stringify({ [ID]: i, [TEXT]: `row ${i} 'q' \`b\` ü` }) + '\n';
-  return text;
-}
-
-async function rowCount(target: string): Promise<string> {
-  const rows = await driver.query<{ n: string }>(`SELECT count() AS n FROM ${target}`);
-  return rows[0]!.n;
-}
-
-async function createTable(name: string): Promise<string> {
-  const target = qualified(AWKWARD_DB, name);
-  await driver.command(
-    `CREATE TABLE ${target} (${quoteIdent(ID)} UInt64, ${quoteIdent(TEXT)} String) ` +
-      `ENGINE = MergeTree ORDER BY ${quoteIdent(ID)}`,
-  );
-  return target;
-}
 
 describe('ChdbDriver with a temp data directory', () => {
   beforeAll(async () => {
@@ -89,7 +61,7 @@ describe('ChdbDriver with a temp data directory', () => {
       { name: ID, type: 'UInt64' },
       { name: TEXT, type: 'String' },
     ]);
-    expect(await rowCount(table)).toBe('5');
+    expect(await rowCount(driver, table)).toBe('5');
   });
 
   it('returns JSONEachRow rows with 64-bit integers as strings', async () => {
@@ -114,16 +86,16 @@ describe('ChdbDriver with a temp data directory', () => {
       { max_threads: 3 },
     );
     expect(rows).toEqual([{ value: '3' }]);
-    const target = await createTable('settings');
+    const target = await createTable(driver, 'settings');
     const insert = `INSERT INTO ${target} SELECT number, '' FROM numbers(100)`;
     const limited = await clickHouseRejection(driver.command(insert, { max_rows_to_read: 10 }));
     expect([limited.code, limited.type]).toEqual([158, 'TOO_MANY_ROWS']);
     await driver.command(insert);
-    expect(await rowCount(target)).toBe('100');
+    expect(await rowCount(driver, target)).toBe('100');
   });
 
   it('inserts a JSONEachRow body whose chunks split rows, with settings (booleans included)', async () => {
-    const target = await createTable('stream');
+    const target = await createTable(driver, 'stream');
     const text = jsonRows(0, 1000);
     const cut = [0, 17, 18, 333, 4096, text.length - 3, text.length];
     await driver.insertStream(
@@ -131,7 +103,7 @@ describe('ChdbDriver with a temp data directory', () => {
       'JSONEachRow',
       chunks(...cut.slice(1).map((end, i) => text.slice(cut[i], end))),
     );
-    expect(await rowCount(target)).toBe('1000');
+    expect(await rowCount(driver, target)).toBe('1000');
     const sample = await driver.query(
       `SELECT ${quoteIdent(TEXT)} AS t FROM ${target} WHERE ${quoteIdent(ID)} = 999`,
     );
@@ -145,11 +117,11 @@ describe('ChdbDriver with a temp data directory', () => {
     await driver.insertStream(target, 'JSONEachRow', chunks(extra), {
       input_format_skip_unknown_fields: true,
     });
-    expect(await rowCount(target)).toBe('1001');
+    expect(await rowCount(driver, target)).toBe('1001');
   });
 
   it('inserts a Parquet body (spooled to an absolute temp path read with file())', async () => {
-    const target = await createTable('parquet');
+    const target = await createTable(driver, 'parquet');
     const path = join(directory, 'export.parquet');
     await driver.command(
       `INSERT INTO FUNCTION file(${quoteString(path)}, 'Parquet') ` +
@@ -192,7 +164,7 @@ describe('ChdbDriver with a temp data directory', () => {
   });
 
   it('rethrows a failing body unchanged and stays usable', async () => {
-    const target = await createTable('broken_body');
+    const target = await createTable(driver, 'broken_body');
     const broken = new Error('source object unreadable');
     async function* body(): AsyncGenerator<Uint8Array> {
       yield Buffer.from(jsonRows(0, 10));
@@ -203,6 +175,6 @@ describe('ChdbDriver with a temp data directory', () => {
       (caught: unknown) => caught,
     );
     expect(error).toBe(broken);
-    expect(await rowCount(target)).toBe('0');
+    expect(await rowCount(driver, target)).toBe('0');
   });
 });

@@ -7,20 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { HttpDriver } from '../../adapters/clickhouse/drivers/http.ts';
-import { ClickHouseError } from '../../adapters/clickhouse/driver.ts';
 import { toTargetError } from '../../adapters/clickhouse/errors.ts';
 import { qualified, quoteIdent, quoteString } from '../../adapters/clickhouse/sql/quote.ts';
 import { ConfigError, TargetError } from '../../src/errors.ts';
+import {
+  AWKWARD_DB,
+  AWKWARD_TABLE,
+  ID,
+  TEXT,
+  chunks,
+  clickHouseRejection,
+  createTable,
+  jsonRows,
+  rowCount,
+} from '../support/driver-fixtures.ts';
 import {
   clickHouseServerAvailable,
   startClickHouseServer,
   type LocalClickHouseServer,
 } from '../support/clickhouse-server.ts';
-
-const AWKWARD_DB = "shadow.fill 'db' `q` ünïcødé";
-const AWKWARD_TABLE = "t.v2 'it''s' `tick` back\\slash — 数据";
-const ID = 'id.col';
-const TEXT = "it's `text` ü";
 
 let server: LocalClickHouseServer;
 let driver: HttpDriver;
@@ -35,12 +40,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return outcome.error;
 }
 
-async function clickHouseRejection(promise: Promise<unknown>): Promise<ClickHouseError> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(ClickHouseError);
-  return error as ClickHouseError;
-}
-
 async function closedPort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -48,30 +47,6 @@ async function closedPort(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : 0;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
-}
-
-async function* chunks(...parts: readonly (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
-  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part) : part;
-}
-
-function jsonRows(from: number, to: number): string {
-  let text = '';
-  for (let i = from; i < to; i++) text += JSON.stringify({ [ID]: i, [TEXT]: `row ${i} 'q' \`b\` ü` }) + '\n';
-  return text;
-}
-
-async function rowCount(target: string): Promise<string> {
-  const rows = await driver.query<{ n: string }>(`SELECT count() AS n FROM ${target}`);
-  return rows[0]!.n;
-}
-
-async function createTable(name: string): Promise<string> {
-  const target = qualified(AWKWARD_DB, name);
-  await driver.command(
-    `CREATE TABLE ${target} (${quoteIdent(ID)} UInt64, ${quoteIdent(TEXT)} String) ` +
-      `ENGINE = MergeTree ORDER BY ${quoteIdent(ID)}`,
-  );
-  return target;
 }
 
 const available = clickHouseServerAvailable();
@@ -137,7 +112,7 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
         { name: TEXT, type: 'String' },
       ].sort((a, b) => (a.name < b.name ? -1 : 1)),
     );
-    expect(await rowCount(table)).toBe('5');
+    expect(await rowCount(driver, table)).toBe('5');
   });
 
   it('returns JSONEachRow rows with 64-bit integers as strings', async () => {
@@ -164,13 +139,13 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
       { max_threads: 3 },
     );
     expect(rows).toEqual([{ value: '3' }]);
-    const target = await createTable('settings');
+    const target = await createTable(driver, 'settings');
     const insert = `INSERT INTO ${target} SELECT number, '' FROM system.numbers LIMIT 100`;
     const limited = await clickHouseRejection(driver.command(insert, { max_rows_to_read: 10 }));
     expect(limited.code).toBe(158);
     expect(limited.type).toBe('TOO_MANY_ROWS');
     await driver.command(insert);
-    expect(await rowCount(target)).toBe('100');
+    expect(await rowCount(driver, target)).toBe('100');
     await expect(driver.query('SELECT 1', { 'bad name': 1 })).rejects.toThrow(
       /invalid ClickHouse setting name/,
     );
@@ -180,12 +155,12 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
   });
 
   it('streams a JSONEachRow body whose chunks split rows, with settings (booleans included)', async () => {
-    const target = await createTable('stream');
+    const target = await createTable(driver, 'stream');
     const text = jsonRows(0, 1000);
     const cut = [0, 17, 18, 333, 4096, text.length - 3, text.length];
     const parts = cut.slice(1).map((end, i) => text.slice(cut[i], end));
     await driver.insertStream(target, 'JSONEachRow', chunks(...parts));
-    expect(await rowCount(target)).toBe('1000');
+    expect(await rowCount(driver, target)).toBe('1000');
     const sample = await driver.query<Record<string, string>>(
       `SELECT ${quoteIdent(TEXT)} AS t FROM ${target} WHERE ${quoteIdent(ID)} = 999`,
     );
@@ -199,12 +174,12 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
     await driver.insertStream(target, 'JSONEachRow', chunks(extra), {
       input_format_skip_unknown_fields: true,
     });
-    expect(await rowCount(target)).toBe('1001');
+    expect(await rowCount(driver, target)).toBe('1001');
   });
 
   it('sends the body while it is still being produced (no buffering of the whole body)', async () => {
     const name = `stream_probe_${randomBytes(4).toString('hex')}`;
-    const target = await createTable(name);
+    const target = await createTable(driver, name);
     // The server reads up to max_query_size (256 KiB) before it starts the INSERT, so the first part is larger.
     const first = jsonRows(0, 20_000);
     expect(first.length).toBeGreaterThan(512 * 1024);
@@ -227,11 +202,11 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
     }
     await driver.insertStream(target, 'JSONEachRow', body());
     expect(sawInsertRunning).toBe(true);
-    expect(await rowCount(target)).toBe('20010');
+    expect(await rowCount(driver, target)).toBe('20010');
   });
 
   it('inserts a Parquet body when the server reads Parquet, and maps its refusal when it does not', async () => {
-    const target = await createTable('parquet');
+    const target = await createTable(driver, 'parquet');
     const formats = await driver.query<{ n: string }>(
       "SELECT count() AS n FROM system.formats WHERE name = 'Parquet' AND is_input = 1",
     );
@@ -256,7 +231,7 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
     );
     const bytes = new Uint8Array(await exported.arrayBuffer());
     await driver.insertStream(target, 'Parquet', chunks(bytes.subarray(0, 100), bytes.subarray(100)));
-    expect(await rowCount(target)).toBe('1000');
+    expect(await rowCount(driver, target)).toBe('1000');
   });
 
   it('maps an unknown table to code 60 and TARGET_MISSING, also for a large streamed body', async () => {
@@ -360,7 +335,7 @@ describe.skipIf(!available)('HttpDriver against clickhouse-server', () => {
   });
 
   it('rethrows a failing body unchanged instead of blaming the server', async () => {
-    const target = await createTable('broken_body');
+    const target = await createTable(driver, 'broken_body');
     const broken = new Error('source object unreadable');
     async function* body(): AsyncGenerator<Uint8Array> {
       yield Buffer.from(jsonRows(0, 10));
