@@ -13,7 +13,6 @@ import { qualified, quoteIdent, quoteString } from '../../adapters/clickhouse/sq
 import { TargetError } from '../../src/errors.ts';
 import {
   AWKWARD_DB,
-  AWKWARD_TABLE,
   ID,
   TEXT,
   chunks,
@@ -21,11 +20,11 @@ import {
   createTable,
   jsonRows,
   rowCount,
+  defineSharedDriverTests,
 } from '../support/driver-fixtures.ts';
 
 let directory: string;
 let driver: ChdbDriver;
-const table = qualified(AWKWARD_DB, AWKWARD_TABLE);
 
 describe('ChdbDriver with a temp data directory', () => {
   beforeAll(async () => {
@@ -39,85 +38,10 @@ describe('ChdbDriver with a temp data directory', () => {
     if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
+  defineSharedDriverTests(() => driver);
+
   it('describes itself by its data directory', () => {
     expect(driver.description).toBe(`embedded:${join(directory, 'data')}`);
-  });
-
-  it('creates objects whose names contain dots, quotes, backticks, backslashes and non-ASCII', async () => {
-    await driver.command(
-      `CREATE TABLE ${table} (${quoteIdent(ID)} UInt64, ${quoteIdent(TEXT)} String) ` +
-        `ENGINE = MergeTree ORDER BY ${quoteIdent(ID)}`,
-    );
-    await driver.command(`INSERT INTO ${table} SELECT number, concat('r', toString(number)) FROM numbers(5)`);
-    const tables = await driver.query<{ name: string }>(
-      `SELECT name FROM system.tables WHERE database = ${quoteString(AWKWARD_DB)}`,
-    );
-    expect(tables.map((row) => row.name)).toContain(AWKWARD_TABLE);
-    const columns = await driver.query<{ name: string; type: string }>(
-      `SELECT name, type FROM system.columns WHERE database = ${quoteString(AWKWARD_DB)} ` +
-        `AND table = ${quoteString(AWKWARD_TABLE)} ORDER BY position`,
-    );
-    expect(columns).toEqual([
-      { name: ID, type: 'UInt64' },
-      { name: TEXT, type: 'String' },
-    ]);
-    expect(await rowCount(driver, table)).toBe('5');
-  });
-
-  it('returns JSONEachRow rows with 64-bit integers as strings', async () => {
-    const rows = await driver.query(
-      "SELECT toUInt64('18446744073709551615') AS big, toInt64('-9007199254740993') AS negative, " +
-        "toUInt32(7) AS small, 'a\\'b\\n' AS text, [1, 2] AS list",
-    );
-    expect(rows).toEqual([
-      { big: '18446744073709551615', negative: '-9007199254740993', small: 7, text: "a'b\n", list: [1, 2] },
-    ]);
-    expect(await driver.query('SELECT 1 AS one FROM system.one WHERE 0')).toEqual([]);
-    const fromTable = await driver.query(`SELECT * FROM ${table} ORDER BY ${quoteIdent(ID)} LIMIT 2`);
-    expect(fromTable).toEqual([
-      { [ID]: '0', [TEXT]: 'r0' },
-      { [ID]: '1', [TEXT]: 'r1' },
-    ]);
-  });
-
-  it('passes settings to queries and commands', async () => {
-    const rows = await driver.query<{ value: string }>(
-      "SELECT value FROM system.settings WHERE name = 'max_threads'",
-      { max_threads: 3 },
-    );
-    expect(rows).toEqual([{ value: '3' }]);
-    const target = await createTable(driver, 'settings');
-    const insert = `INSERT INTO ${target} SELECT number, '' FROM numbers(100)`;
-    const limited = await clickHouseRejection(driver.command(insert, { max_rows_to_read: 10 }));
-    expect([limited.code, limited.type]).toEqual([158, 'TOO_MANY_ROWS']);
-    await driver.command(insert);
-    expect(await rowCount(driver, target)).toBe('100');
-  });
-
-  it('inserts a JSONEachRow body whose chunks split rows, with settings (booleans included)', async () => {
-    const target = await createTable(driver, 'stream');
-    const text = jsonRows(0, 1000);
-    const cut = [0, 17, 18, 333, 4096, text.length - 3, text.length];
-    await driver.insertStream(
-      target,
-      'JSONEachRow',
-      chunks(...cut.slice(1).map((end, i) => text.slice(cut[i], end))),
-    );
-    expect(await rowCount(driver, target)).toBe('1000');
-    const sample = await driver.query(
-      `SELECT ${quoteIdent(TEXT)} AS t FROM ${target} WHERE ${quoteIdent(ID)} = 999`,
-    );
-    expect(sample).toEqual([{ t: "row 999 'q' `b` ü" }]);
-
-    const extra = `${JSON.stringify({ [ID]: 5000, [TEXT]: 'x', unknown_field: 1 })}\n`;
-    const strict = await clickHouseRejection(
-      driver.insertStream(target, 'JSONEachRow', chunks(extra), { input_format_skip_unknown_fields: false }),
-    );
-    expect(strict.code).toBeGreaterThan(0);
-    await driver.insertStream(target, 'JSONEachRow', chunks(extra), {
-      input_format_skip_unknown_fields: true,
-    });
-    expect(await rowCount(driver, target)).toBe('1001');
   });
 
   it('inserts a Parquet body (spooled to an absolute temp path read with file())', async () => {
