@@ -40,6 +40,7 @@ import { createS3Client } from '../src/source/s3-client.ts';
 import { detail, median, scratchDir, summary, timed } from './common.ts';
 import { descendantSeconds } from './support/cpu.ts';
 import { createPgStaging } from './support/pg-staging.ts';
+import { defineConfig } from '../src/config/define.ts';
 
 const DAYS = 6;
 const FILES_PER_DAY = 10;
@@ -167,29 +168,17 @@ async function verify(sql: pg.Client, name: string) {
 }
 
 function engineConfig(dbDir: string, s3: LocalS3Server, table: string, strategy: Side): BackfillConfig {
-  return {
-    target: {
-      kind: 'timescaledb',
-      url: `embedded:${dbDir}`,
-      database: 'public',
-      table,
-      user: undefined,
-      password: undefined,
-    },
+  return defineConfig({
+    target: { kind: 'timescaledb', url: `embedded:${dbDir}`, table },
     source: {
       url: 's3://backfill/pypi/*/*.parquet',
       endpoint: s3.endpoint,
-      region: 'us-east-1',
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     },
-    filter: undefined,
     batch: { files: 1000, bytes: 1e12 },
-    views: 'auto',
-    settings: {},
-    load: 'client',
     attempts: 1,
     targetOptions: { strategy },
-  };
+  });
 }
 
 async function engineRun(config: BackfillConfig) {

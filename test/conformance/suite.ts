@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TargetAdapter } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
+import { defineConfig } from '../../src/config/define.ts';
 import { ShadowfillError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { runBackfill, type RunOptions, type RunReport } from '../../src/runner/run.ts';
@@ -49,24 +50,19 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
     let client: S3Client;
     const secret = 'conformance-secret-value';
 
-    const config = (table: string, url: string, extra: Partial<BackfillConfig> = {}): BackfillConfig => ({
-      target: h.target(table),
-      source: {
-        url,
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      },
-      filter: undefined,
-      batch: { files: 2, bytes: 1e12 },
-      views: 'auto',
-      settings: {},
-      load: 'server',
-      attempts: 2,
-      targetOptions: {},
-      ...h.defaults,
-      ...extra,
-    });
+    const config = (table: string, url: string, extra: Partial<BackfillConfig> = {}): BackfillConfig =>
+      defineConfig({
+        target: h.target(table),
+        source: {
+          url,
+          endpoint: s3.endpoint,
+          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        },
+        batch: { files: 2, bytes: 1e12 },
+        attempts: 2,
+        ...h.defaults,
+        ...extra,
+      });
     const run = async (c: BackfillConfig, options?: RunOptions): Promise<RunReport> => {
       const adapter = h.createAdapter(c);
       await adapter.connect();

@@ -20,6 +20,7 @@ import { SchemaMismatchError, SourceError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { acquireEmbeddedTimescale } from '../../src/local/timescaledb-server.ts';
 import { runBackfill } from '../../src/runner/run.ts';
+import { defineConfig } from '../../src/config/define.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
@@ -71,29 +72,17 @@ function config(
   bucket: string,
   options: Record<string, unknown> = {},
 ): BackfillConfig {
-  return {
-    target: {
-      kind: 'timescaledb',
-      url: `embedded:${dbDir}`,
-      database: 'public',
-      table,
-      user: undefined,
-      password: undefined,
-    },
+  return defineConfig({
+    target: { kind: 'timescaledb', url: `embedded:${dbDir}`, table },
     source: {
       url: `s3://${bucket}/pypi/*/*.parquet`,
       endpoint: s3.endpoint,
-      region: 'us-east-1',
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     },
-    filter: undefined,
     batch: { files: 2, bytes: 1e12 },
-    views: 'auto',
-    settings: {},
-    load: 'client',
     attempts: 1,
     targetOptions: options,
-  };
+  });
 }
 
 async function run(c: BackfillConfig, events: RunEvent[] = []) {

@@ -12,6 +12,7 @@ import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
 import { ClickHouseAdapter } from '../../adapters/clickhouse/adapter.ts';
 import { quoteString } from '../../adapters/clickhouse/sql/quote.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
+import { defineConfig } from '../../src/config/define.ts';
 import { generatePypiParquet, PYPI_STRUCTURE, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
@@ -85,30 +86,20 @@ export async function startScenario(options: {
       return f;
     },
     rowsOf: (numbers) => numbers.reduce((n, i) => n + (byNumber.get(i)?.rows ?? 0), 0),
-    config: (database, overrides = {}) => ({
-      target: {
-        kind: 'clickhouse',
-        url: `embedded:${chDir}`,
-        database,
-        table: 'pypi',
-        user: undefined,
-        password: undefined,
-      },
-      source: {
-        url: overrides.url ?? `s3://${BUCKET}/${ANY_DAY}{010..019}.parquet`,
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: creds,
-      },
-      filter: undefined,
-      batch: { files: 4, bytes: 15 * 1024 ** 3 },
-      views: 'auto',
-      settings: {},
-      load: 'server',
-      attempts: 2,
-      targetOptions: {},
-      ...overrides,
-    }),
+    config: (database, overrides = {}) => {
+      const { url, ...rest } = overrides;
+      return defineConfig({
+        target: { kind: 'clickhouse', url: `embedded:${chDir}`, database, table: 'pypi' },
+        source: {
+          url: url ?? `s3://${BUCKET}/${ANY_DAY}{010..019}.parquet`,
+          endpoint: s3.endpoint,
+          credentials: creds,
+        },
+        batch: { files: 4, bytes: 15 * 1024 ** 3 },
+        attempts: 2,
+        ...rest,
+      });
+    },
     run: async (config, runOptions) => {
       const adapter = new ClickHouseAdapter(config, new ChdbDriver(chDir));
       await adapter.connect();

@@ -1,0 +1,27 @@
+/**
+ * shadowfill as a library: build or load a configuration, create the adapter for its target, then plan or run.
+ *
+ *   const config = defineConfig({ target: { kind: 'clickhouse', url: 'http://localhost:8123', table: 'pypi' },
+ *                                 source: { url: 's3://bucket/pypi/*.parquet' } });
+ *   const adapter = await createAdapter(config);
+ *   await adapter.connect();
+ *   try { console.log(await runBackfill(config, adapter, { onEvent: console.log })); }
+ *   finally { await adapter.close(); }
+ */
+export { defineConfig, type ConfigInput } from './config/define.ts';
+export { loadConfig, redactConfig } from './config/load.ts';
+export type {
+  BackfillConfig,
+  TargetConfig,
+  SourceConfig,
+  FilterConfig,
+  BatchConfig,
+  LoadMode,
+} from './config/types.ts';
+export { createAdapter } from './adapter/registry.ts';
+export type * from './adapter/contract.ts';
+export { runBackfill, type RunOptions, type RunReport } from './runner/run.ts';
+export { planRun, type RunPlan } from './runner/plan.ts';
+export type { RunEvent, EventSink } from './runner/events.ts';
+export type { JournalEvent, JournalStore } from './journal/types.ts';
+export * from './errors.ts';
