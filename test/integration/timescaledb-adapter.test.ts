@@ -5,12 +5,8 @@
  * 1-day chunks, segmentby/orderby compression, a 7-day compression policy that never ran, chunks older than 7 days
  * compressed, a continuous aggregate, a primary key.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedTimescale } from '../support/embedded-timescale.ts';
 import type {
   RowChunk,
   RunContext,
@@ -18,9 +14,8 @@ import type {
   TargetAdapter,
   TargetDescription,
 } from '../../src/adapter/contract.ts';
-import { DEFAULT_BATCH, type BackfillConfig } from '../../src/config/types.ts';
+import type { BackfillConfig } from '../../src/config/types.ts';
 import { JournalError, SchemaMismatchError, SourceError, TargetError } from '../../src/errors.ts';
-import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src/local/timescaledb-server.ts';
 import { PreciseDate } from '../../src/parquet/values.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
 
@@ -30,65 +25,15 @@ const TEN_MINUTES = 600_000;
 const D0 = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
 const GAP_DAY = 15;
 
-let dir: string;
-let lease: EmbeddedTimescaleLease;
-let sql: pg.Client;
-const adapters: TargetAdapter[] = [];
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'shadowfill-tsdb-'));
-  lease = await acquireEmbeddedTimescale({ directory: dir });
-  sql = new pg.Client({
-    host: lease.server.host,
-    port: lease.server.port,
-    user: 'postgres',
-    database: 'postgres',
-  });
-  await sql.connect();
-  await sql.query("SET TimeZone = 'UTC'");
-});
-
-afterEach(async () => {
-  // The embedded server accepts a few connections at once; every adapter holds one.
-  for (const adapter of adapters.splice(0)) await adapter.close().catch(() => undefined);
-});
-
-afterAll(async () => {
-  await sql?.end().catch(() => undefined);
-  await lease?.release();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const db = useEmbeddedTimescale('shadowfill-tsdb-', { utcSession: true });
 
 function config(table: string, targetOptions: Record<string, unknown> = {}): BackfillConfig {
-  return {
-    target: {
-      kind: 'timescaledb',
-      url: `embedded:${dir}`,
-      database: 'public',
-      table,
-      user: undefined,
-      password: undefined,
-    },
-    source: {
-      url: 's3://bucket/backfill/*.parquet',
-      endpoint: undefined,
-      region: 'us-east-1',
-      credentials: undefined,
-    },
-    filter: undefined,
-    batch: DEFAULT_BATCH,
-    views: 'auto',
-    settings: {},
-    load: 'client',
-    attempts: 1,
-    targetOptions,
-  };
+  return db.config(table, targetOptions);
 }
 
 async function open(table: string, targetOptions: Record<string, unknown> = {}) {
   const cfg = config(table, targetOptions);
-  const adapter = createTimescaleAdapter(cfg);
-  adapters.push(adapter);
+  const adapter = db.adapter(cfg);
   await adapter.connect();
   const target = await adapter.describe();
   return { adapter, cfg, target };
@@ -169,7 +114,7 @@ async function* concat(...parts: AsyncIterable<RowChunk>[]): AsyncIterable<RowCh
 
 /** The hypertable every test starts from (see the file header); returns its row count. */
 async function createMetrics(table: string): Promise<number> {
-  const q = (text: string) => sql.query(text);
+  const q = (text: string) => db.sql.query(text);
   await q(
     `CREATE TABLE ${table} (t timestamptz NOT NULL, device integer NOT NULL, v double precision, note text, PRIMARY KEY (device, t))`,
   );
@@ -194,7 +139,7 @@ async function createMetrics(table: string): Promise<number> {
 }
 
 async function count(table: string, where = 'true'): Promise<number> {
-  const r = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${where}`);
+  const r = await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${where}`);
   return Number(r.rows[0]!.n);
 }
 
@@ -207,7 +152,7 @@ interface ChunkState {
 }
 
 async function chunks(table: string): Promise<ChunkState[]> {
-  const r = await sql.query<{ name: string; start: string; status: number; cid: number | null }>(
+  const r = await db.sql.query<{ name: string; start: string; status: number; cid: number | null }>(
     `SELECT c.table_name AS name, s.range_start::text AS start, c.status, c.compressed_chunk_id AS cid
        FROM _timescaledb_catalog.chunk c
        JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id
@@ -228,7 +173,7 @@ async function chunks(table: string): Promise<ChunkState[]> {
 const dayOf = (c: ChunkState) => Math.round((c.start - D0) / DAY);
 
 async function policyScheduled(table: string): Promise<boolean> {
-  const r = await sql.query<{ scheduled: boolean }>(
+  const r = await db.sql.query<{ scheduled: boolean }>(
     `SELECT scheduled FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = $1`,
     [table],
   );
@@ -239,7 +184,7 @@ async function policyScheduled(table: string): Promise<boolean> {
 async function aggregateDifference(table: string): Promise<number> {
   const recomputed = `SELECT time_bucket('1 hour', t) AS bucket, device, count(*) AS n, sum(v) AS total FROM ${table} GROUP BY 1, 2`;
   const stored = `SELECT bucket, device, n, total FROM ${table}_hourly`;
-  const r = await sql.query<{ n: string }>(
+  const r = await db.sql.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM ((${recomputed} EXCEPT ALL ${stored}) UNION ALL (${stored} EXCEPT ALL ${recomputed})) d`,
   );
   return Number(r.rows[0]!.n);
@@ -290,15 +235,13 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
   });
 
   it('refuses a missing table and a plain table with a TargetError', async () => {
-    await sql.query('CREATE TABLE m_plain (t timestamptz NOT NULL, v int)');
-    const missing = createTimescaleAdapter(config('m_nowhere'));
-    adapters.push(missing);
+    await db.sql.query('CREATE TABLE m_plain (t timestamptz NOT NULL, v int)');
+    const missing = db.adapter(config('m_nowhere'));
     await expect(missing.describe()).rejects.toMatchObject({
       code: 'TARGET_MISSING',
       message: expect.stringContaining('public.m_nowhere does not exist'),
     });
-    const plain = createTimescaleAdapter(config('m_plain'));
-    adapters.push(plain);
+    const plain = db.adapter(config('m_plain'));
     await expect(plain.describe()).rejects.toMatchObject({
       code: 'TARGET_UNSUPPORTED',
       message: expect.stringContaining('not a hypertable'),
@@ -365,7 +308,7 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
 
     expect(await count(table)).toBe(before + added);
     expect(await count(table, 'device IN (4, 5)')).toBe(added);
-    const stored = await sql.query<{ t: string; note: string; v: number | null }>(
+    const stored = await db.sql.query<{ t: string; note: string; v: number | null }>(
       `SELECT t::text AS t, note, v FROM ${table} WHERE device = 5`,
     );
     expect(stored.rows).toEqual([
@@ -399,7 +342,7 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
 
     await adapter.dropShadows(run);
     await adapter.dropShadows(run);
-    const left = await sql.query(`SELECT relname FROM pg_class WHERE relname LIKE 'm_full_v2_%'`);
+    const left = await db.sql.query(`SELECT relname FROM pg_class WHERE relname LIKE 'm_full_v2_%'`);
     expect(left.rows).toEqual([]);
   });
 
@@ -444,8 +387,8 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
 
     const sumDevice1 = async (table: string) =>
       Number(
-        (await sql.query<{ s: string }>(`SELECT sum(v)::text AS s FROM ${table} WHERE device = 1`)).rows[0]!
-          .s,
+        (await db.sql.query<{ s: string }>(`SELECT sum(v)::text AS s FROM ${table} WHERE device = 1`))
+          .rows[0]!.s,
       );
 
     it('error: the failing slice leaves the hypertable as before, its chunk still compressed; recover resumes the policy', async () => {
@@ -503,7 +446,7 @@ describe('TimescaleDB adapter on the embedded TimescaleDB', () => {
         conflicting()
           .slice(-day25)
           .reduce((n, r) => n + r.v!, 0);
-      const updated = await sql.query<{ s: string; notes: string }>(
+      const updated = await db.sql.query<{ s: string; notes: string }>(
         `SELECT sum(v)::text AS s, count(DISTINCT note)::text AS notes FROM ${table} WHERE device = 1 AND (t < to_timestamp(${(D0 + 3 * DAY) / 1000}) AND t >= to_timestamp(${(D0 + 2 * DAY) / 1000}) OR t >= to_timestamp(${(D0 + 25 * DAY) / 1000}) AND t < to_timestamp(${(D0 + 26 * DAY) / 1000}))`,
       );
       expect(Number(updated.rows[0]!.s)).toBe(expected);

@@ -4,69 +4,20 @@
  * with a hierarchical continuous aggregate and no compression policy; and an integer time dimension with an
  * integer_now function and an integer compress_after.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedTimescale } from '../support/embedded-timescale.ts';
 import type { RowChunk, RunContext, TargetAdapter } from '../../src/adapter/contract.ts';
-import { DEFAULT_BATCH, type BackfillConfig } from '../../src/config/types.ts';
-import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src/local/timescaledb-server.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
 
-let dir: string;
-let lease: EmbeddedTimescaleLease;
-let sql: pg.Client;
-const adapters: TargetAdapter[] = [];
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'shadowfill-tsdb-dims-'));
-  lease = await acquireEmbeddedTimescale({ directory: dir });
-  sql = new pg.Client({
-    host: lease.server.host,
-    port: lease.server.port,
-    user: 'postgres',
-    database: 'postgres',
-  });
-  await sql.connect();
-});
-
-afterEach(async () => {
-  for (const adapter of adapters.splice(0)) await adapter.close().catch(() => undefined);
-});
-
-afterAll(async () => {
-  await sql?.end().catch(() => undefined);
-  await lease?.release();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const db = useEmbeddedTimescale('shadowfill-tsdb-dims-');
 
 async function open(
   table: string,
   sourceColumns: SourceColumn[],
   targetOptions: Record<string, unknown> = {},
 ) {
-  const config: BackfillConfig = {
-    target: {
-      kind: 'timescaledb',
-      url: `embedded:${dir}`,
-      database: 'public',
-      table,
-      user: undefined,
-      password: undefined,
-    },
-    source: { url: 's3://b/*.parquet', endpoint: undefined, region: 'us-east-1', credentials: undefined },
-    filter: undefined,
-    batch: DEFAULT_BATCH,
-    views: 'auto',
-    settings: {},
-    load: 'client',
-    attempts: 1,
-    targetOptions,
-  };
-  const adapter = createTimescaleAdapter(config);
-  adapters.push(adapter);
+  const config = db.config(table, targetOptions, 's3://b/*.parquet');
+  const adapter = db.adapter(config);
   const target = await adapter.describe();
   const run: RunContext = {
     runId: `run-${table}`,
@@ -111,7 +62,7 @@ async function backfill(adapter: TargetAdapter, run: RunContext, input: AsyncIte
 }
 
 async function chunkStates(table: string) {
-  const r = await sql.query<{ name: string; status: number; cid: number | null }>(
+  const r = await db.sql.query<{ name: string; status: number; cid: number | null }>(
     `SELECT c.table_name AS name, c.status, c.compressed_chunk_id AS cid FROM _timescaledb_catalog.chunk c
        JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id WHERE h.table_name = $1 AND NOT c.dropped ORDER BY c.id`,
     [table],
@@ -125,28 +76,30 @@ async function chunkStates(table: string) {
 }
 
 const count = async (table: string) =>
-  Number((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n);
+  Number((await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n);
 
 describe('TimescaleDB adapter on other hypertable shapes', () => {
   it('timestamp + hash space dimension: decompresses only the space partition that receives rows', async () => {
-    await sql.query(`CREATE TABLE sp (t timestamp NOT NULL, device integer NOT NULL, v double precision)`);
-    await sql.query(`SELECT create_hypertable('sp', by_range('t', INTERVAL '1 day'))`);
-    await sql.query(`SELECT add_dimension('sp', by_hash('device', 2))`);
-    await sql.query(`ALTER TABLE sp SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')`);
-    await sql.query(
+    await db.sql.query(`CREATE TABLE sp (t timestamp NOT NULL, device integer NOT NULL, v double precision)`);
+    await db.sql.query(`SELECT create_hypertable('sp', by_range('t', INTERVAL '1 day'))`);
+    await db.sql.query(`SELECT add_dimension('sp', by_hash('device', 2))`);
+    await db.sql.query(
+      `ALTER TABLE sp SET (timescaledb.compress, timescaledb.compress_segmentby = 'device')`,
+    );
+    await db.sql.query(
       `INSERT INTO sp SELECT g, d, d FROM generate_series('2024-01-01'::timestamp, '2024-01-10 23:00', INTERVAL '1 hour') g, generate_series(1, 8) d`,
     );
-    await sql.query(`SELECT compress_chunk(c) FROM show_chunks('sp') c`);
-    await sql.query(
+    await db.sql.query(`SELECT compress_chunk(c) FROM show_chunks('sp') c`);
+    await db.sql.query(
       `CREATE MATERIALIZED VIEW sp_hourly WITH (timescaledb.continuous) AS SELECT time_bucket('1 hour', t) AS b, device, count(*) AS n FROM sp GROUP BY 1, 2 WITH NO DATA`,
     );
-    await sql.query(
+    await db.sql.query(
       `CREATE MATERIALIZED VIEW sp_daily WITH (timescaledb.continuous) AS SELECT time_bucket('1 day', b) AS d, sum(n) AS n FROM sp_hourly GROUP BY 1 WITH NO DATA`,
     );
-    await sql.query(`CALL refresh_continuous_aggregate('sp_hourly', NULL, NULL)`);
-    await sql.query(`CALL refresh_continuous_aggregate('sp_daily', NULL, NULL)`);
+    await db.sql.query(`CALL refresh_continuous_aggregate('sp_hourly', NULL, NULL)`);
+    await db.sql.query(`CALL refresh_continuous_aggregate('sp_daily', NULL, NULL)`);
     // Two devices that hash into the same one of the two space partitions.
-    const hashes = await sql.query<{ d: number; h: string }>(
+    const hashes = await db.sql.query<{ d: number; h: string }>(
       `SELECT d, _timescaledb_functions.get_partition_hash(d)::text AS h FROM generate_series(1, 8) d`,
     );
     const low = hashes.rows.filter((r) => Number(r.h) < 2 ** 30).map((r) => r.d);
@@ -200,23 +153,23 @@ describe('TimescaleDB adapter on other hypertable shapes', () => {
       else expect(after.get(name)!.cid, `${name} untouched`).toBe(c.cid);
     }
     // Both aggregate levels were refreshed over the backfilled range.
-    const daily = await sql.query<{ n: string }>(`SELECT n::text FROM sp_daily WHERE d = '2024-01-03'`);
+    const daily = await db.sql.query<{ n: string }>(`SELECT n::text FROM sp_daily WHERE d = '2024-01-03'`);
     expect(daily.rows).toEqual([{ n: String(24 * 8 + 48) }]);
-    const hourly = await sql.query<{ n: string }>(`SELECT sum(n)::text AS n FROM sp_hourly`);
+    const hourly = await db.sql.query<{ n: string }>(`SELECT sum(n)::text AS n FROM sp_hourly`);
     expect(hourly.rows).toEqual([{ n: String(before + 48) }]);
   });
 
   it('integer time with integer_now and an integer compress_after', async () => {
-    await sql.query(`CREATE TABLE it (t bigint NOT NULL, v integer NOT NULL)`);
-    await sql.query(`SELECT create_hypertable('it', by_range('t', 1000))`);
-    await sql.query(
+    await db.sql.query(`CREATE TABLE it (t bigint NOT NULL, v integer NOT NULL)`);
+    await db.sql.query(`SELECT create_hypertable('it', by_range('t', 1000))`);
+    await db.sql.query(
       `CREATE FUNCTION it_now() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT coalesce(max(t), 0) FROM it'`,
     );
-    await sql.query(`SELECT set_integer_now_func('it', 'it_now')`);
-    await sql.query(`ALTER TABLE it SET (timescaledb.compress, timescaledb.compress_orderby = 't')`);
-    await sql.query(`INSERT INTO it SELECT g, 1 FROM generate_series(10000, 19999, 10) g`);
-    await sql.query(`SELECT add_compression_policy('it', compress_after => 3000::bigint)`);
-    await sql.query(`SELECT compress_chunk(c) FROM show_chunks('it', older_than => it_now() - 3000) c`);
+    await db.sql.query(`SELECT set_integer_now_func('it', 'it_now')`);
+    await db.sql.query(`ALTER TABLE it SET (timescaledb.compress, timescaledb.compress_orderby = 't')`);
+    await db.sql.query(`INSERT INTO it SELECT g, 1 FROM generate_series(10000, 19999, 10) g`);
+    await db.sql.query(`SELECT add_compression_policy('it', compress_after => 3000::bigint)`);
+    await db.sql.query(`SELECT compress_chunk(c) FROM show_chunks('it', older_than => it_now() - 3000) c`);
     const before = await count('it');
     const { adapter, run, target } = await open('it', [
       { name: 't', type: { kind: 'int', bits: 64, signed: true }, nullable: false, parquetType: 'INT64' },
@@ -232,11 +185,11 @@ describe('TimescaleDB adapter on other hypertable shapes', () => {
     expect(await count('it')).toBe(before + 150);
     const states = [...(await chunkStates('it')).values()];
     expect(states.filter((c) => c.partial)).toEqual([]);
-    const compressed = await sql.query<{ n: string }>(
+    const compressed = await db.sql.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'it' AND is_compressed AND range_end_integer <= 17000`,
     );
     expect(compressed.rows[0]!.n).toBe('7'); // 5000-5999 (new, past integer_now() − 3000) and 10000-15999
-    const scheduled = await sql.query<{ s: boolean }>(
+    const scheduled = await db.sql.query<{ s: boolean }>(
       `SELECT scheduled AS s FROM timescaledb_information.jobs WHERE hypertable_name = 'it' AND proc_name = 'policy_compression'`,
     );
     expect(scheduled.rows).toEqual([{ s: true }]);
