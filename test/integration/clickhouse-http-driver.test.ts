@@ -4,7 +4,7 @@
  * database, bad credentials, closed port, failing body) onto ClickHouseError and TargetError.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { freePort as closedPort } from '../support/ports.ts';
 import { randomBytes } from 'node:crypto';
 import { HttpDriver } from '../../adapters/clickhouse/drivers/http.ts';
 import { toTargetError } from '../../adapters/clickhouse/errors.ts';
@@ -37,15 +37,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
   if (outcome.resolved) throw new Error('expected the promise to reject, but it resolved');
   return outcome.error;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 const available = clickHouseServerAvailable();

@@ -3,7 +3,7 @@
  * full reads, and the mapping of failures (wrong credentials, closed port, missing bucket) onto SourceError.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { freePort as closedPort } from '../support/ports.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,15 +54,6 @@ async function rejection(promise: Promise<unknown>): Promise<SourceError> {
   );
   expect(error).toBeInstanceOf(SourceError);
   return error as SourceError;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 beforeAll(async () => {
