@@ -26,7 +26,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openConnection, type PgConnection } from '../adapters/timescaledb/connection.ts';
 import { copyField, encoderFor } from '../adapters/timescaledb/encode.ts';
-import { generatePypiParquet } from '../fixtures/pypi.ts';
+import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS } from '../fixtures/pypi.ts';
 import { uploadDirectory } from '../fixtures/upload.ts';
 import type { RowChunk } from '../src/adapter/contract.ts';
 import { startLocalS3 } from '../src/local/s3-server.ts';
@@ -50,18 +50,8 @@ const ROUNDS = 3;
 /** Rows per COPY write in adapters/timescaledb/load.ts (COPY_PIECE_ROWS). */
 const COPY_PIECE_ROWS = 4096;
 
-const COLUMNS = [
-  'timestamp',
-  'country_code',
-  'project',
-  'type',
-  'installer',
-  'python_minor',
-  'system',
-  'version',
-] as const;
-const TABLE_SQL = `CREATE TABLE pypi ("timestamp" timestamptz NOT NULL, country_code text, project text, type text,
-  installer text, python_minor text, system text, version text)`;
+const COLUMNS = PYPI_COLUMNS;
+const TABLE_SQL = `CREATE TABLE pypi (${PYPI_PG_COLUMNS})`;
 const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
 
 const rate = (rows: number, seconds: number) =>

@@ -24,10 +24,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openConnection } from '../adapters/timescaledb/connection.ts';
 import { createTimescaleAdapter } from '../adapters/timescaledb/index.ts';
-import { generatePypiParquet, type GeneratedFile } from '../fixtures/pypi.ts';
+import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS, type GeneratedFile } from '../fixtures/pypi.ts';
 import { uploadDirectory } from '../fixtures/upload.ts';
 import type { RowChunk } from '../src/adapter/contract.ts';
 import type { BackfillConfig } from '../src/config/types.ts';
+import { defineConfig } from '../src/config/define.ts';
 import { startLocalS3, type LocalS3Server } from '../src/local/s3-server.ts';
 import { acquireEmbeddedTimescale } from '../src/local/timescaledb-server.ts';
 import { readRowChunks } from '../src/parquet/rows.ts';
@@ -37,10 +38,11 @@ import { listObjects } from '../src/source/list-objects.ts';
 import { resolveLocation } from '../src/source/location.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
 import { createS3Client } from '../src/source/s3-client.ts';
+import type { SourceObject } from '../src/source/types.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { detail, median, scratchDir, summary, timed } from './common.ts';
 import { descendantSeconds } from './support/cpu.ts';
 import { createPgStaging } from './support/pg-staging.ts';
-import { defineConfig } from '../src/config/define.ts';
 
 const DAYS = 6;
 const FILES_PER_DAY = 10;
@@ -49,20 +51,10 @@ const NEW_DAYS = 2;
 const ROUNDS = 2;
 const SIDES = ['manual', 'auto', 'decompress', 'direct'] as const;
 
-const COLUMNS = [
-  'timestamp',
-  'country_code',
-  'project',
-  'type',
-  'installer',
-  'python_minor',
-  'system',
-  'version',
-];
+const COLUMNS: readonly string[] = PYPI_COLUMNS;
 const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
 const tableSql = (name: string, unlogged = false) =>
-  `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${name} ("timestamp" timestamptz NOT NULL, country_code text, project text,
-     type text, installer text, python_minor text, system text, version text)`;
+  `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${name} (${PYPI_PG_COLUMNS})`;
 
 type Side = 'manual' | 'auto' | 'decompress' | 'direct';
 
@@ -207,8 +199,11 @@ async function engineRun(config: BackfillConfig) {
   }
 }
 
-/** The rows of every object in `bucket`, decoded from S3 in key order (the engine's reader). */
-async function* rowsOf(s3: LocalS3Server, bucket: string): AsyncIterable<RowChunk> {
+/** An S3 client on `bucket` of the local store and its objects in key order, as the engine lists them. */
+async function openBucket(
+  s3: LocalS3Server,
+  bucket: string,
+): Promise<{ client: S3Client; objects: SourceObject[] }> {
   const location = resolveLocation({
     url: `s3://${bucket}/pypi/*/*.parquet`,
     endpoint: s3.endpoint,
@@ -217,7 +212,18 @@ async function* rowsOf(s3: LocalS3Server, bucket: string): AsyncIterable<RowChun
   });
   const client = createS3Client(location);
   try {
-    for (const object of await listObjects(client, location)) {
+    return { client, objects: await listObjects(client, location) };
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+}
+
+/** The rows of every object in `bucket`, decoded from S3 in key order (the engine's reader). */
+async function* rowsOf(s3: LocalS3Server, bucket: string): AsyncIterable<RowChunk> {
+  const { client, objects } = await openBucket(s3, bucket);
+  try {
+    for (const object of objects) {
       yield* readRowChunks(s3AsyncBuffer(client, object), object, { columns: COLUMNS });
     }
   } finally {
@@ -226,16 +232,10 @@ async function* rowsOf(s3: LocalS3Server, bucket: string): AsyncIterable<RowChun
 }
 
 async function sourceColumns(s3: LocalS3Server, bucket: string) {
-  const location = resolveLocation({
-    url: `s3://${bucket}/pypi/*/*.parquet`,
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  const client = createS3Client(location);
+  const { client, objects } = await openBucket(s3, bucket);
   try {
-    const [first] = await listObjects(client, location);
-    const schema = await readSourceSchema(s3AsyncBuffer(client, first!), first!);
+    const first = objects[0]!;
+    const schema = await readSourceSchema(s3AsyncBuffer(client, first), first);
     return COLUMNS.map((name) => schema.columns.find((c) => c.name === name)!);
   } finally {
     client.destroy();

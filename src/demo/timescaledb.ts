@@ -13,7 +13,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts';
+import { generatePypiParquet, PYPI_PG_COLUMNS, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import { createAdapter } from '../adapter/registry.ts';
 import { formatCount, formatSeconds } from '../cli/format.ts';
@@ -257,10 +257,7 @@ async function withSql<T>(server: EmbeddedTimescale, fn: (sql: pg.Client) => Pro
 }
 
 async function createSchema(sql: pg.Client): Promise<void> {
-  await sql.query(
-    `CREATE TABLE ${TABLE} ("timestamp" timestamptz NOT NULL, country_code text, project text, type text,
-       installer text, python_minor text, system text, version text)`,
-  );
+  await sql.query(`CREATE TABLE ${TABLE} (${PYPI_PG_COLUMNS})`);
   await sql.query(`SELECT create_hypertable('${TABLE}', by_range('timestamp', INTERVAL '1 day'))`);
   await sql.query(
     `ALTER TABLE ${TABLE} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project',
