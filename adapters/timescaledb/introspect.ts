@@ -423,7 +423,7 @@ export async function listChunks(db: Queryable, ht: Hypertable): Promise<ChunkIn
        JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id
        JOIN _timescaledb_catalog.dimension d ON d.id = s.dimension_id
        LEFT JOIN _timescaledb_catalog.compression_chunk_size z ON z.chunk_id = c.id
-      WHERE c.hypertable_id = $1 AND NOT c.dropped
+      WHERE c.hypertable_id = $1 AND NOT coalesce((to_jsonb(c) ->> 'dropped')::boolean, false)
       ORDER BY c.id`,
     [ht.id],
     `listing the chunks of ${ht.schema}.${ht.name}`,

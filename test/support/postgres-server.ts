@@ -40,7 +40,16 @@ function userIds(name: string): { uid: number; gid: number } | undefined {
   return { uid: Number(result.stdout.trim()), gid: Number(group.stdout.trim()) };
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export interface TestPostgresOptions {
+  /**
+   * Load TimescaleDB (`shared_preload_libraries=timescaledb`, the job scheduler running) and
+   * `CREATE EXTENSION timescaledb` in the `postgres` database: the real server of `../shared/timescaledb`
+   * (`bash ../shared/timescaledb/install.sh`).
+   */
+  readonly timescaledb?: boolean;
+}
+
+export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'shadowfill-pg-'));
   const data = join(dir, 'data');
@@ -56,8 +65,31 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   };
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
-  run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const timescale = options.timescaledb
+    ? ' -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=32'
+    : '';
+  if (options.timescaledb && !existsSync(join(bin, '..', 'lib', 'timescaledb.so'))) {
+    throw new Error(
+      `TimescaleDB is not installed for ${bin}: run bash ../shared/timescaledb/install.sh (as root)`,
+    );
+  }
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off${timescale}`;
+  run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  if (options.timescaledb) {
+    run('psql', [
+      '-h',
+      dir,
+      '-p',
+      String(port),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-qAt',
+      '-c',
+      'CREATE EXTENSION IF NOT EXISTS timescaledb',
+    ]);
+  }
   const version = run('postgres', ['--version']).trim();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
