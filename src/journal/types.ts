@@ -19,7 +19,11 @@ export type JournalEventKind =
   | 'swap-finished'
   | 'run-finished'
   /** data: { error } — the run stopped; it can be resumed */
-  | 'run-stopped';
+  | 'run-stopped'
+  /** data: TableVerification[] — what was verified before the swap began */
+  | 'shadow-verified'
+  /** data: { reason, host, pid } — the run was given up (`shadowfill abandon`, or `--new-run`); never resumed */
+  | 'run-abandoned';
 
 export interface JournalEvent {
   readonly runId: string;
