@@ -100,5 +100,11 @@ export function formatReport(report: RunReport): string {
   if (json.verification.verdict !== 'UNKNOWN') {
     lines.push(`  verification: ${json.verification.verdict} — ${json.verification.detail}`);
   }
+  for (const c of report.checks ?? []) {
+    lines.push(
+      `  checked ${c.table} ${c.scope === 'batch' ? 'in every batch' : 'before the swap'}: ${c.ok ? 'OK' : 'MISMATCH'} — ` +
+        `${c.method}${c.exact ? '' : ' (documented check, not exact)'}; ${c.detail}`,
+    );
+  }
   return lines.join('\n');
 }

@@ -20,7 +20,13 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
       const counts = { pending: 0, loaded: 0, committed: 0 };
       for (const b of r.batches) counts[b] += 1;
       const rows = [...r.batchRows.values()].reduce((a, b) => a + b, 0);
-      const state = r.finished ? `finished ${r.finishedAt}` : r.swapState ? 'swapping' : 'loading';
+      const state = r.finished
+        ? `finished ${r.finishedAt}`
+        : r.abandoned
+          ? `abandoned ${r.abandonedAt}`
+          : r.swapState
+            ? 'swapping'
+            : 'loading';
       if (args.flags.json === true) {
         process.stdout.write(
           `${JSON.stringify({ runId: r.runId, startedAt: r.startedAt, state, batches: counts, rows, failures: r.failures, swapUnitsDone: r.unitsDone.size })}\n`,
