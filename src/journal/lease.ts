@@ -54,8 +54,9 @@ export interface LeaseStore {
   read(key: string): Promise<LeaseRecord | undefined>;
   /**
    * Takes the lease for `claimant` if its generation is still `expected` (0: nobody holds it), atomically
-   * against every other process; the new generation is `expected + 1`. False when another process changed it
-   * first. The caller decides beforehand whether taking it is right (free, released, expired, holder dead).
+   * against every other process; the new generation is `expected + 1`. Returns the new record, or undefined
+   * when another process changed it first. The caller decides beforehand whether taking it is right (free,
+   * released, expired, holder dead).
    */
   compareAndSet(
     key: string,
