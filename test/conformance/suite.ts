@@ -15,6 +15,7 @@ import { defineConfig } from '../../src/config/define.ts';
 import { ShadowfillError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { runBackfill, type RunOptions, type RunReport } from '../../src/runner/run.ts';
+import { abandonRun } from '../../src/runner/abandon.ts';
 import { planRun } from '../../src/runner/plan.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import { generatePypiParquet, type ChdbQueryRunner, type GeneratedFile } from '../../fixtures/pypi.ts';
@@ -161,6 +162,39 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       );
       await run(c);
       expect(await h.rowCount('c_corrupt')).toBe(rows(files));
+    });
+
+    it('a second run of the table stops at once while the first runs; abandon gives the first up cleanly', async () => {
+      await h.createLiveTable('c_lease');
+      await h.insertLive('c_lease', files.slice(0, 1));
+      const before = await h.contentHash('c_lease');
+      const c = config('c_lease', url('pypi/*/*-00000000000{1,2,3,4,5}.parquet'), {
+        batch: { files: 1, bytes: 1e12 },
+      });
+      let second: Promise<unknown> | undefined;
+      const crash = await run(c, {
+        onEvent: (e) => {
+          if (e.type === 'batch-committed' && e.batch === 0) second = run(c).catch((error: unknown) => error);
+          if (e.type === 'batch-committed' && e.batch === 2) throw new Error('simulated crash');
+        },
+      }).catch((e: unknown) => e);
+      expect((crash as Error).message).toContain('simulated crash');
+      const refused = (await second) as ShadowfillError;
+      expect(refused.code).toBe('JOURNAL_CONFLICT');
+      expect(refused.message).toMatch(/is being backfilled by another shadowfill process \(pid \d+ on /);
+      expect(await h.contentHash('c_lease')).toBe(before);
+      const adapter = h.createAdapter(c);
+      await adapter.connect();
+      try {
+        const abandoned = await abandonRun(c, adapter);
+        expect(abandoned.abandoned.map((r) => r.committedBatches)).toEqual([3]);
+      } finally {
+        await adapter.close();
+      }
+      expect(await h.contentHash('c_lease')).toBe(before);
+      const report = await run(c);
+      expect(report.resumed).toBe(false);
+      expect(await h.rowCount('c_lease')).toBe(rows(files));
     });
 
     it('names a missing table and an empty glob in one line, changing nothing', async () => {

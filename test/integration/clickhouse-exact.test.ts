@@ -38,16 +38,8 @@ async function liveState(db: string) {
   );
 }
 
-/** Runs with a fresh adapter; the adapter is handed to `inspect` before the run (to tamper with the run). */
-async function runWith(config: BackfillConfig, options: RunOptions = {}) {
-  const adapter = new ClickHouseAdapter(config, new ChdbDriver(s.chDir));
-  await adapter.connect();
-  try {
-    return await runBackfill(config, adapter, options);
-  } finally {
-    await adapter.close();
-  }
-}
+/** Runs with a fresh adapter (one per process, as two processes would). */
+const runWith = (config: BackfillConfig, options: RunOptions = {}) => s.run(config, options);
 
 beforeAll(async () => {
   s = await startScenario({ files: 20, rowsPerFile: 600, days: 2 });

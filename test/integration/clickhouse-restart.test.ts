@@ -5,9 +5,8 @@
  * the run's shadow, and the run is resumed. The shadow must not have collapsed, and the result must be exact.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseAdapter } from '../../adapters/clickhouse/adapter.ts';
 import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
-import { runBackfill } from '../../src/runner/run.ts';
+import type { RunOptions } from '../../src/runner/run.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { PYPI_STRUCTURE } from '../../fixtures/pypi.ts';
 import { BUCKET, ANY_DAY, startScenario, type Scenario } from '../support/clickhouse-scenario.ts';
@@ -22,15 +21,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function run(config: BackfillConfig, options: Parameters<typeof runBackfill>[2] = {}) {
-  const adapter = new ClickHouseAdapter(config, new ChdbDriver(s.chDir));
-  await adapter.connect();
-  try {
-    return await runBackfill(config, adapter, options);
-  } finally {
-    await adapter.close();
-  }
-}
+const run = (config: BackfillConfig, options?: RunOptions) => s.run(config, options);
 
 describe('a restart of ClickHouse between batches', () => {
   it('a ReplacingMergeTree shadow does not collapse after a restart, and the resumed run is exact', async () => {

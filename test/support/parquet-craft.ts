@@ -103,10 +103,10 @@ const int64Plain = (values: readonly bigint[]) => {
   return out;
 };
 
-/** A DATA_PAGE_V2 of a REQUIRED INT64 column (PLAIN), snappy-compressed; `values` may be empty. */
-function dataPageV2(values: readonly bigint[]): number[] {
+/** A DATA_PAGE_V2 of a REQUIRED INT64 column (PLAIN), snappy-compressed (or not); `values` may be empty. */
+function dataPageV2(values: readonly bigint[], codec: 0 | 1 = 1): number[] {
   const plain = int64Plain(values);
-  const body = snappyLiteral(plain);
+  const body = codec === 1 ? snappyLiteral(plain) : plain;
   const header = struct(
     [1, i32(3)],
     [2, i32(plain.length)],
@@ -342,10 +342,7 @@ export function shortChunkFile(
   short: number,
   createdBy = 'parquet-mr version 1.2.8 (build 0123456789abcdef)',
 ): Uint8Array {
-  const words = Array.from({ length: 10 }, (_, i) => `word-${i}`);
-  const dict = dictionaryPage(words);
-  const data = indexPage([3, 0, 7, 0], words.length);
-  const wordBytes = [...dict.header, ...dict.body, ...data];
+  const wordBytes = wordChunk().bytes;
   const nValues = [10n, 11n, 12n, 13n];
   const plain = int64Plain(nValues);
   const nPage = [
@@ -388,46 +385,30 @@ export function shortChunkFile(
   );
 }
 
-/** How long the `word` chunk's dictionary page is (header + body), to place the declared end inside it. */
-export function shortChunkLayout(): { dictionaryPage: number; chunk: number } {
+/** The `word` chunk of shortChunkFile: a dictionary page of 10 words, then one page of 4 indices. */
+function wordChunk(): { dictionaryPage: number; bytes: number[] } {
   const words = Array.from({ length: 10 }, (_, i) => `word-${i}`);
   const dict = dictionaryPage(words);
   const data = indexPage([3, 0, 7, 0], words.length);
   return {
     dictionaryPage: dict.header.length + dict.body.length,
-    chunk: dict.header.length + dict.body.length + data.length,
+    bytes: [...dict.header, ...dict.body, ...data],
   };
+}
+
+/** How long the `word` chunk's dictionary page is (header + body), to place the declared end inside it. */
+export function shortChunkLayout(): { dictionaryPage: number; chunk: number } {
+  const chunk = wordChunk();
+  return { dictionaryPage: chunk.dictionaryPage, chunk: chunk.bytes.length };
 }
 
 /** Test helper: an INT64 column of v2 pages with these values each (for checking the writer itself). */
 export function v2PagesFile(pages: readonly (readonly bigint[])[], codec: 0 | 1 = 1): Uint8Array {
-  const bytes = pages.flatMap((p) => dataPageV2Codec(p, codec));
+  const bytes = pages.flatMap((p) => dataPageV2(p, codec));
   const values = pages.reduce((n, p) => n + p.length, 0);
   return file(
     [{ name: 'n', type: 'INT64', codec, bytes, values, encodings: [0], dictionary: false, dataOffset: 0 }],
     values,
     'parquet-cpp-arrow version 14.0.1',
   );
-}
-
-function dataPageV2Codec(values: readonly bigint[], codec: 0 | 1): number[] {
-  if (codec === 1) return dataPageV2(values);
-  const plain = int64Plain(values);
-  const header = struct(
-    [1, i32(3)],
-    [2, i32(plain.length)],
-    [3, i32(plain.length)],
-    [
-      8,
-      struct(
-        [1, i32(values.length)],
-        [2, i32(0)],
-        [3, i32(values.length)],
-        [4, i32(0)],
-        [5, i32(0)],
-        [6, i32(0)],
-      ),
-    ],
-  );
-  return [...encode(header), ...plain];
 }
