@@ -3,7 +3,7 @@
  * interprets it.
  */
 import type { JournalEvent } from './types.ts';
-import type { BatchSpec, RowFilter, SwapState, TableMeasurement } from '../adapter/contract.ts';
+import type { BatchSpec, MeasureScope, RowFilter, SwapState, TableMeasurement } from '../adapter/contract.ts';
 import type { SourceColumn } from '../source/types.ts';
 
 /** What `run-started` records: everything a resumed invocation needs to continue the very same run. */
@@ -16,6 +16,8 @@ export interface RunStartedData {
   /** Rows per object key from the Parquet footers (before any filter). */
   readonly objectRows: Readonly<Record<string, number>>;
   readonly before: readonly TableMeasurement[];
+  /** What `before` measured, measured again after the swap (absent in runs journaled before it existed). */
+  readonly scope?: MeasureScope;
 }
 
 export type BatchState = 'pending' | 'loaded' | 'committed';

@@ -290,7 +290,7 @@ export async function runBackfill(
       emit({ type: 'shadows-dropped' });
       const rowsLoaded = [...batchRows.values()].reduce((a, b) => a + b, 0);
       await journal.append('run-finished', { data: { rowsLoaded } });
-      const after = await adapter.measure(target);
+      const after = await adapter.measure(target, started.scope);
       const seconds = (Date.now() - t0) / 1000;
       emit({ type: 'run-finished', runId, rowsLoaded, seconds });
       return {
@@ -413,7 +413,9 @@ async function prepareNewRun(
   const source = await validateSource(client, objects, adapter, target);
   const filter = await resolveFilter(config, adapter);
   const batches = planBatches(objects, config.batch);
-  const before = await adapter.measure(target);
+  // Only what the run can change: the range the source's footers give (chunk/partition-pruned by the adapter).
+  const scope = { ranges: source.ranges };
+  const before = await adapter.measure(target, scope);
   return {
     table: `${config.target.database}.${config.target.table}`,
     sourceUrl: config.source.url,
@@ -422,6 +424,7 @@ async function prepareNewRun(
     batches,
     objectRows: source.objectRows,
     before,
+    scope,
   };
 }
 

@@ -115,7 +115,6 @@ function statementsFor(columns: Hypertable['columns'], runId: string): Statement
   const ht: Hypertable = {
     schema: 'public',
     name: 'metrics',
-    id: 0,
     columns,
     time: {
       column: 't',
