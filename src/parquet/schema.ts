@@ -71,16 +71,34 @@ export function columnRanges(metadata: FileMetaData): Record<string, ColumnRange
   const result: Record<string, ColumnRange> = {};
   for (const [name, range] of found) {
     if (!range) continue;
-    result[name] =
-      range.kind === 'time'
-        ? {
-            kind: 'time',
-            min: new Date(Number(range.min) - 1).toISOString(),
-            max: new Date(Number(range.max) + 1).toISOString(),
-          }
-        : { kind: 'number', min: numberText(range.min, 'floor'), max: numberText(range.max, 'ceil') };
+    if (range.kind === 'number') {
+      result[name] = {
+        kind: 'number',
+        min: numberText(range.min, 'floor'),
+        max: numberText(range.max, 'ceil'),
+      };
+      continue;
+    }
+    // hyparquet turns micro/nanosecond statistics into Dates truncated toward zero: widen to cover the lost digits.
+    const element = metadata.schema.find((e) => e.name === name && !e.num_children);
+    const exact =
+      element?.converted_type === 'DATE' ||
+      element?.converted_type === 'TIMESTAMP_MILLIS' ||
+      (element?.logical_type?.type === 'TIMESTAMP' && element.logical_type.unit === 'MILLIS');
+    const min = Number(range.min);
+    const max = Number(range.max);
+    result[name] = {
+      kind: 'time',
+      min: isoMicros(exact || min >= 0 ? min : min - 1, 0),
+      max: isoMicros(max, exact || max < 0 ? 0 : 999),
+    };
   }
   return result;
+}
+
+/** `2024-12-17T00:00:00.000123Z`: always six fractional digits, so that bounds compare as text. */
+function isoMicros(ms: number, extraMicros: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(extraMicros).padStart(3, '0')}Z`;
 }
 
 function bound(value: unknown): { kind: ColumnRange['kind']; value: number | bigint } | undefined {

@@ -78,9 +78,10 @@ export interface SourceSchema {
 }
 
 /**
- * The smallest and largest value of a column, from Parquet footer statistics, as JSON-safe text: times and dates
- * as ISO 8601 UTC instants (`2024-12-17T00:00:00.000Z`; millisecond precision, widened by 1 ms on each side so the
- * range always contains the true values), numbers as decimal text (exact for 64-bit integers).
+ * The smallest and largest value of a column (both inclusive), from Parquet footer statistics, as JSON-safe text:
+ * times and dates as ISO 8601 UTC instants with six fractional digits (`2024-12-17T00:00:00.000000Z`; widened where
+ * the statistics lost sub-millisecond digits, so the range always contains the true values), numbers as decimal
+ * text (exact for 64-bit integers).
  */
 export interface ColumnRange {
   readonly kind: 'time' | 'number';
