@@ -44,7 +44,7 @@ export interface TestPostgresOptions {
   /**
    * Load TimescaleDB (`shared_preload_libraries=timescaledb`, the job scheduler running) and
    * `CREATE EXTENSION timescaledb` in the `postgres` database: the real server of `../shared/timescaledb`
-   * (`bash ../shared/timescaledb/install.sh`).
+   * (`bash .ci/install-timescaledb.sh`, which runs its install.sh).
    */
   readonly timescaledb?: boolean;
   /** More server settings (`-c name=value`), e.g. `{ 'timescaledb.enable_job_execution_logging': 'on' }`. */
@@ -72,7 +72,7 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
     : '';
   if (options.timescaledb && !existsSync(join(bin, '..', 'lib', 'timescaledb.so'))) {
     throw new Error(
-      `TimescaleDB is not installed for ${bin}: run bash ../shared/timescaledb/install.sh (as root)`,
+      `TimescaleDB is not installed for ${bin}: run bash .ci/install-timescaledb.sh (as root; it runs ../shared/timescaledb/install.sh)`,
     );
   }
   const extra = Object.entries(options.settings ?? {})
