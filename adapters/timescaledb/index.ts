@@ -7,6 +7,7 @@
 import type {
   BatchSpec,
   LoadResult,
+  MeasureScope,
   ObjectBytes,
   PlannedStatement,
   RowChunk,
@@ -178,8 +179,8 @@ class TimescaleAdapter implements TargetAdapter {
     return rows[0]?.v ?? null;
   }
 
-  async measure(_target: TargetDescription): Promise<readonly TableMeasurement[]> {
-    return measureAll(this.db, await this.hypertable());
+  async measure(_target: TargetDescription, scope?: MeasureScope): Promise<readonly TableMeasurement[]> {
+    return measureAll(this.db, await this.hypertable(), scope);
   }
 
   planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
@@ -400,7 +401,9 @@ function describeTarget(
 function conflictNote(ht: Hypertable, options: TimescaleOptions): string {
   switch (options.onConflict) {
     case 'error':
-      return 'on_conflict: error (a row colliding with a unique index fails its slice, which stays staged)';
+      return ht.uniqueIndexes.length > 0
+        ? 'on_conflict: error (staged keys colliding with a unique index are looked for before the swap and refused, live table untouched; one written by live ingestion meanwhile stops the swap at its slice, with the swapped part settled)'
+        : 'on_conflict: error (no unique index: nothing can collide)';
     case 'nothing':
       return 'on_conflict: nothing (rows colliding with a unique index are skipped)';
     case 'update': {

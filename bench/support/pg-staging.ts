@@ -42,7 +42,6 @@ export async function createPgStaging(
   const ht: Hypertable = {
     schema,
     name: table,
-    id: 0,
     columns,
     time: {
       column: timeColumn,

@@ -31,7 +31,13 @@
  * nothing about batching, ordering or retries. Differences between targets are the capability flags below.
  */
 import type { BackfillConfig } from '../config/types.ts';
-import type { SourceColumn, SourceObject, SourceSchema, ObjectStoreLocation } from '../source/types.ts';
+import type {
+  ColumnRange,
+  SourceColumn,
+  SourceObject,
+  SourceSchema,
+  ObjectStoreLocation,
+} from '../source/types.ts';
 import type { JournalStore } from '../journal/types.ts';
 import type { LeaseStore } from '../journal/lease.ts';
 import type { RunEvent } from '../runner/events.ts';
@@ -166,9 +172,24 @@ export interface PlannedStatement {
   readonly sql: string;
 }
 
+/**
+ * The part of the live tables a run can change, for `measure`: the smallest and largest value of each source column
+ * over every object of the run, from the Parquet footers' statistics (columns without statistics are absent).
+ * An adapter counts only the rows inside the range of its partitioning column (chunk- or partition-pruned) instead
+ * of scanning whole tables; before and after the run it gets the same scope.
+ */
+export interface MeasureScope {
+  readonly ranges: Readonly<Record<string, ColumnRange>>;
+}
+
 /** Rows (and aggregate sums) of one live table, for the report. */
 export interface TableMeasurement {
   readonly table: string;
+  /**
+   * What part of the table was counted, e.g. `timestamp in [2024-12-17T00:00:00.000Z, 2024-12-19T23:59:59.999Z]`;
+   * absent when the whole table was.
+   */
+  readonly scope?: string;
   readonly rows: number;
   /** Aggregates per column (`sum(count)`, `countMerge(c)` …) keyed by the expression shown to users. */
   readonly aggregates: Readonly<Record<string, number>>;
@@ -219,8 +240,11 @@ export interface TargetAdapter {
   checkSchema(target: TargetDescription, columns: readonly SourceColumn[]): readonly string[];
   /** Smallest value of `column` in the live table, as a literal the target parses back; null if empty. */
   minValue(column: string): Promise<string | null>;
-  /** Row counts and aggregates of the live table and every view target. */
-  measure(target: TargetDescription): Promise<readonly TableMeasurement[]>;
+  /**
+   * Row counts and aggregates of the live table and every view target — within `scope` when the adapter can bound
+   * them by it (see MeasureScope), else of the whole tables.
+   */
+  measure(target: TargetDescription, scope?: MeasureScope): Promise<readonly TableMeasurement[]>;
   /**
    * Optional: reads the source values whose conversion into the live table's column types can fail or change
    * them (text → number or date, narrowing), before any DDL. One line per column that would not load, naming

@@ -5,6 +5,7 @@
 import type { JournalEvent } from './types.ts';
 import type {
   BatchSpec,
+  MeasureScope,
   RowFilter,
   SwapState,
   TableMeasurement,
@@ -22,6 +23,8 @@ export interface RunStartedData {
   /** Rows per object key from the Parquet footers (before any filter). */
   readonly objectRows: Readonly<Record<string, number>>;
   readonly before: readonly TableMeasurement[];
+  /** What `before` measured, measured again after the swap (absent in runs journaled before it existed). */
+  readonly scope?: MeasureScope;
 }
 
 export type BatchState = 'pending' | 'loaded' | 'committed';

@@ -364,7 +364,7 @@ export async function runBackfill(
       emit({ type: 'shadows-dropped' });
       const rowsLoaded = [...batchRows.values()].reduce((a, b) => a + b, 0);
       await journal.append('run-finished', { data: { rowsLoaded } });
-      const after = await adapter.measure(target);
+      const after = await adapter.measure(target, started.scope);
       const seconds = (Date.now() - t0) / 1000;
       emit({ type: 'run-finished', runId, rowsLoaded, seconds });
       return {
@@ -518,7 +518,9 @@ async function prepareNewRun(
   const context = contextOf(config, location, target, runId, { filter, sourceColumns: source.columns }, emit);
   adapter.planStatements(context, batches);
   await probeSourceValues(adapter, { target, store: location, objects, columns: source.columns, filter });
-  const before = await adapter.measure(target);
+  // Only what the run can change: the range the source's footers give (chunk/partition-pruned by the adapter).
+  const scope = { ranges: source.ranges };
+  const before = await adapter.measure(target, scope);
   return {
     table: tableOf(config),
     sourceUrl: config.source.url,
@@ -527,6 +529,7 @@ async function prepareNewRun(
     batches,
     objectRows: source.objectRows,
     before,
+    scope,
   };
 }
 

@@ -9,15 +9,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SourceProbe, TargetAdapter, TargetDescription } from '../adapter/contract.ts';
 import { SchemaMismatchError } from '../errors.ts';
-import { readSourceSchema } from '../parquet/schema.ts';
+import { mergeColumnRanges, readSourceSchema } from '../parquet/schema.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
-import type { SourceColumn, SourceObject, SourceSchema } from '../source/types.ts';
+import type { ColumnRange, SourceColumn, SourceObject, SourceSchema } from '../source/types.ts';
 import { mapLimit } from './concurrency.ts';
 
 export interface ValidatedSource {
   readonly columns: readonly SourceColumn[];
   readonly objectRows: Record<string, number>;
   readonly totalRows: number;
+  /** Per column: smallest and largest value over every object, from the footers' statistics. */
+  readonly ranges: Readonly<Record<string, ColumnRange>>;
 }
 
 const FOOTER_CONCURRENCY = 8;
@@ -60,7 +62,12 @@ export async function validateSource(
     objectRows[s.object.key] = s.numRows;
     totalRows += s.numRows;
   }
-  return { columns: first.columns, objectRows, totalRows };
+  return {
+    columns: first.columns,
+    objectRows,
+    totalRows,
+    ranges: mergeColumnRanges(schemas.map((s) => s.ranges)),
+  };
 }
 
 /** Where the adapter can read the source itself: no value fails or changes in the cast into the table. */
