@@ -185,10 +185,11 @@ export async function runBackfill(
   let lease: HeldLease | undefined;
 
   try {
-    const target = await timed('validate', () => adapter.describe());
-    // Nothing of the run is read or changed before this process holds the table's lease.
+    // Nothing of the run is read or changed before this process holds the table's lease: a second process
+    // stops here at once, before it introspects anything.
     lease = await leaseTable(config, adapter, options, emit);
     const held = lease;
+    const target = await timed('validate', () => adapter.describe());
     /** Before every step that changes something: stop on Ctrl-C, or when another process took the lease. */
     const step = async () => {
       checkpoint();
