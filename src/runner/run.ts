@@ -20,7 +20,7 @@ import type {
   TargetDescription,
 } from '../adapter/contract.ts';
 import type { BackfillConfig } from '../config/types.ts';
-import { ConfigError, JournalError, ShadowfillError, VerifyError, oneLine } from '../errors.ts';
+import { ConfigError, JournalError, ShadowfillError, VerifyError, isRetryable, oneLine } from '../errors.ts';
 import { groupRuns, reduceRun, type RunStartedData, type RunState } from '../journal/state.ts';
 import type { JournalEvent, JournalEventKind } from '../journal/types.ts';
 import { readRowChunks } from '../parquet/rows.ts';
@@ -59,17 +59,6 @@ export interface RunReport {
   readonly phases: Readonly<Record<string, number>>;
   readonly seconds: number;
 }
-
-/** Errors that another attempt of the same batch cannot fix. */
-const PERMANENT = new Set([
-  'CONFIG_INVALID',
-  'SOURCE_CORRUPT',
-  'SOURCE_ACCESS_DENIED',
-  'SCHEMA_MISMATCH',
-  'TARGET_ACCESS_DENIED',
-  'TARGET_MISSING',
-  'TARGET_UNSUPPORTED',
-]);
 
 /** The journal's view of this configuration: the run to resume, or the finished one. */
 export async function findRuns(
@@ -342,8 +331,7 @@ export async function runBackfill(
             await journal.append('batch-loaded', { batch: batch.index, data: { rows: landed } });
             return landed;
           } catch (error) {
-            const permanent = error instanceof ShadowfillError && PERMANENT.has(error.code);
-            const willRetry = !permanent && attempt < config.attempts;
+            const willRetry = isRetryable(error) && attempt < config.attempts;
             await journal.append('batch-failed', {
               batch: batch.index,
               data: { attempt, error: oneLine(error) },
