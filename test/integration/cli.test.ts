@@ -21,6 +21,8 @@ let s3: LocalS3Server;
 let chDir: string;
 let configFile: string;
 let totalRows: number;
+/** Rows of the two large objects in bucket `big`, whose loads take long enough to be aborted midway. */
+let bigRows: number;
 
 interface Result {
   code: number | null;
@@ -97,7 +99,7 @@ beforeAll(async () => {
   await ensureBuilt();
   root = await mkdtemp(join(tmpdir(), 'shadowfill-cli-'));
   chDir = join(root, 'ch');
-  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['cli'] });
+  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['cli', 'big'] });
   const generated = await generatePypiParquet({
     dir: join(root, 'parquet'),
     files: [0, 1, 2, 3, 4],
@@ -105,6 +107,12 @@ beforeAll(async () => {
   });
   totalRows = generated.totalRows;
   await uploadDirectory(s3.endpoint, 'cli', join(root, 'parquet'), {
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+  });
+  const big = await generatePypiParquet({ dir: join(root, 'big'), files: [0, 1], rowsPerFile: 400_000 });
+  bigRows = big.totalRows;
+  await uploadDirectory(s3.endpoint, 'big', join(root, 'big'), {
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
   });
@@ -317,7 +325,7 @@ describe('shadowfill CLI', () => {
 
 describe('one process: Ctrl-C, a second Ctrl-C, kill -9', () => {
   /** Starts `run --json` on its own table and resolves at the first event of `type`. */
-  async function runUntil(table: string, type: string) {
+  async function runUntil(table: string, type: string, extra: string[] = []) {
     await createTables(table);
     const run = start([
       'run',
@@ -328,6 +336,7 @@ describe('one process: Ctrl-C, a second Ctrl-C, kill -9', () => {
       '--batch.files',
       '1',
       '--json',
+      ...extra,
     ]);
     const lines = createInterface({ input: run.child.stdout! });
     await new Promise<void>((resolve, reject) => {
@@ -368,12 +377,20 @@ describe('one process: Ctrl-C, a second Ctrl-C, kill -9', () => {
   });
 
   it('a second Ctrl-C aborts the step in progress; the next run finishes exactly', async () => {
-    const run = await runUntil('pypi_abort', 'batch-started');
+    const run = await runUntil('pypi_abort', 'batch-started', ['--source.url', 's3://big/**.parquet']);
+    const stopping = new Promise<void>((resolve) =>
+      run.child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('stopping after the current step')) resolve();
+      }),
+    );
     run.child.kill('SIGINT');
+    // Signals of one kind do not queue: send the second once the first was handled.
+    await stopping;
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('aborting the step in progress');
+    expect(events(r.stdout).filter((e) => e.type === 'batch-committed')).toEqual([]);
     const resumed = await cli(
       'run',
       '--config',
@@ -382,9 +399,11 @@ describe('one process: Ctrl-C, a second Ctrl-C, kill -9', () => {
       'pypi_abort',
       '--batch.files',
       '1',
+      '--source.url',
+      's3://big/**.parquet',
     );
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(await counts('pypi_abort')).toEqual({ n: String(totalRows), s: String(totalRows) });
+    expect(await counts('pypi_abort')).toEqual({ n: String(bigRows), s: String(bigRows) });
   });
 
   it('kill -9 of the visible process kills the backfill: the next run opens the directory at once', async () => {

@@ -1,7 +1,6 @@
 /** `shadowfill plan`: validate and print every statement; changes nothing. */
 import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
-import { planRun } from '../../runner/plan.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatCount } from '../format.ts';
 import { addConfigOptions, addOutputOptions, configFromOptions } from '../options.ts';
@@ -18,6 +17,7 @@ export function registerPlan(program: Command, cli: CliContext): void {
   addOutputOptions(command, {});
   command.action(async () => {
     const config = configFromOptions(command, cli);
+    const { planRun } = await import('../../runner/plan.ts');
     const adapter = await createAdapter(config);
     try {
       await adapter.connect();

@@ -1,7 +1,6 @@
 /** `shadowfill run`: run or resume the backfill; prints progress and the verification report. */
 import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
-import { runBackfill } from '../../runner/run.ts';
 import type { CliContext } from '../context.ts';
 import { handleInterrupts } from '../interrupts.ts';
 import { addConfigOptions, addOutputOptions, configFromOptions } from '../options.ts';
@@ -22,6 +21,7 @@ export function registerRun(program: Command, cli: CliContext): void {
   command.action(async () => {
     const options = command.opts<{ newRun?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean }>();
     const config = configFromOptions(command, cli);
+    const { runBackfill } = await import('../../runner/run.ts');
     const adapter = await createAdapter(config);
     const interrupts = handleInterrupts({
       stderr: cli.stderr,

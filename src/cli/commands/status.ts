@@ -1,8 +1,6 @@
 /** `shadowfill status`: the journal of this configuration's runs. */
 import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
-import { configFingerprint } from '../../runner/fingerprint.ts';
-import { findRuns } from '../../runner/run.ts';
 import type { CliContext } from '../context.ts';
 import { addConfigOptions, addOutputOptions, configFromOptions } from '../options.ts';
 
@@ -18,6 +16,8 @@ export function registerStatus(program: Command, cli: CliContext): void {
   command.action(async () => {
     const json = command.opts<{ json?: boolean }>().json === true;
     const config = configFromOptions(command, cli);
+    const { configFingerprint } = await import('../../runner/fingerprint.ts');
+    const { findRuns } = await import('../../runner/run.ts');
     const adapter = await createAdapter(config);
     try {
       await adapter.connect();
