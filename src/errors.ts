@@ -209,25 +209,14 @@ export class JournalError extends ShadowfillError {
   }
 }
 
-/** Node's codes for network failures that another attempt can get past. */
-const TRANSIENT_SYSTEM_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 /**
- * Whether another attempt of the step that threw `error` can succeed: a ShadowfillError says so itself; a raw
- * network error of Node is retryable; anything else (a bug, an unexpected exception) is not.
+ * Whether another attempt of the step that threw `error` can succeed. A ShadowfillError says so itself (database
+ * errors by their failure: a syntax error, a missing table or a unique violation is not retried); any other
+ * error is unknown, and an unknown failure is given another attempt, as a TargetError's `other` failure is —
+ * attempts are bounded by `attempts` and a retried batch is discarded first, so a retry is always safe.
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof ShadowfillError) return error.retryable;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+  return error instanceof ShadowfillError ? error.retryable : true;
 }
 
 /** First line of an error's message, for one-line CLI output. */
