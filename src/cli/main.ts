@@ -88,7 +88,7 @@ function details(error: unknown): string {
 }
 
 function errorJson(error: unknown): string {
-  const base = { type: 'error', message: oneLine(error) };
+  const base = { type: 'error', message: oneLine(error), at: new Date().toISOString() };
   if (!(error instanceof ShadowfillError)) return JSON.stringify(base);
   return JSON.stringify({
     ...base,
