@@ -21,8 +21,6 @@ export type Strategy = 'decompress' | 'direct' | 'auto';
 export type ConflictMode = 'error' | 'nothing' | 'update';
 export type LoadMethod = 'auto' | 'copy' | 'insert';
 
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 10 * 1024 ** 3;
-
 /** The `timescaledb:` section as written (snake_case). */
 export const timescaleOptionsSection = z
   .strictObject({
@@ -104,6 +102,10 @@ const toOptions = timescaleOptionsSection.transform((o) => ({
    */
   directMaxFraction: o.direct_max_fraction,
 }));
+
+/** The default of max_decompressed_bytes, in bytes (written once, in the section above). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES: number =
+  timescaleOptionsSection.shape.max_decompressed_bytes.parse(undefined);
 
 /** The adapter's options, resolved (camelCase, defaults filled). */
 export type TimescaleOptions = Readonly<z.output<typeof toOptions>>;

@@ -28,7 +28,6 @@ export function registerRun(program: Command, cli: CliContext): void {
       stopping: 'stopping after the current step',
       resume: 'shadowfill run',
     });
-    const unregister = interrupts.onAbort(() => adapter.close());
     try {
       await adapter.connect();
       const report = await runBackfill(config, adapter, {
@@ -46,7 +45,6 @@ export function registerRun(program: Command, cli: CliContext): void {
         options.json === true ? `${JSON.stringify(reportJson(report))}\n` : `${formatReport(report)}\n`,
       );
     } finally {
-      unregister();
       await adapter.close();
       interrupts.dispose();
     }
