@@ -9,10 +9,12 @@
  *   finally { await adapter.close(); }
  */
 export { defineConfig, type ConfigInput } from './config/define.ts';
-export { loadConfig, redactConfig } from './config/load.ts';
+export { loadConfig, redactConfig, type LoadConfigInput, type ConfigFlags } from './config/load.ts';
+export { configJsonSchema } from './config/schema.ts';
 export type {
   BackfillConfig,
   TargetConfig,
+  TargetKind,
   SourceConfig,
   FilterConfig,
   BatchConfig,

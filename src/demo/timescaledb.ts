@@ -49,6 +49,8 @@ export interface TimescaleDemoOptions {
   readonly json?: boolean;
   /** Where the report goes; default process.stdout. */
   readonly out?: NodeJS.WritableStream;
+  /** Aborting stops the backfill after the step in progress (the CLI's first Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 /** About a minute on the 2-core dev machine (see README "TimescaleDB"). */
@@ -242,7 +244,7 @@ export async function runTimescaleDemo(options: TimescaleDemoOptions): Promise<T
       `backfilling ${back.files.length} files (${formatCount(back.totalRows)} rows): the first file of each day ` +
         `${dayOf(BACKFILL_FIRST_DAY, firstDay)}..${dayOf(BACKFILL_LAST_DAY, firstDay)} (compressed and uncompressed chunks) and the gap ${dayList(GAP_DAYS, firstDay)}`,
     );
-    const report = await backfill(config, options.onEvent, log);
+    const report = await backfill(config, options.onEvent, log, options.signal);
     const verification = await withSql(db, (sql) => verify(sql, db.schema, before, totalRows, back.files));
     return { report, verification };
   } finally {
@@ -327,12 +329,13 @@ async function backfill(
   config: ReturnType<typeof loadConfig>,
   onEvent?: EventSink,
   log?: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<RunReport> {
   const adapter = await createAdapter(config);
   await adapter.connect();
   try {
     if (log) for (const note of (await adapter.describe()).notes) log(`  ${note}`);
-    return await runBackfill(config, adapter, { onEvent });
+    return await runBackfill(config, adapter, { onEvent, ...(signal ? { signal } : {}) });
   } finally {
     await adapter.close();
   }

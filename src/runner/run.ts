@@ -23,7 +23,7 @@ import type {
   TargetDescription,
 } from '../adapter/contract.ts';
 import type { BackfillConfig } from '../config/types.ts';
-import { ConfigError, JournalError, ShadowfillError, VerifyError, oneLine } from '../errors.ts';
+import { ConfigError, JournalError, ShadowfillError, VerifyError, isRetryable, oneLine } from '../errors.ts';
 import type { RunStartedData, RunState } from '../journal/state.ts';
 import type { JournalEvent, JournalEventKind } from '../journal/types.ts';
 import { readRowChunks } from '../parquet/rows.ts';
@@ -73,18 +73,6 @@ export interface RunReport {
   readonly phases: Readonly<Record<string, number>>;
   readonly seconds: number;
 }
-
-/** Errors that another attempt of the same batch cannot fix. */
-const PERMANENT = new Set([
-  'CONFIG_INVALID',
-  'SOURCE_CORRUPT',
-  'SOURCE_ACCESS_DENIED',
-  'SCHEMA_MISMATCH',
-  'TARGET_ACCESS_DENIED',
-  'TARGET_MISSING',
-  'TARGET_UNSUPPORTED',
-  'JOURNAL_CONFLICT',
-]);
 
 /**
  * The run's writer to the journal. Every write first confirms the lease, so a process that lost it cannot
@@ -441,8 +429,7 @@ export async function runBackfill(
           } catch (error) {
             // A lost lease or a Ctrl-C is not a failure of the batch: stop without touching anything else.
             if (held.lost || (error as ShadowfillError).code === 'INTERRUPTED') throw error;
-            const permanent = error instanceof ShadowfillError && PERMANENT.has(error.code);
-            const willRetry = !permanent && attempt < config.attempts;
+            const willRetry = isRetryable(error) && attempt < config.attempts;
             await journal.append('batch-failed', {
               batch: batch.index,
               data: { attempt, error: oneLine(error) },
