@@ -427,8 +427,14 @@ export async function runBackfill(
             await journal.append('batch-loaded', { batch: batch.index, data: { rows: landed } });
             return landed;
           } catch (error) {
-            // A lost lease or a Ctrl-C is not a failure of the batch: stop without touching anything else.
-            if (held.lost || (error as ShadowfillError).code === 'INTERRUPTED') throw error;
+            // A lost lease or a Ctrl-C is not a failure of the batch: stop without touching anything else. A step
+            // that failed because another process took the lease over (and, say, finished the run and dropped the
+            // landing) reports the lost lease, its cause.
+            if ((error as ShadowfillError).code === 'INTERRUPTED') throw error;
+            await held.confirm(true).catch((lost: unknown) => {
+              if (held.lost) throw lost;
+            });
+            if (held.lost) throw error;
             const willRetry = isRetryable(error) && attempt < config.attempts;
             await journal.append('batch-failed', {
               batch: batch.index,

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { TargetAdapter } from '../../src/adapter/contract.ts';
+import type { BatchSpec, RunContext, TargetAdapter } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { defineConfig } from '../../src/config/define.ts';
 import { ShadowfillError } from '../../src/errors.ts';
@@ -180,14 +180,32 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       const oneConnection =
         h.oneConnectionAtATime ?? (target.kind === 'timescaledb' && target.url.startsWith('embedded:'));
       let second: Promise<unknown> | undefined;
-      const crash = await run(c, {
+      // The first run holds the lease while the second tries: its commit of batch 2 waits for the second to
+      // have been refused (however slow the machine), then the first "crashes".
+      const first = h.createAdapter(c);
+      const gated = new Proxy(first, {
+        get(adapter, property) {
+          if (property === 'commitBatch') {
+            return async (runContext: RunContext, batch: BatchSpec) => {
+              if (batch.index === 1 && second) await second;
+              return adapter.commitBatch(runContext, batch);
+            };
+          }
+          const value = Reflect.get(adapter, property, adapter) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(adapter) : value;
+        },
+      });
+      await first.connect();
+      const crash = await runBackfill(c, gated, {
         onEvent: (e) => {
           if (e.type === 'batch-committed' && e.batch === 0 && !oneConnection) {
             second = run(c).catch((error: unknown) => error);
           }
           if (e.type === 'batch-committed' && e.batch === 2) throw new Error('simulated crash');
         },
-      }).catch((e: unknown) => e);
+      })
+        .catch((e: unknown) => e)
+        .finally(() => first.close());
       expect((crash as Error).message).toContain('simulated crash');
       if (!oneConnection) {
         const refused = (await second) as ShadowfillError;

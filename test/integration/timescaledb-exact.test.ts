@@ -147,11 +147,11 @@ interface Cli {
   line(match: (line: string) => boolean): Promise<string>;
 }
 
-/** `npx tsx src/cli/main.ts …` in a child process. */
+/** `npx tsx src/cli/bin.ts …` in a child process. */
 function cli(args: readonly string[]): Cli {
   const child = spawn(
     process.execPath,
-    [join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repo, 'src/cli/main.ts'), ...args],
+    [join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repo, 'src/cli/bin.ts'), ...args],
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
