@@ -25,7 +25,7 @@ import type {
 import type { BackfillConfig } from '../config/types.ts';
 import { ConfigError, JournalError, ShadowfillError, VerifyError, isRetryable, oneLine } from '../errors.ts';
 import type { RunStartedData, RunState } from '../journal/state.ts';
-import type { JournalEvent, JournalEventKind } from '../journal/types.ts';
+import { JournalWriter } from '../journal/writer.ts';
 import { readRowChunks } from '../parquet/rows.ts';
 import { planBatches } from '../planner/batches.ts';
 import { listObjects } from '../source/list-objects.ts';
@@ -72,72 +72,6 @@ export interface RunReport {
   readonly checks?: readonly TableVerification[];
   readonly phases: Readonly<Record<string, number>>;
   readonly seconds: number;
-}
-
-/**
- * The run's writer to the journal. Every write first confirms the lease, so a process that lost it cannot
- * journal anything. `defer` buffers events whose loss on a crash is harmless (the swap units they record are
- * idempotent and re-listed by the next invocation) and writes them in groups: one journal write per swap unit
- * would cost more than the partition move it records.
- */
-export class Journal {
-  private seq: number;
-  private deferred: JournalEvent[] = [];
-  private lastFlush = Date.now();
-  constructor(
-    private readonly adapter: TargetAdapter,
-    readonly runId: string,
-    private readonly fingerprint: string,
-    lastSeq: number,
-    private readonly lease: HeldLease,
-  ) {
-    this.seq = lastSeq;
-  }
-
-  async append(
-    kind: JournalEventKind,
-    fields: { batch?: number; unit?: string; data?: unknown } = {},
-  ): Promise<void> {
-    await this.flush();
-    await this.lease.confirm();
-    await this.adapter.journal.append(this.event(kind, fields));
-  }
-
-  async defer(
-    kind: JournalEventKind,
-    fields: { batch?: number; unit?: string; data?: unknown } = {},
-  ): Promise<void> {
-    this.deferred.push(this.event(kind, fields));
-    if (this.deferred.length >= 50 || Date.now() - this.lastFlush >= 500) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    const events = this.deferred;
-    this.deferred = [];
-    this.lastFlush = Date.now();
-    if (events.length === 0) return;
-    await this.lease.confirm();
-    const store = this.adapter.journal;
-    if (store.appendMany) await store.appendMany(events);
-    else for (const e of events) await store.append(e);
-  }
-
-  private event(
-    kind: JournalEventKind,
-    fields: { batch?: number; unit?: string; data?: unknown },
-  ): JournalEvent {
-    this.seq += 1;
-    return {
-      runId: this.runId,
-      fingerprint: this.fingerprint,
-      seq: this.seq,
-      at: new Date().toISOString(),
-      kind,
-      batch: fields.batch ?? -1,
-      unit: fields.unit ?? '',
-      data: fields.data === undefined ? '' : JSON.stringify(fields.data),
-    };
-  }
 }
 
 /** Runs (or resumes) the backfill described by `config` through `adapter`. The adapter must be connected. */
@@ -203,12 +137,12 @@ export async function runBackfill(
     const resumed = state !== undefined;
     let started: RunStartedData;
     let runId: string;
-    let journal: Journal;
+    let journal: JournalWriter;
     if (state) {
       runId = state.runId;
       started = state.started;
       await held.setRun(runId);
-      journal = new Journal(adapter, runId, fingerprint, state.lastSeq, held);
+      journal = new JournalWriter(adapter.journal, runId, fingerprint, state.lastSeq, () => held.confirm());
       await step();
       await adapter.recover(contextOf(config, location, target, runId, started, emit), state.swapState);
     } else {
@@ -220,7 +154,7 @@ export async function runBackfill(
       await step();
       await held.setRun(runId);
       await adapter.journal.ensure();
-      journal = new Journal(adapter, runId, fingerprint, 0, held);
+      journal = new JournalWriter(adapter.journal, runId, fingerprint, 0, () => held.confirm());
       await journal.append('run-started', { data: started });
     }
     const run = contextOf(config, location, target, runId, started, emit);
