@@ -19,6 +19,7 @@ export type ShadowfillErrorCode =
   | 'TARGET_QUERY_FAILED'
   | 'VERIFY_FAILED'
   | 'BATCH_FAILED'
+  | 'BATCH_CLAIMED'
   | 'JOURNAL_CONFLICT'
   | 'NOTHING_TO_DO'
   | 'INTERRUPTED';
@@ -198,6 +199,17 @@ export class VerifyError extends ShadowfillError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('VERIFY_FAILED', message, options);
     this.name = 'VerifyError';
+  }
+}
+
+/**
+ * Another live process holds the claim on a batch (it is loading it now): not a failure of the batch; the
+ * scheduler loads another one and looks again later.
+ */
+export class BatchClaimedError extends ShadowfillError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BATCH_CLAIMED', message, { ...options, retryable: false });
+    this.name = 'BatchClaimedError';
   }
 }
 

@@ -7,9 +7,15 @@
  * verified by count, then committed by moving the landing partitions into the shadow. The swap moves every
  * shadow partition into its live table with `ALTER TABLE <shadow> MOVE PARTITION ID '…' TO TABLE <live>`:
  * atomic per partition and idempotent (moving a partition the shadow no longer has moves nothing).
+ *
+ * Worker lanes: every lane but the default one has its own landings and shadow views (names.ts), and on chDB its
+ * own session, so N `INSERT … SELECT FROM s3()` run at once without mixing; a batch is committed from the landing
+ * of the lane that loaded it. Other processes can join a run on a ClickHouse server (not on chDB: one process per
+ * data directory); they claim batches through the lease store, and only the run's lease holder commits.
  */
 import type {
   BatchSpec,
+  LoadAttempt,
   LoadResult,
   ObjectBytes,
   PlannedStatement,
@@ -65,6 +71,8 @@ export class ClickHouseAdapter implements TargetAdapter {
   private description: ClickHouseDescription | undefined;
   private readonly live: TableRef;
   private readonly views = new ViewTargetVerifier((statement) => this.query(statement));
+  /** Drivers of lanes with a connection of their own (chDB sessions), by lane id. */
+  private readonly laneDrivers = new Map<string, ClickHouseDriver>();
 
   constructor(
     private readonly config: BackfillConfig,
@@ -84,6 +92,8 @@ export class ClickHouseAdapter implements TargetAdapter {
       shadowsViews: true,
       countsSourceRows: server,
       countsShadowCheaply: true,
+      commitMovesLanding: true,
+      multiProcess: !config.target.url.startsWith('embedded:'),
     };
     this.journal = clickHouseJournal(this.guarded('the journal'), config.target.database);
     this.lease = clickHouseLeases(this.guarded('the lease'), config.target.database);
@@ -94,7 +104,35 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   async close(): Promise<void> {
+    for (const driver of this.laneDrivers.values()) await driver.close().catch(() => undefined);
+    this.laneDrivers.clear();
     await this.driver.close();
+  }
+
+  /** As many lanes as the server has threads for (`max_threads`: its cores; on chDB this machine's). */
+  async workerLimit(): Promise<{ max: number; reason: string }> {
+    const [row] = await this.query<{ value: string }>(sql.maxThreads());
+    const cores = Number(/\d+/.exec(row?.value ?? '')?.[0] ?? 0);
+    if (!(cores > 0)) return { max: 16, reason: 'the server did not say how many threads it has' };
+    return { max: cores, reason: `the server has ${cores} thread${cores === 1 ? '' : 's'} (max_threads)` };
+  }
+
+  async openLane(run: RunContext): Promise<void> {
+    const id = run.lane?.id ?? '';
+    if (id !== '' && !this.laneDrivers.has(id)) {
+      const forked = this.driver.fork?.();
+      if (forked && forked !== this.driver) this.laneDrivers.set(id, forked);
+    }
+    const d = this.descFor(run);
+    for (const t of this.tables(d)) await this.command(this.createRunTable(this.landing(t, run), t));
+    for (const v of d.viewInfos) await this.command(this.shadowViewSql(v, run));
+  }
+
+  async closeLane(run: RunContext): Promise<void> {
+    const id = run.lane?.id ?? '';
+    const driver = this.laneDrivers.get(id);
+    this.laneDrivers.delete(id);
+    await driver?.close();
   }
 
   async describe(): Promise<TargetDescription> {
@@ -212,31 +250,36 @@ export class ClickHouseAdapter implements TargetAdapter {
     for (const t of this.tables(this.descFor(run))) await this.command(sql.truncate(this.landing(t, run)));
   }
 
-  async loadBatchFromStore(run: RunContext, batch: BatchSpec): Promise<LoadResult> {
+  async loadBatchFromStore(run: RunContext, batch: BatchSpec, attempt?: LoadAttempt): Promise<LoadResult> {
+    const driver = this.laneDriver(run);
     try {
       await this.exec(
-        () => this.driver.command(this.insertSql(run, batch, false), this.insertSettings()),
+        () => driver.command(this.insertSql(run, batch, false), this.insertSettings()),
         `loading batch ${batch.index + 1} into ${this.landing(this.live, run).table}`,
         batch.objects,
       );
     } catch (error) {
       throw await this.valueError(error, run, batch.objects);
     }
-    return { rowsWritten: await this.countLandedRows(run), bytesRead: sumBytes(batch.objects) };
+    const rowsWritten = await this.countLandedRows(run);
+    await attempt?.verify(rowsWritten);
+    return { rowsWritten, bytesRead: sumBytes(batch.objects) };
   }
 
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
     input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    attempt?: LoadAttempt,
   ): Promise<LoadResult> {
     const landing = this.landing(this.live, run);
+    const driver = this.laneDriver(run);
     for await (const item of input as AsyncIterable<ObjectBytes | RowChunk>) {
       if (!('body' in item)) throw new Error('the ClickHouse adapter takes Parquet bytes, not decoded rows');
       try {
         await this.exec(
           () =>
-            this.driver.insertStream(
+            driver.insertStream(
               qualified(landing.database, landing.table),
               'Parquet',
               item.body,
@@ -249,7 +292,9 @@ export class ClickHouseAdapter implements TargetAdapter {
         throw await this.valueError(error, run, [item.object]);
       }
     }
-    return { rowsWritten: await this.countLandedRows(run), bytesRead: sumBytes(batch.objects) };
+    const rowsWritten = await this.countLandedRows(run);
+    await attempt?.verify(rowsWritten);
+    return { rowsWritten, bytesRead: sumBytes(batch.objects) };
   }
 
   async countSourceRows(run: RunContext, batch: BatchSpec): Promise<number> {
@@ -284,6 +329,7 @@ export class ClickHouseAdapter implements TargetAdapter {
     );
   }
 
+  /** The shadow holds committed batches only (a commit moves a whole landing in): no need for `committed`. */
   async countShadowRows(run: RunContext): Promise<number> {
     const [row] = await this.query<{ n: string }>(sql.count(this.shadow(this.live, run)));
     return Number(row?.n ?? 0);
@@ -297,6 +343,8 @@ export class ClickHouseAdapter implements TargetAdapter {
     const units: SwapUnit[] = [];
     for (const t of this.tables(this.descFor(run))) {
       for (const p of await this.partitions(this.shadow(t, run))) {
+        // A moved partition can leave an empty active part behind for a while: nothing to swap there.
+        if (Number(p.rows) === 0) continue;
         units.push({
           id: JSON.stringify([t.database, t.table, p.partition_id]),
           description: `${refKey(t)} partition ${p.partition} (${p.rows} rows)`,
@@ -316,22 +364,22 @@ export class ClickHouseAdapter implements TargetAdapter {
     // MOVE PARTITION leaves nothing to finalize.
   }
 
+  /** Drops every object of the run — every lane's landings and shadow views too (see `abandon`). */
   async dropShadows(run: RunContext): Promise<void> {
-    const d = this.descFor(run);
-    for (const v of d.viewInfos) await this.command(sql.dropView(this.shadowView(v, run)));
-    for (const t of this.tables(d)) {
-      await this.command(sql.dropTable(this.landing(t, run)));
-      await this.command(sql.dropTable(this.shadow(t, run)));
-    }
+    await this.dropRunObjects(run);
   }
 
   /**
-   * Drops every object of the run by its name (`…_v2_<run>`, `…_v2_<run>_landing`) in the databases of the
-   * live table, its views and their targets — also the objects of views that were dropped since the run began.
-   * Shadow views first, so no view is left writing into a dropped table. Nothing outside the run's own objects
-   * was changed, so nothing else needs restoring.
+   * Drops every object of the run by its name (`…_v2_<run>`, `…_v2_<run>_landing…`, lanes' `…_v2_<run>_<lane>`) in
+   * the databases of the live table, its views and their targets — also the objects of views that were dropped
+   * since the run began. Shadow views first, so no view is left writing into a dropped table. Nothing outside the
+   * run's own objects was changed, so nothing else needs restoring.
    */
   async abandon(run: RunContext): Promise<void> {
+    await this.dropRunObjects(run);
+  }
+
+  private async dropRunObjects(run: RunContext): Promise<void> {
     const d = this.descFor(run);
     const databases = [
       ...new Set([
@@ -381,7 +429,12 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   private landing(t: TableRef, run: RunContext): TableRef {
-    return { database: t.database, table: landingName(t.table, run.runId) };
+    return { database: t.database, table: landingName(t.table, run.runId, run.lane?.id) };
+  }
+
+  /** The driver a lane's loads run on (its own connection where it has one). */
+  private laneDriver(run: RunContext): ClickHouseDriver {
+    return this.laneDrivers.get(run.lane?.id ?? '') ?? this.driver;
   }
 
   private shadow(t: TableRef, run: RunContext): TableRef {
@@ -389,7 +442,7 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   private shadowView(v: { database: string; name: string }, run: RunContext): TableRef {
-    return { database: v.database, table: shadowViewName(v.name, run.runId) };
+    return { database: v.database, table: shadowViewName(v.name, run.runId, run.lane?.id) };
   }
 
   private shadowViewSql(v: ClickHouseDescription['viewInfos'][number], run: RunContext): string {

@@ -23,6 +23,12 @@ export interface ClickHouseDriver {
     settings?: ClickHouseSettings,
   ): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: a driver with a connection of its own, for a worker lane whose queries must run beside the others'
+   * (chDB: a session of its own on the same data directory — one session runs one query at a time). Closing it
+   * closes only that connection. Absent: the driver's own queries already run in parallel (HTTP).
+   */
+  fork?(): ClickHouseDriver;
 }
 
 export type ClickHouseSettings = Readonly<Record<string, string | number | boolean>>;

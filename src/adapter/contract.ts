@@ -25,6 +25,13 @@
  *                    (holder, host, pid, heartbeat, expiry); see src/journal/lease.ts.
  * - **abandon**      Giving up a run that will never finish: what it paused is restored, its landing, shadow and
  *                    shadow-view objects are dropped, and the journal records it. Never once its swap began.
+ * - **lane**         One worker of a run: it loads one batch at a time over its own connection, into its own
+ *                    landing where the target has landings (ClickHouse). Lane '' is the run's default lane (what a
+ *                    run with one worker uses, named as before lanes existed).
+ * - **claim**        A batch taken by one lane of one process for one attempt, so that no other process loads it
+ *                    at the same time; a claim whose holder died is taken over.
+ * - **time dimension** The live table's column whose ranges order batches and move the watermark (TimescaleDB's
+ *                    time dimension); see src/scheduler/watermark.ts.
  *
  * Division of labour: the engine (src/) decides batching, ordering, retries, verification and journaling and
  * never writes target SQL. An adapter (adapters/<kind>/) owns its SQL, introspection and drivers, and decides
@@ -65,6 +72,34 @@ export interface TargetCapabilities {
    * after every commit. Default false: the engine checks it when a run resumes and before the swap.
    */
   readonly countsShadowCheaply?: boolean;
+  /**
+   * Swap units are time slices (`SwapUnit.lo/hi` in time keys of `TargetDescription.timeDimension`) that can be
+   * swapped, and the chunks they touched compressed (`listChunksToCompress`, `compressChunk`), while later batches
+   * still load: `mode: historical` swaps every slice behind the watermark at once (TimescaleDB). Such an adapter's
+   * `countShadowRows` counts the committed batches' rows whether still in the shadow or already swapped, and its
+   * swap units move committed batches' rows only. Default false: units run once every batch is committed.
+   */
+  readonly swapsWhileLoading?: boolean;
+  /** `commitAll` moves every swap unit in one transaction, so `mode: catchup` is possible. Default false. */
+  readonly swapsInOneTransaction?: boolean;
+  /**
+   * The adapter keeps batch claims itself, in the same transaction as the batch's rows (TimescaleDB: a claims
+   * table row locked `FOR UPDATE SKIP LOCKED` for the whole load): a batch another live process loads fails with
+   * `BATCH_CLAIMED`, one already loaded returns `alreadyLoaded`. Otherwise the engine claims batches through
+   * `lease` (keys `claim:<run>:<batch>`) when other processes can join the run.
+   */
+  readonly claimsBatches?: boolean;
+  /**
+   * `commitBatch` moves the batch out of the landing of the lane that loaded it (ClickHouse): only the process
+   * holding the run lease commits, from the lane named in the journal, and a lane loads nothing else before its
+   * batch is committed. Default false: the batch is committed where it is, by any process (TimescaleDB).
+   */
+  readonly commitMovesLanding?: boolean;
+  /**
+   * Other processes can reach the target (a server), so `shadowfill run` started elsewhere with the same
+   * configuration joins the run. False for embedded engines (one process per data directory or socket).
+   */
+  readonly multiProcess?: boolean;
 }
 
 /** A column of a live table as the target describes it. */
@@ -99,6 +134,13 @@ export interface TargetView {
   readonly to: string;
 }
 
+/** The live table's time dimension (see the Terminology): its column and how its values become time keys. */
+export interface TimeDimension {
+  readonly column: string;
+  /** `time`: keys are microseconds since the Unix epoch (timestamps read as UTC, dates); `number`: the values. */
+  readonly kind: 'time' | 'number';
+}
+
 /** What introspection found: the live table, the views fed by it (transitively) and their targets. */
 export interface TargetDescription {
   readonly table: TargetTable;
@@ -108,6 +150,8 @@ export interface TargetDescription {
   readonly serverVersion: string;
   /** Adapter-specific facts worth showing in the plan (chunk interval, compression policy, …). */
   readonly notes: readonly string[];
+  /** The time dimension, when the target has one: batches are planned in its order and the watermark follows it. */
+  readonly timeDimension?: TimeDimension;
 }
 
 /** The resolved row filter of a run (bounds are literal text as the user or `before: auto` gave them). */
@@ -128,6 +172,26 @@ export interface RunContext {
   readonly sourceColumns: readonly SourceColumn[];
   /** Progress sink for adapter-level events (policy paused/resumed, chunk decompressed/compressed). */
   readonly emit?: (event: RunEvent) => void;
+  /** The lane a per-batch call works on (absent: the default lane ''). */
+  readonly lane?: Lane;
+}
+
+/** A worker lane (see the Terminology). */
+export interface Lane {
+  /** '' for the default lane; else stable for the process that runs it (`w2`; `j3f9a1_2` for a joined process). */
+  readonly id: string;
+  /** Who works on it, for claims and `shadowfill status`: `pid 123 on host`. */
+  readonly holder: string;
+}
+
+/** What the engine hands a load besides its input. */
+export interface LoadAttempt {
+  /**
+   * Checks the rows landed (the engine's count of what the source selects, …) and throws (VerifyError) when they
+   * are wrong. An adapter that writes a batch in one transaction calls it before that transaction commits, so a
+   * batch whose claim says loaded is a verified batch; others call it once the rows are written.
+   */
+  verify(landed: number): Promise<void>;
 }
 
 export interface BatchSpec {
@@ -156,6 +220,11 @@ export interface LoadResult {
   /** Rows written into the landing table for the source table (not counting view targets). */
   readonly rowsWritten: number;
   readonly bytesRead: number;
+  /**
+   * With `claimsBatches`: the batch's claim says it was loaded and verified already (by an invocation that died
+   * before journaling it, or by another process); nothing was written and `rowsWritten` are its verified rows.
+   */
+  readonly alreadyLoaded?: boolean;
 }
 
 /** One atomic, idempotent step of a swap. `id` is stable across invocations (journal key). */
@@ -163,6 +232,27 @@ export interface SwapUnit {
   readonly id: string;
   /** Human text: `pypi partition 20241217 → default.pypi`. */
   readonly description: string;
+  /** With `swapsWhileLoading`: the unit's time slice `[lo, hi)` in time keys. */
+  readonly lo?: bigint;
+  readonly hi?: bigint;
+}
+
+/** A chunk of a live table that a swap decompressed or wrote into and that is to be compressed again. */
+export interface ChunkToCompress {
+  readonly id: string;
+  /** Its time range `[lo, hi)` in time keys: it is compressed once the watermark passed `hi`. */
+  readonly lo: bigint;
+  readonly hi: bigint;
+}
+
+/** A batch as the adapter's claims record it (`claimsBatches`). */
+export interface ClaimedBatch {
+  readonly state: 'pending' | 'loaded' | 'committed';
+  /** Verified rows (loaded, committed). */
+  readonly rows: number;
+  /** Who holds or last held it: `pid 123 on host`, and whether a live session holds it now. */
+  readonly holder: string;
+  readonly held: boolean;
 }
 
 /** A statement the adapter would run, for `shadowfill plan`. */
@@ -233,6 +323,12 @@ export interface TargetAdapter {
   /** Connects and checks credentials; throws TargetError(TARGET_UNREACHABLE | TARGET_ACCESS_DENIED). */
   connect(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * How many lanes the target can serve at once, and why (the embedded TimescaleDB serves one connection; a server
+   * has so many free connections). The engine's `workers: auto` takes the smaller of this and what the machine
+   * can use. Absent: no limit of the target's own.
+   */
+  workerLimit?(): Promise<{ readonly max: number; readonly reason: string }>;
 
   /** Introspects the live table and the views fed by it; throws TargetError(TARGET_MISSING) naming what is missing. */
   describe(): Promise<TargetDescription>;
@@ -258,17 +354,30 @@ export interface TargetAdapter {
   /** Anything a crashed earlier invocation left half-done outside the shadows (e.g. a paused policy). */
   recover(run: RunContext, swapState: SwapState | undefined): Promise<void>;
 
-  /** Creates the landing, shadow and shadow-view objects of the run. Idempotent. */
+  /** Creates the landing, shadow and shadow-view objects of the run (those of the default lane). Idempotent. */
   createShadows(run: RunContext): Promise<void>;
-  /** Empties what a previous attempt of `batch` may have left (landing tables). Idempotent. */
+  /**
+   * Optional: makes `run.lane` ready — its own connection, its landing tables and shadow views. Idempotent; the
+   * engine calls it before the lane's first batch (also for the default lane when it runs several lanes).
+   */
+  openLane?(run: RunContext): Promise<void>;
+  /** Optional: lets go of what `openLane` opened that is not part of the run (its connection). Idempotent. */
+  closeLane?(run: RunContext): Promise<void>;
+  /**
+   * Optional (`claimsBatches`): the batches the adapter's claims know of, by index (loaded or committed ones, and
+   * ones a live session holds), so a run resumes from them when its journal lags behind.
+   */
+  claimedBatches?(run: RunContext): Promise<ReadonlyMap<number, ClaimedBatch>>;
+  /** Empties what a previous attempt of `batch` may have left in `run.lane`'s landing. Idempotent. */
   prepareBatch(run: RunContext, batch: BatchSpec): Promise<void>;
   /** Only when `readsObjectStore`: the database reads the batch's objects itself. */
-  loadBatchFromStore?(run: RunContext, batch: BatchSpec): Promise<LoadResult>;
+  loadBatchFromStore?(run: RunContext, batch: BatchSpec, attempt?: LoadAttempt): Promise<LoadResult>;
   /** The engine streams the batch's objects (bytes or rows, per `streamInput`). */
   loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
     input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    attempt?: LoadAttempt,
   ): Promise<LoadResult>;
   /** Only when `countsSourceRows`: rows the batch selects from the source (after the filter). */
   countSourceRows?(run: RunContext, batch: BatchSpec): Promise<number>;
@@ -280,14 +389,18 @@ export interface TargetAdapter {
    * shadow of their source. One result per view target; the engine refuses to commit or swap when one is not ok.
    */
   verifyViewTargets?(run: RunContext, scope: 'landing' | 'shadow'): Promise<readonly TableVerification[]>;
-  /** Makes the verified batch part of the shadow. Idempotent. */
+  /**
+   * Makes the verified batch part of the shadow, from the landing of `run.lane` (the lane that loaded it).
+   * Idempotent.
+   */
   commitBatch(run: RunContext, batch: BatchSpec): Promise<void>;
   /**
-   * Rows of the live table's data the shadow holds now (every committed batch). Checked against the sum of
-   * the committed batches' verified rows before the swap begins, when a run resumes, and after every commit
-   * when `countsShadowCheaply`, so a shadow that lost or gained rows is never swapped in.
+   * Rows of the live table's data the shadow holds now for the `committed` batches (with `swapsWhileLoading`: also
+   * those of them already swapped). Checked against the sum of the committed batches' verified rows before the
+   * swap begins, when a run resumes, and after every commit when `countsShadowCheaply`, so a shadow that lost or
+   * gained rows is never swapped in.
    */
-  countShadowRows(run: RunContext): Promise<number>;
+  countShadowRows(run: RunContext, committed: readonly number[]): Promise<number>;
 
   /** Prepares the live side for swap units (e.g. pause a policy, decompress chunks); returns state to journal. */
   beginSwap(run: RunContext): Promise<SwapState>;
@@ -295,6 +408,12 @@ export interface TargetAdapter {
   listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]>;
   /** Runs one unit; must be atomic and idempotent (running a finished unit again changes nothing). */
   swapUnit(run: RunContext, unit: SwapUnit): Promise<void>;
+  /** Only with `swapsInOneTransaction`: runs every unit given in ONE transaction (readers see all or nothing). */
+  commitAll?(run: RunContext, units: readonly SwapUnit[]): Promise<void>;
+  /** Only with `swapsWhileLoading`: the chunks swaps decompressed or wrote into that are not compressed again yet. */
+  listChunksToCompress?(run: RunContext): Promise<readonly ChunkToCompress[]>;
+  /** Only with `swapsWhileLoading`: compresses one of them again (and records it). Idempotent. */
+  compressChunk?(run: RunContext, chunk: ChunkToCompress): Promise<void>;
   /** Finalizes the live side (recompress, resume policies, refresh aggregates), using beginSwap's state. */
   finishSwap(run: RunContext, state: SwapState): Promise<void>;
 

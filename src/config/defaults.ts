@@ -1,6 +1,8 @@
 /** The schema's defaults as values (for programs that build a BackfillConfig by hand); written once, in the schema. */
 import { batchSection, fileSchema } from './schema.ts';
-import type { BatchConfig } from './types.ts';
+import type { BatchConfig, RunMode, WorkersSetting } from './types.ts';
 
 export const DEFAULT_BATCH: BatchConfig = batchSection.parse(undefined);
 export const DEFAULT_ATTEMPTS: number = fileSchema.shape.attempts.parse(undefined);
+export const DEFAULT_WORKERS: WorkersSetting = fileSchema.shape.workers.parse(undefined);
+export const DEFAULT_MODE: RunMode = fileSchema.shape.mode.parse(undefined);

@@ -17,7 +17,8 @@ function defined(object: Readonly<Record<string, unknown>>): Record<string, unkn
 }
 
 export function defineConfig(input: ConfigInput): BackfillConfig {
-  const { target, source, filter, batch, views, settings, load, attempts, targetOptions } = input;
+  const { target, source, filter, batch, views, settings, load, attempts, workers, mode, targetOptions } =
+    input;
   const layers = new ConfigLayers();
   layers.addTree(
     defined({
@@ -37,6 +38,8 @@ export function defineConfig(input: ConfigInput): BackfillConfig {
       settings,
       load,
       attempts,
+      workers,
+      mode,
       [target.kind]: targetOptions && Object.keys(targetOptions).length > 0 ? targetOptions : undefined,
     }),
     { kind: 'code', name: 'defineConfig()' },

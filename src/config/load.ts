@@ -23,7 +23,7 @@ export interface LoadConfigInput {
   readonly file?: string | undefined;
   /**
    * Parsed CLI flags by name, with or without the leading `--`: `target.url`, `batch.files`,
-   * `settings.max_insert_threads`, `views`, `load`, `attempts`, `<kind>.<option>`. Names without a dot that are
+   * `settings.max_insert_threads`, `views`, `load`, `attempts`, `workers`, `mode`, `<kind>.<option>`. Names without a dot that are
    * not config fields (`config`, `yes`, …) belong to the CLI and are ignored; `-` in names reads as `_`.
    */
   readonly flags?: ConfigFlags;
@@ -35,7 +35,7 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 /** Top-level fields that are values, not sections. */
-const SCALARS = new Set(['views', 'load', 'attempts']);
+const SCALARS = new Set(['views', 'load', 'attempts', 'workers', 'mode']);
 const SETTING_NUMBER = /^-?\d+(?:\.\d+)?$/;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The configuration schema: every field of a backfill configuration, its default, its documentation and its
  * checks, in one zod schema built from sections — the engine's (target, source, filter, batch, views, settings,
- * load, attempts) and one option section per adapter (src/adapter/registry.ts). It reads the file form
+ * load, attempts, workers, mode) and one option section per adapter (src/adapter/registry.ts). It reads the file form
  * (snake_case, `access_key_id`, `batch.bytes: 15GB`) and returns the resolved BackfillConfig; the same schema
  * serves `loadConfig` (files, flags, environment), `defineConfig` (code) and `shadowfill config schema` (JSON
  * Schema for editors).
@@ -15,11 +15,12 @@ import {
   bytesField,
   oneOfField,
   readText,
+  readWholeNumber,
   textField,
   wholeNumberField,
   type FieldDoc,
 } from './fields.ts';
-import type { BackfillConfig, FilterConfig, LoadMode, TargetKind } from './types.ts';
+import type { BackfillConfig, FilterConfig, LoadMode, RunMode, TargetKind, WorkersSetting } from './types.ts';
 
 const KINDS = ADAPTER_CONFIGS.map((a) => a.kind as TargetKind);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
@@ -260,6 +261,29 @@ const attemptsField = wholeNumberField(1, 'tries per batch; 1 = no retry', {
   description: 'Attempts per batch before the run stops (retryable failures only).',
 });
 
+const workersField = field({
+  default: 'auto',
+  placeholder: 'auto|n',
+  json: {
+    anyOf: [
+      { type: 'string', enum: ['auto'] },
+      { type: 'integer', minimum: 1 },
+    ],
+  },
+  description:
+    'Batches loaded at once, each by its own worker over its own connection: auto (what the target and this machine can use; `plan` says how many and why) or a number (1 = one batch at a time).',
+  parse: (value): WorkersSetting => {
+    if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
+    return readWholeNumber(value, 1, 'batches loaded at once, or auto');
+  },
+});
+
+const modeField = oneOfField<RunMode>(['historical', 'catchup'], {
+  default: 'historical',
+  description:
+    'historical: slices behind the watermark of finished batches are swapped in (and compressed) while later batches load; catchup: nothing changes until every batch is loaded and verified, then everything is swapped in at once (TimescaleDB: one transaction). `plan` says what readers see.',
+});
+
 const adapterSections: Record<string, z.ZodType> = Object.fromEntries(
   ADAPTER_CONFIGS.map((a) => [a.kind, a.options.optional()]),
 );
@@ -275,6 +299,8 @@ export const fileSchema = z.strictObject({
   settings: settingsSection.optional(),
   load: loadField,
   attempts: attemptsField,
+  workers: workersField,
+  mode: modeField,
   ...adapterSections,
 });
 
@@ -372,6 +398,8 @@ export const configSchema = fileSchema.transform((input, ctx): BackfillConfig =>
     settings: input.settings ?? {},
     load,
     attempts: input.attempts,
+    workers: input.workers,
+    mode: input.mode,
     targetOptions: (options as Record<string, unknown> | undefined) ?? {},
   };
 });

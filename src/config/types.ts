@@ -49,6 +49,15 @@ export type BatchConfig = Readonly<z.output<typeof batchSection>>;
 /** `server`: the database reads the objects itself (ClickHouse `s3()`); `client`: the engine streams them. */
 export type LoadMode = 'server' | 'client';
 
+/** `auto`: what the target and this machine can use (src/runner/workers.ts); a number: that many lanes. */
+export type WorkersSetting = 'auto' | number;
+
+/**
+ * `historical`: slices behind the watermark are swapped in while later batches load; `catchup`: nothing until
+ * every batch is loaded and verified, then everything at once (see docs/SCHEDULER.md).
+ */
+export type RunMode = 'historical' | 'catchup';
+
 export interface BackfillConfig {
   readonly target: TargetConfig;
   readonly source: SourceConfig;
@@ -62,6 +71,13 @@ export interface BackfillConfig {
   /** Attempts per batch before the run stops with an error (1 = no retry). */
   readonly attempts: number;
   /**
+   * Batches loaded at once (lanes). Not part of the run's identity: every invocation may use its own. Always set
+   * by the schema; a config built by hand without it gets DEFAULT_WORKERS.
+   */
+  readonly workers?: WorkersSetting;
+  /** How the swap meets the loads; fixed when the run starts (journaled). Unset by hand: DEFAULT_MODE. */
+  readonly mode?: RunMode;
+  /**
    * The option section of the target's adapter (e.g. TimescaleDB `strategy`, `on_conflict`) as written,
    * checked against the adapter's schema; the adapter reads it with its own parser (defaults filled there).
    */
@@ -69,4 +85,4 @@ export interface BackfillConfig {
 }
 
 /** Defaults of the engine's sections, for programs that build a BackfillConfig by hand (written in the schema). */
-export { DEFAULT_ATTEMPTS, DEFAULT_BATCH } from './defaults.ts';
+export { DEFAULT_ATTEMPTS, DEFAULT_BATCH, DEFAULT_MODE, DEFAULT_WORKERS } from './defaults.ts';

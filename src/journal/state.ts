@@ -6,11 +6,14 @@ import type { JournalEvent } from './types.ts';
 import type {
   BatchSpec,
   MeasureScope,
+  TimeDimension,
   RowFilter,
   SwapState,
   TableMeasurement,
   TableVerification,
 } from '../adapter/contract.ts';
+import type { RunMode } from '../config/types.ts';
+import type { RangeText } from '../scheduler/ranges.ts';
 import type { SourceColumn } from '../source/types.ts';
 
 /** What `run-started` records: everything a resumed invocation needs to continue the very same run. */
@@ -25,6 +28,16 @@ export interface RunStartedData {
   readonly before: readonly TableMeasurement[];
   /** What `before` measured, measured again after the swap (absent in runs journaled before it existed). */
   readonly scope?: MeasureScope;
+  /** How the swap meets the loads (absent in runs journaled before modes existed: historical). */
+  readonly mode?: RunMode;
+  /** The time dimension batches were ordered by, if any. */
+  readonly timeDimension?: TimeDimension;
+  /** Per batch: its range in time keys `[first, last]` as decimal text, or null when unknown. */
+  readonly ranges?: readonly RangeText[];
+  /** Batches planned in time order (every object had statistics) or object order. */
+  readonly order?: 'time' | 'object';
+  /** Objects without statistics for the time column (why the order is `object`), at most a few named. */
+  readonly withoutStatistics?: readonly string[];
 }
 
 export type BatchState = 'pending' | 'loaded' | 'committed';
@@ -37,6 +50,11 @@ export interface RunState {
   readonly batches: readonly BatchState[];
   /** Rows verified per batch (from `batch-loaded`). */
   readonly batchRows: ReadonlyMap<number, number>;
+  /**
+   * The lane whose landing holds each loaded batch: the one its commit began from (`batch-committing`), else the
+   * first `batch-loaded` (several processes may have loaded it into their own lanes).
+   */
+  readonly batchLanes: ReadonlyMap<number, string>;
   readonly failures: number;
   readonly swapState: SwapState | undefined;
   readonly unitsDone: ReadonlySet<string>;
@@ -59,16 +77,25 @@ export function groupRuns(events: readonly JournalEvent[]): JournalEvent[][] {
     list.push(e);
     byRun.set(e.runId, list);
   }
-  const runs = [...byRun.values()].map((list) => list.sort((a, b) => a.seq - b.seq));
+  const runs = [...byRun.values()].map((list) => list.sort(byOrder));
   return runs.sort((a, b) => (a[0]!.at < b[0]!.at ? -1 : a[0]!.at > b[0]!.at ? 1 : 0));
 }
 
-export function reduceRun(events: readonly JournalEvent[]): RunState | undefined {
+/** Journal order: seq, then time (several processes may write the same seq where the store allows it). */
+function byOrder(a: JournalEvent, b: JournalEvent): number {
+  if (a.seq !== b.seq) return a.seq - b.seq;
+  return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
+}
+
+export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefined {
+  const events = [...unordered].sort(byOrder);
   const start = events.find((e) => e.kind === 'run-started');
   if (!start) return undefined;
   const started = JSON.parse(start.data) as RunStartedData;
   const batches: BatchState[] = started.batches.map(() => 'pending');
   const batchRows = new Map<number, number>();
+  const loadedLanes = new Map<number, string>();
+  const committingLanes = new Map<number, string>();
   const unitsDone = new Set<string>();
   let swapState: SwapState | undefined;
   let swapFinished = false;
@@ -80,9 +107,15 @@ export function reduceRun(events: readonly JournalEvent[]): RunState | undefined
   for (const e of events) {
     lastSeq = Math.max(lastSeq, e.seq);
     switch (e.kind) {
-      case 'batch-loaded':
+      case 'batch-loaded': {
         if (batches[e.batch] === 'pending') batches[e.batch] = 'loaded';
-        batchRows.set(e.batch, (JSON.parse(e.data || '{}') as { rows?: number }).rows ?? 0);
+        const data = JSON.parse(e.data || '{}') as { rows?: number; lane?: string };
+        batchRows.set(e.batch, data.rows ?? 0);
+        if (!loadedLanes.has(e.batch)) loadedLanes.set(e.batch, data.lane ?? '');
+        break;
+      }
+      case 'batch-committing':
+        committingLanes.set(e.batch, (JSON.parse(e.data || '{}') as { lane?: string }).lane ?? '');
         break;
       case 'batch-committed':
         batches[e.batch] = 'committed';
@@ -119,6 +152,7 @@ export function reduceRun(events: readonly JournalEvent[]): RunState | undefined
     started,
     batches,
     batchRows,
+    batchLanes: new Map([...loadedLanes, ...committingLanes]),
     failures,
     swapState,
     unitsDone,

@@ -7,8 +7,10 @@
 export type JournalEventKind =
   /** data: RunStartedData */
   | 'run-started'
-  /** batch: index */
+  /** batch: index; data: { rows, lane? } — verified, in the landing of `lane` ('' or absent: the default lane) */
   | 'batch-loaded'
+  /** batch: index; data: { lane } — the commit from that lane's landing began (targets that move landings) */
+  | 'batch-committing'
   | 'batch-committed'
   /** batch: index; data: { attempt, error } */
   | 'batch-failed'
@@ -29,7 +31,11 @@ export interface JournalEvent {
   readonly runId: string;
   /** Fingerprint of the configuration that started the run. */
   readonly fingerprint: string;
-  /** Increasing within a run. */
+  /**
+   * Increasing within a run as one process writes it. Processes that joined a run write their own events: they
+   * take the next number when they write (a store with a unique key refuses a taken one, JOURNAL_CONFLICT, and the
+   * writer takes the next), so a number may repeat in stores without one; order is (seq, at).
+   */
   readonly seq: number;
   /** ISO-8601 time of the event. */
   readonly at: string;

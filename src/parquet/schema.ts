@@ -29,8 +29,10 @@ export function describeSchema(metadata: FileMetaData, object: SourceObject): So
 /**
  * Per top-level primitive column: the smallest and largest value over the object, from the row groups' column
  * statistics (`min_value`/`max_value`, else the deprecated `min`/`max`). Only times, dates and numbers; a column
- * is left out when any row group lacks its statistics (then nothing bounds it). Decimals are left out (hyparquet
- * turns their statistics into floats).
+ * is left out when any row group holding values lacks its statistics (then nothing bounds it); a row group whose
+ * values are all null (`null_count` = `num_values`) bounds nothing and is skipped. Decimals are left out
+ * (hyparquet turns their statistics into floats). This is the one reader of footer statistics: the report's
+ * measure scope and the scheduler's batch ranges (src/scheduler/ranges.ts) both come from it.
  */
 export function columnRanges(metadata: FileMetaData): Record<string, ColumnRange> {
   const found = new Map<
@@ -47,6 +49,8 @@ export function columnRanges(metadata: FileMetaData): Record<string, ColumnRange
       seen.add(name);
       if (found.get(name) === null) continue;
       const stats = meta?.statistics;
+      const values = meta?.num_values ?? 0n;
+      if (values > 0n && stats?.null_count !== undefined && BigInt(stats.null_count) === values) continue;
       const min = bound(stats?.min_value ?? stats?.min);
       const max = bound(stats?.max_value ?? stats?.max);
       const decimal = metadata.schema.some((e) => e.name === name && e.converted_type === 'DECIMAL');

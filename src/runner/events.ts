@@ -24,6 +24,30 @@ export type RunEvent =
   // Verification of everything that is swapped (per table), before the swap begins.
   | { type: 'shadow-verified'; checks: readonly TableVerification[] }
   | { type: 'run-abandoned'; runId: string; reason: string }
+  // The scheduler (docs/SCHEDULER.md): what it runs with, each worker's batch, the watermark, joined processes.
+  | {
+      type: 'schedule';
+      workers: number;
+      reason: string;
+      mode: 'historical' | 'catchup';
+      policy: 'progressive' | 'after-all' | 'one-transaction';
+      order: 'time' | 'object';
+    }
+  | { type: 'worker-started'; worker: number; batch: number; attempt: number }
+  | { type: 'worker-finished'; worker: number; batch: number; rows: number; seconds: number }
+  | { type: 'worker-idle'; worker: number; reason: string }
+  | {
+      type: 'watermark-advanced';
+      /** Time key as decimal text, `none` or `all` (src/scheduler/watermark.ts). */
+      watermark: string;
+      /** The watermark for people: a UTC time (`2024-12-17 09:00:00`), the integer, or `none`/`all`. */
+      text: string;
+      prefix: number;
+      batches: number;
+      /** The unfinished batch holding it back (0-based), absent once every batch is finished. */
+      stalledBy?: number;
+    }
+  | { type: 'run-joined'; runId: string; holder: string }
   // TimescaleDB only (emitted by the adapter through the runner; see docs/EVENTS.md).
   | { type: 'policy-paused'; table: string; jobs: readonly number[] }
   | { type: 'policy-resumed'; table: string; jobs: readonly number[] }

@@ -20,6 +20,8 @@ export interface ValidatedSource {
   readonly totalRows: number;
   /** Per column: smallest and largest value over every object, from the footers' statistics. */
   readonly ranges: Readonly<Record<string, ColumnRange>>;
+  /** The same per object key (what orders batches by time, src/scheduler/ranges.ts). */
+  readonly objectRanges: Readonly<Record<string, Readonly<Record<string, ColumnRange>> | undefined>>;
 }
 
 const FOOTER_CONCURRENCY = 8;
@@ -67,6 +69,7 @@ export async function validateSource(
     objectRows,
     totalRows,
     ranges: mergeColumnRanges(schemas.map((s) => s.ranges)),
+    objectRanges: Object.fromEntries(schemas.map((s) => [s.object.key, s.ranges])),
   };
 }
 

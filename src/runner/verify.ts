@@ -13,10 +13,11 @@ export function shadowMismatch(
   expected: number,
   batches: number,
   when: string,
+  swapBegan = false,
 ): VerifyError {
   return new VerifyError(
     `the shadow of ${config.target.database}.${config.target.table} holds ${held} rows but its batches verified ` +
-      `${expected}; nothing was swapped (run ${runId}, ${batches} committed batches, checked ${when}) — the shadow ` +
+      `${expected}; ${swapBegan ? 'nothing more was swapped' : 'nothing was swapped'} (run ${runId}, ${batches} committed batches, checked ${when}) — the shadow ` +
       `lost or gained rows (e.g. a restart of the database emptied an UNLOGGED staging table, or something outside ` +
       `the run changed it): run \`shadowfill abandon\` with the same configuration, or run with --new-run, to start over`,
   );

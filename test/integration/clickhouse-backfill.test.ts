@@ -155,7 +155,8 @@ describe('ClickHouse backfill through shadow tables', () => {
     const bad = Buffer.from(good);
     for (let i = 4; i < Math.floor(bad.length * 0.6); i += 7) bad[i] = (bad[i]! * 31 + 17) & 0xff;
     await s.put(key, bad);
-    const config = s.config('corrupt');
+    // One worker: batch 2 is loaded after batch 1 is committed (with more, batch 1 may be loaded and not committed).
+    const config = s.config('corrupt', { workers: 1 });
     const error = await s.run(config).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ShadowfillError);
     expect((error as ShadowfillError).code).toBe('SOURCE_CORRUPT');
@@ -292,8 +293,9 @@ describe('ClickHouse backfill through shadow tables', () => {
   it('an abort (Ctrl-C) stops after the step in progress; the next run continues', async () => {
     await s.createGuideTables('abort');
     const abort = new AbortController();
+    // One worker: nothing but batch 1 is under way when Ctrl-C comes.
     const stopped = await s
-      .run(s.config('abort'), {
+      .run(s.config('abort', { workers: 1 }), {
         signal: abort.signal,
         onEvent: (e) => {
           if (e.type === 'batch-committed' && e.batch === 0) abort.abort();
@@ -303,7 +305,7 @@ describe('ClickHouse backfill through shadow tables', () => {
     expect((stopped as ShadowfillError).code).toBe('INTERRUPTED');
     expect(await s.scalar('SELECT count() FROM abort.pypi')).toBe(0);
     const events: RunEvent[] = [];
-    const report = await s.run(s.config('abort'), { onEvent: (e) => events.push(e) });
+    const report = await s.run(s.config('abort', { workers: 1 }), { onEvent: (e) => events.push(e) });
     expect(report.resumed).toBe(true);
     expect(
       events.filter((e) => e.type === 'batch-started').map((e) => (e as { batch: number }).batch),

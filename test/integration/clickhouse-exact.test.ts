@@ -288,13 +288,14 @@ describe('abandoning a run', () => {
     await s.createGuideTables('gone');
     await s.loadLive('gone', range(0, 9));
     const before = await liveState('gone');
-    const config = s.config('gone');
+    const config = s.config('gone', { workers: 2 });
     await runWith(config, {
       onEvent: (e) => {
         if (e.type === 'batch-committed' && e.batch === 1) throw new Error('simulated crash');
       },
     }).catch(() => undefined);
-    expect((await leftovers('gone')).length).toBe(5); // 2 shadows, 2 landings, 1 shadow view
+    // 2 shadows; 2 lanes with 2 landings and 1 shadow view each.
+    expect((await leftovers('gone')).length).toBe(8);
     const adapter = new ClickHouseAdapter(config, new ChdbDriver(s.chDir));
     await adapter.connect();
     const events: RunEvent[] = [];

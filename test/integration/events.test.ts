@@ -54,6 +54,7 @@ describe('run events of a small ClickHouse backfill', () => {
     const config = s.config('ev', {
       url: `s3://${BUCKET}/${ANY_DAY}{000..007}.parquet`,
       batch: { files: 3, bytes: 1e12 },
+      workers: 1,
     });
     const report = await s.run(config, {
       onEvent: (e) => {
@@ -66,12 +67,21 @@ describe('run events of a small ClickHouse backfill', () => {
     const units = report.swapUnits;
     // 2 daily partitions of pypi + the view target pypi_downloads.
     expect(units).toBe(3);
-    const perBatch = ['batch-started', 'batch-loaded', 'batch-verified', 'batch-committed'];
+    const perBatch = [
+      'worker-started',
+      'batch-started',
+      'batch-loaded',
+      'batch-verified',
+      'worker-finished',
+      'batch-committed',
+    ];
     expect(events.map((e) => e.type)).toEqual([
       'run-started',
+      'schedule',
       ...perBatch,
       ...perBatch,
       ...perBatch,
+      'worker-idle',
       'shadow-verified',
       'swap-started',
       ...Array.from({ length: units }, () => 'swap-unit-done'),
@@ -82,6 +92,17 @@ describe('run events of a small ClickHouse backfill', () => {
     const total = s.rowsOf([0, 1, 2, 3, 4, 5, 6, 7]);
     const bytes = s.files.reduce((n, f) => n + f.bytes, 0);
     expect(events[0]).toMatchObject({ type: 'run-started', resumed: false, batches: 3, objects: 8, bytes });
+    expect(events[1]).toMatchObject({
+      type: 'schedule',
+      workers: 1,
+      reason: 'as configured',
+      mode: 'historical',
+      policy: 'after-all',
+      order: 'object',
+    });
+    expect(
+      events.filter((e) => e.type === 'worker-started').map((e) => (e as { worker: number }).worker),
+    ).toEqual([1, 1, 1]);
     const committed = events.filter(
       (e): e is Extract<RunEvent, { type: 'batch-committed' }> => e.type === 'batch-committed',
     );

@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { queryAsync } from 'chdb';
 import { generateRealisticPypiParquet } from '../../fixtures/pypi-realistic.ts';
 import { generatePypiParquet, pypiFileSlice } from '../../fixtures/pypi.ts';
-import { readFooter } from '../../src/parquet/footer.ts';
-import { objectTimeRange } from '../../src/scheduler/statistics.ts';
+import { readSourceSchema } from '../../src/parquet/schema.ts';
+import { timeKeyRange } from '../../src/scheduler/ranges.ts';
 import { orderForBatches } from '../../src/scheduler/watermark.ts';
 import { fileAsyncBuffer } from '../../src/source/range-reader.ts';
 
@@ -31,10 +31,8 @@ describe('time ranges from Parquet footers', () => {
       const ranged = [];
       for (const file of generated.files) {
         const object = { key: file.key, size: file.bytes, uri: `s3://b/${file.key}`, httpUrl: '' };
-        const range = objectTimeRange(
-          await readFooter(await fileAsyncBuffer(file.path), object),
-          'timestamp',
-        );
+        const schema = await readSourceSchema(await fileAsyncBuffer(file.path), object);
+        const range = timeKeyRange(schema.ranges?.timestamp, { kind: 'time' });
         expect(range).toBeDefined();
         const [min, max] = (
           await queryAsync(

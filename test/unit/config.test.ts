@@ -121,6 +121,8 @@ views: [pypi_downloads_mv, other_mv]
 settings: { max_insert_threads: 4, min_insert_block_size_rows: 1000000, async_insert: false, mode: fast }
 load: server
 attempts: 5
+workers: 3
+mode: historical
 clickhouse: {}
 `;
 
@@ -150,6 +152,8 @@ clickhouse: {}
     },
     load: 'server',
     attempts: 5,
+    workers: 3,
+    mode: 'historical',
     targetOptions: {},
   };
 
@@ -186,6 +190,8 @@ clickhouse: {}
       },
       load: 'server',
       attempts: 5,
+      workers: 3,
+      mode: 'historical',
     });
     expect(load({ text: json, name: 'backfill.json' })).toEqual(EXPECTED);
   });
@@ -241,6 +247,8 @@ describe('loadConfig: defaults', () => {
       settings: {},
       load: 'server',
       attempts: 3,
+      workers: 'auto',
+      mode: 'historical',
       targetOptions: {},
     });
   });
@@ -526,6 +534,14 @@ describe('loadConfig: errors', () => {
     );
     expect(configError(() => load({ text: `${MINIMAL}\nattempts: 0` })).message).toMatch(
       /^`attempts` is `0`/,
+    );
+    expect(configError(() => load({ text: MINIMAL, flags: { workers: '0' } })).message).toBe(
+      '`workers` is `0` from --workers — use a whole number ≥ 1 (batches loaded at once, or auto)',
+    );
+    expect(load({ text: MINIMAL, flags: { workers: '4' } }).workers).toBe(4);
+    expect(load({ text: MINIMAL, flags: { workers: 'AUTO' } }).workers).toBe('auto');
+    expect(configError(() => load({ text: `${MINIMAL}\nmode: fast` })).message).toBe(
+      '`mode` is `fast` in backfill.yaml — use historical or catchup',
     );
   });
 
@@ -855,6 +871,8 @@ describe('JSON Schema', () => {
       'settings',
       'load',
       'attempts',
+      'workers',
+      'mode',
       'clickhouse',
       'timescaledb',
     ]);
@@ -873,6 +891,8 @@ describe('JSON Schema', () => {
       default: 'auto',
     });
     expect(JSON.stringify(schema)).not.toContain('"required":["files"');
+    expect(schema.properties.workers).toMatchObject({ default: 'auto' });
+    expect(schema.properties.mode).toMatchObject({ enum: ['historical', 'catchup'], default: 'historical' });
   });
 
   it('is the committed schema/backfill.schema.json (regenerate with `shadowfill config schema`)', () => {

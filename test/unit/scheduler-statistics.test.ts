@@ -1,6 +1,23 @@
+/**
+ * An object's time range in time keys: footer statistics read by the one reader (src/parquet/schema.ts
+ * `columnRanges`), converted by src/scheduler/ranges.ts into the time dimension's keys.
+ */
 import type { FileMetaData, SchemaElement, Statistics } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { objectTimeRange } from '../../src/scheduler/statistics.ts';
+import type { TimeDimension } from '../../src/adapter/contract.ts';
+import { columnRanges } from '../../src/parquet/schema.ts';
+import {
+  isoToMicros,
+  microsToText,
+  rangeFromText,
+  rangeToText,
+  timeKeyRange,
+} from '../../src/scheduler/ranges.ts';
+
+/** The range of column `column` as keys of a dimension of `kind` (time unless given). */
+function objectTimeRange(metadata: FileMetaData, column: string, kind: TimeDimension['kind'] = 'time') {
+  return timeKeyRange(columnRanges(metadata)[column], { kind });
+}
 
 const root: SchemaElement = { name: 'schema', num_children: 2 };
 
@@ -42,7 +59,7 @@ const millis: SchemaElement = { name: 'ts', type: 'INT64', converted_type: 'TIME
 const d = (iso: string) => new Date(iso);
 const us = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
 
-describe('objectTimeRange (footer statistics → time keys)', () => {
+describe('time keys from footer statistics', () => {
   it('spans every row group; microsecond columns get the end of the last millisecond', () => {
     const range = objectTimeRange(
       footer(micros, [
@@ -77,12 +94,30 @@ describe('objectTimeRange (footer statistics → time keys)', () => {
 
   it('integer time columns give their values; other columns and types give nothing', () => {
     const int: SchemaElement = { name: 'ts', type: 'INT64' };
-    expect(objectTimeRange(footer(int, [{ min_value: 5n, max_value: 50n }]), 'ts')).toEqual({
+    expect(objectTimeRange(footer(int, [{ min_value: 5n, max_value: 50n }]), 'ts', 'number')).toEqual({
       first: 5n,
       last: 50n,
     });
-    expect(objectTimeRange(footer(int, [{ min_value: 5n, max_value: 50n }]), 'other')).toBeUndefined();
+    expect(
+      objectTimeRange(footer(int, [{ min_value: 5n, max_value: 50n }]), 'other', 'number'),
+    ).toBeUndefined();
+    // An integer column is no range of a time dimension, a timestamp column none of an integer one.
+    expect(objectTimeRange(footer(int, [{ min_value: 5n, max_value: 50n }]), 'ts', 'time')).toBeUndefined();
+    const ok = { min_value: d('2024-01-01T00:00:00Z'), max_value: d('2024-01-01T01:00:00Z') };
+    expect(objectTimeRange(footer(micros, [ok]), 'ts', 'number')).toBeUndefined();
     const text: SchemaElement = { name: 'ts', type: 'BYTE_ARRAY', converted_type: 'UTF8' };
     expect(objectTimeRange(footer(text, [{ min_value: 'a', max_value: 'b' }]), 'ts')).toBeUndefined();
+  });
+
+  it('converts instants both ways, before 1970 too, and ranges through journal text', () => {
+    expect(isoToMicros('2024-12-17T09:00:00.000123Z')).toBe(us('2024-12-17T09:00:00Z') + 123n);
+    expect(isoToMicros('1969-12-31T23:59:59.999000Z')).toBe(-1000n);
+    expect(isoToMicros('2024-12-17')).toBeUndefined();
+    expect(microsToText(us('2024-12-17T09:00:00Z'))).toBe('2024-12-17 09:00:00');
+    expect(microsToText(us('2024-12-17T09:00:00Z') + 120n)).toBe('2024-12-17 09:00:00.00012');
+    expect(microsToText(-1n)).toBe('1969-12-31 23:59:59.999999');
+    const range = { first: -5n, last: 2n ** 62n };
+    expect(rangeFromText(rangeToText(range))).toEqual(range);
+    expect(rangeFromText(rangeToText(undefined))).toBeUndefined();
   });
 });

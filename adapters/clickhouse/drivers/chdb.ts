@@ -105,10 +105,25 @@ export class ChdbDriver implements ClickHouseDriver {
   readonly description: string;
   private readonly session: Session;
   private closed = false;
+  /** A session of its own (a lane's), not shared through the registry. */
+  private readonly own: boolean;
 
-  constructor(private readonly dataDir: string) {
+  constructor(
+    private readonly dataDir: string,
+    options: { readonly ownSession?: Session } = {},
+  ) {
     this.description = `embedded:${dataDir}`;
-    this.session = openSession(dataDir);
+    this.own = options.ownSession !== undefined;
+    this.session = options.ownSession ?? openSession(dataDir);
+  }
+
+  /**
+   * A driver with a session of its own on the same data directory (chDB runs one query at a time per session;
+   * sessions on the directory this process holds run side by side). Only while this driver's session is open.
+   */
+  fork(): ClickHouseDriver {
+    if (this.closed || !sessions.has(this.dataDir)) return this;
+    return new ChdbDriver(this.dataDir, { ownSession: new Session(this.dataDir) });
   }
 
   async command(sql: string, settings?: ClickHouseSettings): Promise<void> {
@@ -153,7 +168,8 @@ export class ChdbDriver implements ClickHouseDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    releaseSession(this.dataDir);
+    if (this.own) this.session.close();
+    else releaseSession(this.dataDir);
   }
 
   private async run(sql: string, format: string): Promise<string> {

@@ -13,6 +13,9 @@ const q = (ref: TableRef) => qualified(ref.database, ref.table);
 export const sql = {
   serverVersion: () => 'SELECT version() AS version',
 
+  /** The server's default `max_threads` (`auto(8)`, or a number): how many cores it uses per query. */
+  maxThreads: () => `SELECT value FROM system.settings WHERE name = 'max_threads'`,
+
   tableInfo: (ref: TableRef) =>
     `SELECT name, engine, engine_full, partition_key, sorting_key, create_table_query, as_select, ` +
     `dependencies_database, dependencies_table FROM system.tables ` +
@@ -107,7 +110,7 @@ export const sql = {
   /** Every table and view of run `runId` (`…_v2_<run>`, `…_v2_<run>_landing`) in `databases`, views first. */
   runObjects: (databases: readonly string[], runId: string) =>
     `SELECT database, name, engine FROM system.tables WHERE database IN (${databases.map(quoteString).join(', ')}) ` +
-    `AND (endsWith(name, ${quoteString(`_v2_${runId}`)}) OR endsWith(name, ${quoteString(`_v2_${runId}_landing`)})) ` +
+    `AND (endsWith(name, ${quoteString(`_v2_${runId}`)}) OR position(name, ${quoteString(`_v2_${runId}_`)}) > 0) ` +
     `ORDER BY engine = 'MaterializedView' DESC, name`,
 
   /** Output columns of a SELECT. */

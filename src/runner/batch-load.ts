@@ -1,0 +1,130 @@
+/**
+ * One lane loading one batch, with its retries: prepare the lane's landing → load (stream.ts) → verify (rows landed
+ * = rows the source selects; every view target's landing reconciled) → journal `batch-loaded {rows, lane}`. A
+ * retryable failure journals `batch-failed` and tries again (up to `attempts`); a permanent one, or the last
+ * attempt, throws with advice that works inside a run. A batch another live process is loading throws
+ * BATCH_CLAIMED (not a failure); one whose claim says it was loaded already is journaled as it is.
+ */
+import type { BatchSpec, Lane, LoadAttempt } from '../adapter/contract.ts';
+import { ShadowfillError, VerifyError, isRetryable, oneLine } from '../errors.ts';
+import { withRunAdvice } from './advice.ts';
+import { batchBytes, expectedRows, guardStep, laneContext, type RunSession } from './session.ts';
+import { loadBatchData } from './stream.ts';
+
+export interface LaneWorker {
+  readonly lane: Lane;
+  /** 1-based number shown in progress (`worker 2`). */
+  readonly number: number;
+}
+
+/** Loads and verifies `batch` on `worker`'s lane; returns its verified rows. */
+export async function loadBatchOnLane(
+  session: RunSession,
+  batch: BatchSpec,
+  worker: LaneWorker,
+): Promise<number> {
+  const { adapter, config, emit, journal, timed, table } = session;
+  const run = laneContext(session, worker.lane);
+  const bytes = batchBytes(batch);
+  for (let attempt = 1; ; attempt += 1) {
+    const started = Date.now();
+    emit({ type: 'worker-started', worker: worker.number, batch: batch.index, attempt });
+    emit({ type: 'batch-started', batch: batch.index, attempt, objects: batch.objects.length, bytes });
+    try {
+      await guardStep(session);
+      await timed('load', () => adapter.prepareBatch(run, batch));
+      await guardStep(session);
+      const verifier = (counted: () => number | undefined): LoadAttempt => ({
+        verify: async (landed) => {
+          const sourceRows = await expectedRows(session, batch, counted());
+          if (landed !== sourceRows) throw mismatch(batch, landed, sourceRows);
+        },
+      });
+      const loaded = await timed('load', () => loadBatchData(adapter, session.client, run, batch, verifier));
+      if (loaded.alreadyLoaded) {
+        await journal.append('batch-loaded', {
+          batch: batch.index,
+          data: { rows: loaded.rowsWritten, lane: worker.lane.id },
+        });
+        emit({
+          type: 'worker-finished',
+          worker: worker.number,
+          batch: batch.index,
+          rows: loaded.rowsWritten,
+          seconds: (Date.now() - started) / 1000,
+        });
+        return loaded.rowsWritten;
+      }
+      emit({
+        type: 'batch-loaded',
+        batch: batch.index,
+        rows: loaded.rowsWritten,
+        bytes,
+        seconds: (Date.now() - started) / 1000,
+      });
+      const sourceRows = await timed('verify', () => expectedRows(session, batch, loaded.streamedRows));
+      const landed = await timed('verify', () => adapter.countLandedRows(run, batch));
+      if (landed !== sourceRows) throw mismatch(batch, landed, sourceRows);
+      session.checks.push({
+        table,
+        scope: 'batch',
+        method: 'rows landed = rows the source selects',
+        exact: true,
+        ok: true,
+        detail: `batch ${batch.index + 1}: ${landed} rows`,
+      });
+      if (adapter.capabilities.shadowsViews && adapter.verifyViewTargets) {
+        const views = await timed('verify', () => adapter.verifyViewTargets!(run, 'landing'));
+        const failed = views.find((v) => !v.ok);
+        if (failed) {
+          throw new VerifyError(
+            `batch ${batch.index + 1}: the landing of view target ${failed.table} does not match its views ` +
+              `over the batch (${failed.method}: ${failed.detail}) — the batch was discarded; rerun to retry it`,
+          );
+        }
+        session.checks.push(...views.map((v) => ({ ...v, detail: `batch ${batch.index + 1}: ${v.detail}` })));
+      }
+      emit({ type: 'batch-verified', batch: batch.index, rows: landed, sourceRows });
+      await journal.append('batch-loaded', {
+        batch: batch.index,
+        data: { rows: landed, lane: worker.lane.id },
+      });
+      emit({
+        type: 'worker-finished',
+        worker: worker.number,
+        batch: batch.index,
+        rows: landed,
+        seconds: (Date.now() - started) / 1000,
+      });
+      return landed;
+    } catch (error) {
+      // A Ctrl-C, a batch another process is loading, or a lost lease is not a failure of the batch: stop without
+      // touching anything else. A step that failed because another process took the lease over (and, say,
+      // finished the run and dropped the landing) reports the lost lease, its cause.
+      const code = (error as ShadowfillError).code;
+      if (code === 'INTERRUPTED' || code === 'BATCH_CLAIMED') throw error;
+      const lease = session.lease;
+      if (lease) {
+        await lease.confirm(true).catch((lost: unknown) => {
+          if (lease.lost) throw lost;
+        });
+        if (lease.lost) throw error;
+      }
+      const willRetry = isRetryable(error) && attempt < config.attempts;
+      await journal.append('batch-failed', {
+        batch: batch.index,
+        data: { attempt, error: oneLine(error), retryable: isRetryable(error) },
+      });
+      emit({ type: 'batch-failed', batch: batch.index, attempt, error: oneLine(error), willRetry });
+      session.retries += 1;
+      if (!willRetry) throw withRunAdvice(error, session.run.runId);
+    }
+  }
+}
+
+function mismatch(batch: BatchSpec, landed: number, sourceRows: number): VerifyError {
+  return new VerifyError(
+    `batch ${batch.index + 1} landed ${landed} rows but the source selects ${sourceRows} ` +
+      `(${batch.objects[0]?.uri} …) — the batch was discarded; rerun to retry it`,
+  );
+}
