@@ -5,6 +5,10 @@
  *
  * Every session is set to `TimeZone = UTC` and `DateStyle = ISO`, so timestamps read as text are unambiguous and
  * parse back. Dates, timestamps and bigints are returned as text (never converted to JS numbers or Dates).
+ *
+ * On a real server both ends keep the connection alive with TCP keepalives (the server's `tcp_keepalives_*` are
+ * set for the session): a process whose machine vanished mid-load loses its session — and the batch claim its
+ * load transaction holds — within about a minute, not after the operating system's two hours.
  */
 import pg from 'pg';
 import { ShadowfillError, TargetError, targetErrorCode, type TargetFailure } from '../../src/errors.ts';
@@ -205,7 +209,11 @@ class PoolConnection implements PgConnection {
         database: 'postgres',
       };
     } else {
-      config = { connectionString: serverConnectionString(this.target) };
+      config = {
+        connectionString: serverConnectionString(this.target),
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+      };
     }
     const pool = new pg.Pool({ ...config, max: 1, idleTimeoutMillis: 30_000, types: typeParsers });
     // An idle client that breaks (server gone) must not crash the process; the next query reports it.
@@ -238,7 +246,12 @@ class PoolConnection implements PgConnection {
     }
     if (!initialized.has(client)) {
       try {
-        await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'");
+        await client.query(
+          "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'" +
+            (this.embedded
+              ? ''
+              : '; SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3'),
+        );
       } catch (error) {
         client.release(true);
         throw toTargetError(error, 'setting up the session', this.description);

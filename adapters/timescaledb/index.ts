@@ -1,11 +1,22 @@
 /**
  * The TimescaleDB target adapter: backfills decoded Parquet rows into a (compressed) hypertable through a per-run
- * UNLOGGED staging table and a swap of one transaction per chunk time slice, pausing the compression policy,
- * decompressing exactly the chunks it must, recompressing them, resuming the policy and refreshing continuous
- * aggregates. See README.md beside this file for the procedure, the options and the embedded server's quirks.
+ * UNLOGGED staging table and a swap of one transaction per chunk time slice (or of all of them in one, catchup
+ * mode), pausing the compression policy, decompressing exactly the chunks it must, recompressing them, resuming the
+ * policy and refreshing continuous aggregates. See README.md beside this file for the procedure, the options and
+ * the embedded server's quirks.
+ *
+ * Worker lanes load over connections of their own (on a real server; the embedded one serves one connection).
+ * Each batch loads in ONE transaction that first locks the batch's row of the claims table (`FOR UPDATE SKIP
+ * LOCKED`): the claim, the batch's rows and its `loaded` state commit together, after the engine verified the
+ * rows; a batch another session holds is refused at once (BATCH_CLAIMED), one already loaded is reported as such.
+ * Several processes (`shadowfill run` on several machines) share a run this way; a process that dies loses its
+ * claims when the server ends its session (at once for a killed process; TCP keepalive for a vanished machine).
  */
 import type {
   BatchSpec,
+  ChunkToCompress,
+  ClaimedBatch,
+  LoadAttempt,
   LoadResult,
   MeasureScope,
   ObjectBytes,
@@ -20,11 +31,11 @@ import type {
   TargetDescription,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
-import { ConfigError, TargetError } from '../../src/errors.ts';
+import { BatchClaimedError, ConfigError, ShadowfillError, TargetError } from '../../src/errors.ts';
 import type { JournalStore } from '../../src/journal/types.ts';
 import type { LeaseStore } from '../../src/journal/lease.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
-import { openConnection, type PgConnection } from './connection.ts';
+import { openConnection, type PgConnection, type Queryable } from './connection.ts';
 import { introspectHypertable, listChunks, type ChunkInfo, type Hypertable } from './introspect.ts';
 import { createJournal } from './journal.ts';
 import { createLeaseStore } from './lease.ts';
@@ -41,12 +52,15 @@ import {
   asTimescaleSwapState,
   beginSwap,
   chunkIntervalText,
+  chunksToCompress,
+  commitAll,
+  compressChunk,
   finishSwap,
   listSwapUnits,
   recover,
   strategyExplanation,
   swapUnit,
-  type Slice,
+  type SliceResult,
   type SwapContext,
 } from './swap.ts';
 
@@ -55,11 +69,24 @@ export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
   streamInput: 'rows',
   shadowsViews: false,
   countsSourceRows: false,
+  swapsWhileLoading: true,
+  swapsInOneTransaction: true,
+  claimsBatches: true,
 };
+
+/** The load found the batch's claim loaded (or committed) already: nothing is written again. */
+class AlreadyLoaded extends ShadowfillError {
+  constructor(readonly rows: number) {
+    super('NOTHING_TO_DO', 'the batch was loaded already');
+  }
+}
+
+/** Connections kept free for the adapter's own (the swap, the journal) and the lease's. */
+const RESERVED_CONNECTIONS = 2;
 
 class TimescaleAdapter implements TargetAdapter {
   readonly kind = 'timescaledb';
-  readonly capabilities = TIMESCALE_CAPABILITIES;
+  readonly capabilities: TargetCapabilities;
   readonly journal: JournalStore;
   readonly lease: LeaseStore;
   private readonly db: PgConnection;
@@ -69,6 +96,8 @@ class TimescaleAdapter implements TargetAdapter {
   private readonly schema: string;
   private readonly table: string;
   private described: { ht: Hypertable; chunks: ChunkInfo[] } | undefined;
+  /** Lanes' own connections (real servers), by lane id. */
+  private readonly lanes = new Map<string, PgConnection>();
 
   constructor(private readonly config: BackfillConfig) {
     if (config.target.kind !== 'timescaledb') {
@@ -87,6 +116,7 @@ class TimescaleAdapter implements TargetAdapter {
     this.journal = createJournal(this.db, this.schema);
     this.leaseDb = url.startsWith('embedded:') ? this.db : openConnection(config.target);
     this.lease = createLeaseStore(this.leaseDb, this.schema);
+    this.capabilities = { ...TIMESCALE_CAPABILITIES, multiProcess: !url.startsWith('embedded:') };
   }
 
   /** For tests and the demo: the adapter's connection (one pooled connection). */
@@ -99,8 +129,47 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async close(): Promise<void> {
+    for (const lane of this.lanes.values()) await lane.close().catch(() => undefined);
+    this.lanes.clear();
     if (this.leaseDb !== this.db) await this.leaseDb.close();
     await this.db.close();
+  }
+
+  /** The embedded server serves one connection; a real one its free connections, less the adapter's own. */
+  async workerLimit(): Promise<{ max: number; reason: string }> {
+    if (this.db.embedded) return { max: 1, reason: 'the embedded TimescaleDB serves one connection' };
+    const rows = await this.db.query<{ free: string; max: string }>(
+      `SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+               - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'))::text AS free,
+              current_setting('max_connections') AS max`,
+      [],
+      'reading the free connections of the server',
+    );
+    const free = Number(rows[0]?.free ?? 0) - RESERVED_CONNECTIONS;
+    return {
+      max: Math.max(1, free),
+      reason: `the server has ${Math.max(0, free)} free connections (max_connections ${rows[0]?.max ?? '?'}, less those in use, the reserved ones and ${RESERVED_CONNECTIONS} for the run's own)`,
+    };
+  }
+
+  /** A lane's own connection on a real server (loads beside the swap); the one connection on the embedded one. */
+  async openLane(run: RunContext): Promise<void> {
+    const id = run.lane?.id ?? '';
+    if (this.db.embedded || this.lanes.has(id)) return;
+    const lane = openConnection(this.config.target);
+    this.lanes.set(id, lane);
+    await lane.connect();
+  }
+
+  async closeLane(run: RunContext): Promise<void> {
+    const id = run.lane?.id ?? '';
+    const lane = this.lanes.get(id);
+    this.lanes.delete(id);
+    await lane?.close();
+  }
+
+  private laneDb(run: RunContext): PgConnection {
+    return this.lanes.get(run.lane?.id ?? '') ?? this.db;
   }
 
   private async hypertable(): Promise<Hypertable> {
@@ -213,34 +282,111 @@ class TimescaleAdapter implements TargetAdapter {
     await this.db.query(stmts.createStaging(), [], `creating the staging table ${stmts.names.staging}`);
     await this.db.query(stmts.createBatchIndex(), [], `indexing the staging table ${stmts.names.staging}`);
     await this.db.query(stmts.createStateTable(), [], `creating the swap-state table ${stmts.names.state}`);
+    await this.db.query(stmts.createClaimsTable(), [], `creating the claims table ${stmts.names.claims}`);
   }
 
-  async prepareBatch(run: RunContext, batch: BatchSpec): Promise<void> {
-    const { stmts } = await this.context(run);
-    await this.db.query(
-      stmts.clearBatch(),
-      [batch.index],
-      `clearing batch ${batch.index + 1} from ${stmts.names.staging}`,
-    );
-  }
+  /** Nothing: the load clears what an earlier attempt left, in its own transaction, once it holds the claim. */
+  async prepareBatch(): Promise<void> {}
 
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
     input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    attempt?: LoadAttempt,
   ): Promise<LoadResult> {
     const { ht, stmts } = await this.context(run);
-    return loadBatch(
-      this.db,
-      {
-        statements: stmts,
-        mapping: mapColumns(ht.columns, run.sourceColumns),
-        batch: batch.index,
-        method: this.loadMethod(),
-        insertRows: this.options.insertRows,
-        tableName: `${ht.schema}.${ht.name}`,
-      },
-      input as AsyncIterable<RowChunk>,
+    const db = this.laneDb(run);
+    const what = `batch ${batch.index + 1} in ${stmts.names.claims}`;
+    await db.query(stmts.ensureClaim(), [batch.index], `recording ${what}`);
+    try {
+      return await loadBatch(
+        db,
+        {
+          statements: stmts,
+          mapping: mapColumns(ht.columns, run.sourceColumns),
+          batch: batch.index,
+          method: this.loadMethod(),
+          insertRows: this.options.insertRows,
+          tableName: `${ht.schema}.${ht.name}`,
+        },
+        input as AsyncIterable<RowChunk>,
+        {
+          begin: async (tx) => {
+            const claim = await tx.query<{ state: string; rows: string | null }>(
+              stmts.lockClaim(),
+              [batch.index],
+              `claiming ${what}`,
+            );
+            if (!claim[0]) {
+              throw new BatchClaimedError(
+                `batch ${batch.index + 1} of run ${run.runId} is being loaded by another session (its claim in ${stmts.names.claims} is locked)`,
+              );
+            }
+            if (claim[0].state !== 'pending') throw new AlreadyLoaded(Number(claim[0].rows ?? 0));
+            await tx.query(stmts.takeClaim(), [batch.index, run.lane?.holder ?? ''], `claiming ${what}`);
+            await tx.query(
+              stmts.clearBatch(),
+              [batch.index],
+              `clearing batch ${batch.index + 1} from ${stmts.names.staging}`,
+            );
+          },
+          end: async (tx) => {
+            const slices = await this.batchSlices(tx, stmts, batch.index);
+            const rows = Object.values(slices).reduce((a, b) => a + b, 0);
+            await attempt?.verify(rows);
+            await tx.query(
+              stmts.markLoaded(),
+              [batch.index, rows, JSON.stringify(slices)],
+              `recording ${what}`,
+            );
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof AlreadyLoaded) {
+        return { rowsWritten: error.rows, bytesRead: 0, alreadyLoaded: true };
+      }
+      throw error;
+    }
+  }
+
+  /** Rows of a staged batch per chunk-interval slice (`{"<slice>": rows}`). */
+  private async batchSlices(
+    db: Queryable,
+    stmts: Statements,
+    batch: number,
+  ): Promise<Record<string, number>> {
+    const rows = await db.query<{ slice: string; n: string }>(
+      stmts.batchSlices(),
+      [batch],
+      `counting batch ${batch + 1} in ${stmts.names.staging}`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.slice, Number(r.n)]));
+  }
+
+  async claimedBatches(run: RunContext): Promise<ReadonlyMap<number, ClaimedBatch>> {
+    const { stmts } = await this.context(run);
+    const what = `reading the claims ${stmts.names.claims}`;
+    const claims = await this.db.query<{ batch: number; state: string; rows: string; holder: string }>(
+      stmts.listClaims(),
+      [],
+      what,
+    );
+    const unheld = new Set(
+      (
+        await this.db.transaction((tx) => tx.query<{ batch: number }>(stmts.unheldPendingClaims(), [], what))
+      ).map((r) => Number(r.batch)),
+    );
+    return new Map(
+      claims.map((c) => [
+        Number(c.batch),
+        {
+          state: c.state === 'committed' ? 'committed' : c.state === 'loaded' ? 'loaded' : 'pending',
+          rows: Number(c.rows),
+          holder: c.holder,
+          held: c.state === 'pending' && !unheld.has(Number(c.batch)),
+        },
+      ]),
     );
   }
 
@@ -254,23 +400,41 @@ class TimescaleAdapter implements TargetAdapter {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async commitBatch(_run: RunContext, _batch: BatchSpec): Promise<void> {
-    // The staged rows already carry their batch index; the swap moves every staged row. Nothing to do.
+  /**
+   * The batch's claim says committed: its rows may move into the hypertable from now on. A batch whose claim lacks
+   * its rows per slice (a run begun before claims existed) is counted first.
+   */
+  async commitBatch(run: RunContext, batch: BatchSpec): Promise<void> {
+    const { stmts } = await this.context(run);
+    const what = `committing batch ${batch.index + 1} in ${stmts.names.claims}`;
+    const [claim] = await this.db.query<{ committed: boolean; counted: boolean }>(
+      stmts.claimOf(),
+      [batch.index],
+      what,
+    );
+    if (claim?.committed && claim.counted) return;
+    const slices = claim?.counted ? undefined : await this.batchSlices(this.db, stmts, batch.index);
+    const rows = slices ? Object.values(slices).reduce((a, b) => a + b, 0) : null;
+    await this.db.query(
+      stmts.markCommitted(),
+      [batch.index, rows, slices ? JSON.stringify(slices) : null],
+      what,
+    );
   }
 
-  async countShadowRows(run: RunContext): Promise<number> {
+  /** The committed batches' rows still staged plus those already moved (in one statement). */
+  async countShadowRows(run: RunContext, committed: readonly number[]): Promise<number> {
     const { stmts } = await this.context(run);
     const rows = await this.db.query<{ n: string }>(
-      stmts.countStaged(),
-      [],
-      `counting the staged rows in ${stmts.names.staging}`,
+      stmts.countCommitted(),
+      [committed, committed.map((b) => `moved:${b}`)],
+      `counting the committed rows of ${stmts.names.staging}`,
     );
     return Number(rows[0]?.n ?? 0);
   }
 
   async beginSwap(run: RunContext): Promise<SwapState> {
-    const { state, slices } = await beginSwap(await this.context(run));
-    this.freshSlices = { runId: run.runId, slices };
+    const { state } = await beginSwap(await this.context(run), run.config.mode === 'catchup');
     if (state.policy)
       run.emit?.({ type: 'policy-paused', table: this.tableName(), jobs: [state.policy.jobId] });
     this.decompressed = 0;
@@ -279,19 +443,29 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]> {
-    // Right after beginSwap nothing has moved yet: reuse the slices it read instead of scanning staging again.
-    const fresh = this.freshSlices?.runId === run.runId ? this.freshSlices.slices : undefined;
-    this.freshSlices = undefined;
-    return listSwapUnits(await this.context(run), fresh);
+    return listSwapUnits(await this.context(run));
   }
-
-  /** Slices read by the last beginSwap, valid until the first listing after it. */
-  private freshSlices: { runId: string; slices: readonly Slice[] } | undefined;
 
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
     const started = Date.now();
-    const result = await swapUnit(await this.context(run), unit);
-    for (const chunk of result.decompressed) {
+    this.reportDecompressed(run, [await swapUnit(await this.context(run), unit)], started);
+  }
+
+  async commitAll(run: RunContext, units: readonly SwapUnit[]): Promise<void> {
+    const started = Date.now();
+    this.reportDecompressed(run, await commitAll(await this.context(run), units), started);
+  }
+
+  async listChunksToCompress(run: RunContext): Promise<readonly ChunkToCompress[]> {
+    return chunksToCompress(await this.context(run));
+  }
+
+  async compressChunk(run: RunContext, chunk: ChunkToCompress): Promise<void> {
+    await compressChunk(await this.context(run), chunk.id);
+  }
+
+  private reportDecompressed(run: RunContext, results: readonly SliceResult[], started: number): void {
+    for (const chunk of results.flatMap((r) => r.decompressed)) {
       this.decompressed += 1;
       run.emit?.({
         type: 'chunk-decompressed',
@@ -339,6 +513,7 @@ class TimescaleAdapter implements TargetAdapter {
     const { stmts } = await this.context(run);
     await this.db.query(stmts.dropStaging(), [], `dropping the staging table ${stmts.names.staging}`);
     await this.db.query(stmts.dropStateTable(), [], `dropping the swap-state table ${stmts.names.state}`);
+    await this.db.query(stmts.dropClaimsTable(), [], `dropping the claims table ${stmts.names.claims}`);
   }
 }
 
@@ -395,6 +570,7 @@ function describeTarget(
     views: [],
     serverVersion: `TimescaleDB ${ht.timescaleVersion} on PostgreSQL ${ht.postgresVersion}`,
     notes,
+    timeDimension: { column: ht.time.column, kind: ht.time.kind === 'integer' ? 'number' : 'time' },
   };
 }
 

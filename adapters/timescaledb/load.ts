@@ -104,10 +104,19 @@ function isDataError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
+/** Statements of the caller's run inside the load's transaction (the adapter's batch claim). */
+export interface LoadHooks {
+  /** First, before any row is written (claim the batch, clear an earlier attempt); throwing writes nothing. */
+  readonly begin?: (tx: Queryable) => Promise<void>;
+  /** Last, with the rows written, before the transaction commits (verify, mark the claim loaded). */
+  readonly end?: (tx: Queryable, rows: number) => Promise<void>;
+}
+
 export async function loadBatch(
   db: PgConnection,
   plan: LoadPlan,
   input: AsyncIterable<RowChunk>,
+  hooks: LoadHooks = {},
 ): Promise<LoadResult> {
   const columns = prepare(plan);
   const targets = plan.mapping.map((m) => m.target);
@@ -115,9 +124,13 @@ export async function loadBatch(
   const track = (chunk: RowChunk) => objects.set(chunk.object.uri, chunk.object.size);
   const rows = await db.transaction(async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
-    return plan.method === 'copy'
-      ? copyRows(client, plan, columns, targets, input, track, db.description)
-      : insertRows(client, plan, columns, targets, input, track, db.description);
+    await hooks.begin?.(client);
+    const written =
+      plan.method === 'copy'
+        ? await copyRows(client, plan, columns, targets, input, track, db.description)
+        : await insertRows(client, plan, columns, targets, input, track, db.description);
+    await hooks.end?.(client, written);
+    return written;
   });
   await db.query(
     plan.statements.summarizeBatchIndex(),

@@ -2,7 +2,10 @@
  * Names of the per-run objects the adapter creates next to the hypertable, in the hypertable's schema:
  * - `<table>_v2_<run>`        the staging table (the run's shadow: UNLOGGED, shaped like the hypertable, plus
  *                             `_shadowfill_batch`),
- * - `<table>_v2_<run>_swap`   the swap state (policy paused by the run, chunks it decompressed),
+ * - `<table>_v2_<run>_swap`   the swap state (policy paused by the run, chunks it decompressed, slices it moved and
+ *                             the rows it moved per batch),
+ * - `<table>_v2_<run>_claims` the batch claims: one row per batch (pending | loaded | committed, its verified rows,
+ *                             its rows per time slice, who loaded it), locked by the process loading the batch,
  * - `<table>_v2_<run>_b/_t`   indexes of the staging table (batch BRIN, time b-tree).
  * PostgreSQL truncates identifiers at 63 bytes, so long names are shortened with a hash to stay unique.
  */
@@ -14,6 +17,7 @@ export const JOURNAL_TABLE = 'shadowfill_journal';
 export interface RunNames {
   readonly staging: string;
   readonly state: string;
+  readonly claims: string;
   readonly batchIndex: string;
   readonly timeIndex: string;
 }
@@ -29,5 +33,7 @@ export function runNames(table: string, runId: string): RunNames {
     while (Buffer.byteLength(`${head}${hash}`) > MAX_BASE_BYTES) head = head.slice(0, -1);
     base = `${head}${hash}`;
   }
-  return { staging: base, state: `${base}_swap`, batchIndex: `${base}_b`, timeIndex: `${base}_t` };
+  // `_claims` is longer than `_swap`, which the base leaves room for: a base that long takes `_c`.
+  const claims = Buffer.byteLength(`${base}_claims`) <= 63 ? `${base}_claims` : `${base}_c`;
+  return { staging: base, state: `${base}_swap`, claims, batchIndex: `${base}_b`, timeIndex: `${base}_t` };
 }

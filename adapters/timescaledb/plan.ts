@@ -65,39 +65,59 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   );
   add('prepare', `index the staging table by batch (BRIN)`, stmts.createBatchIndex());
   add('prepare', `create the swap-state table ${stmts.names.state}`, stmts.createStateTable());
+  add(
+    'prepare',
+    `create the claims table ${stmts.names.claims} (one row per batch: who loads it, loaded, committed)`,
+    stmts.createClaimsTable(),
+  );
 
   const load =
     input.method === 'copy' ? stmts.copyInto(input.loadColumns) : stmts.insertUnnest(input.loadColumns);
   for (const batch of batches) {
     const n = batch.index + 1;
     const objects = `${batch.objects.length} object${batch.objects.length === 1 ? '' : 's'}`;
+    const b = String(batch.index);
+    add('load', `batch ${n}: its claim row`, stmts.ensureClaim().replace('$1', b));
     add(
       'load',
-      `batch ${n}: clear rows of an earlier attempt`,
-      stmts.clearBatch().replace('$1', String(batch.index)),
+      `batch ${n}, in ONE transaction (synchronous_commit off): lock its claim — another session holding it means another worker or process loads it, so this one loads another batch`,
+      stmts.lockClaim().replace('$1', b),
     );
+    add('load', `batch ${n}: clear rows of an earlier attempt`, stmts.clearBatch().replace('$1', b));
     add(
       'load',
-      `batch ${n}: ${input.method === 'copy' ? 'COPY' : `INSERT … unnest (${options.insertRows} rows per statement)`} ${objects} into ${stmts.names.staging}, synchronous_commit off`,
-      input.method === 'copy' ? load : load.replace(`$${input.loadColumns.length + 1}`, String(batch.index)),
+      `batch ${n}: ${input.method === 'copy' ? 'COPY' : `INSERT … unnest (${options.insertRows} rows per statement)`} ${objects} into ${stmts.names.staging}`,
+      input.method === 'copy' ? load : load.replace(`$${input.loadColumns.length + 1}`, b),
     );
-    add('verify', `batch ${n}: count staged rows`, stmts.countBatch().replace('$1', String(batch.index)));
-    add('commit', `batch ${n}: committed by its tag ${BATCH_COLUMN} = ${batch.index} (nothing to run)`, '');
+    add(
+      'verify',
+      `batch ${n}: staged rows per ${ht.time.column} slice, their sum = the rows the source selects; then the claim says loaded and the transaction commits`,
+      stmts.batchSlices().replace('$1', b),
+    );
+    add(
+      'commit',
+      `batch ${n}: its claim says committed (rows tagged ${BATCH_COLUMN} = ${batch.index} may move into ${table} from now on)`,
+      stmts.markCommitted().replace('$1', b),
+    );
   }
 
-  add('swap', `index the staging table on ${ht.time.column}`, stmts.createTimeIndex());
+  add(
+    'swap',
+    `begin (mode historical: once the first slice is behind the watermark of committed batches, while later ones load; catchup: once every batch is committed): index the staging table on ${ht.time.column}`,
+    stmts.createTimeIndex(),
+  );
   add('swap', `analyze the staging table`, stmts.analyzeStaging());
   add(
     'swap',
-    `staged rows per ${ht.time.column} slice (one swap unit per chunk interval)`,
-    stmts.sliceStats(),
+    `swap units: one per ${ht.time.column} slice (chunk interval) holding rows of committed batches, from the claims' rows per slice`,
+    stmts.committedSlices(),
   );
   if (options.onConflict === 'error') {
     for (const index of ht.uniqueIndexes) {
       add(
         'swap',
         `on_conflict: error — per slice, staged keys of unique index ${index.name} (${index.columns.join(', ')}) already in ${table} or staged twice; any found: refuse with the count and one key, before anything changes`,
-        stmts.conflictCheckSql(index, ':slice_start', ':slice_end'),
+        stmts.conflictCheckSql(index, ':slice_start', ':slice_end', ':committed_batches'),
       );
     }
   }
@@ -144,13 +164,13 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   }
   add(
     'swap',
-    `per slice, in one transaction: move staged rows into ${table}${options.onConflict === 'error' ? '' : ` (on_conflict ${options.onConflict})`}`,
-    stmts.moveSliceSql(':slice_start', ':slice_end'),
+    `${input.run.config.mode === 'catchup' ? 'every slice in ONE transaction' : 'per slice behind the watermark, in one transaction'}: move the committed batches' staged rows into ${table}${options.onConflict === 'error' ? '' : ` (on_conflict ${options.onConflict})`}, recording the chunks touched, the batches moved and the rows moved per batch`,
+    stmts.moveSliceSql(':slice_start', ':slice_end', ':committed_batches'),
   );
   if (options.progressiveRecompress) {
     add(
       'swap',
-      `after each slice: compress again every decompressed chunk with no staged rows left`,
+      `compress again every chunk the swap touched once the watermark has passed it and no unswapped slice reaches it (while later batches still load, in mode historical)`,
       stmts.compressChunk(),
     );
   }
@@ -186,5 +206,6 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   }
   add('cleanup', `drop the staging table`, stmts.dropStaging());
   add('cleanup', `drop the swap-state table`, stmts.dropStateTable());
+  add('cleanup', `drop the claims table`, stmts.dropClaimsTable());
   return out;
 }

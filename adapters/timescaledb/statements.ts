@@ -36,6 +36,7 @@ export class Statements {
   readonly table: string;
   readonly staging: string;
   readonly stateTable: string;
+  readonly claimsTable: string;
   readonly time: string;
 
   constructor(
@@ -46,7 +47,88 @@ export class Statements {
     this.table = qualified(ht.schema, ht.name);
     this.staging = qualified(ht.schema, names.staging);
     this.stateTable = qualified(ht.schema, names.state);
+    this.claimsTable = qualified(ht.schema, names.claims);
     this.time = quoteIdent(ht.time.column);
+  }
+
+  // ---- batch claims (one row per batch; see names.ts) ----
+
+  createClaimsTable(): string {
+    return (
+      `CREATE TABLE IF NOT EXISTS ${this.claimsTable} (batch integer PRIMARY KEY, ` +
+      `state text NOT NULL DEFAULT 'pending', rows bigint, slices jsonb, holder text NOT NULL DEFAULT '', ` +
+      `attempt integer NOT NULL DEFAULT 0, claimed_at timestamptz, loaded_at timestamptz, committed_at timestamptz)`
+    );
+  }
+
+  /** The claim row of batch $1, made if missing (autocommit, before the load transaction). */
+  ensureClaim(): string {
+    return `INSERT INTO ${this.claimsTable} (batch) VALUES ($1) ON CONFLICT (batch) DO NOTHING`;
+  }
+
+  /** Inside the load transaction: the claim, locked for the whole load — or no row when another session holds it. */
+  lockClaim(): string {
+    return `SELECT state, rows::text AS rows FROM ${this.claimsTable} WHERE batch = $1 FOR UPDATE SKIP LOCKED`;
+  }
+
+  takeClaim(): string {
+    return `UPDATE ${this.claimsTable} SET holder = $2, attempt = attempt + 1, claimed_at = now() WHERE batch = $1`;
+  }
+
+  /** $2 rows, $3 slices (jsonb `{"<slice>": rows}`). */
+  markLoaded(): string {
+    return `UPDATE ${this.claimsTable} SET state = 'loaded', rows = $2, slices = $3::jsonb, loaded_at = now() WHERE batch = $1`;
+  }
+
+  /** $2 rows and $3 slices only fill what the row lacks (a batch of a run begun before claims existed). */
+  markCommitted(): string {
+    return (
+      `INSERT INTO ${this.claimsTable} AS c (batch, state, rows, slices, committed_at) VALUES ($1, 'committed', $2, $3::jsonb, now()) ` +
+      `ON CONFLICT (batch) DO UPDATE SET state = 'committed', committed_at = coalesce(c.committed_at, now()), ` +
+      `rows = coalesce(c.rows, excluded.rows), slices = coalesce(c.slices, excluded.slices)`
+    );
+  }
+
+  /** Batch $1's claim: committed already, and whether its rows per slice are known (else they are counted). */
+  claimOf(): string {
+    return `SELECT state = 'committed' AS committed, slices IS NOT NULL AS counted FROM ${this.claimsTable} WHERE batch = $1`;
+  }
+
+  listClaims(): string {
+    return `SELECT batch, state, coalesce(rows, 0)::text AS rows, holder FROM ${this.claimsTable} ORDER BY batch`;
+  }
+
+  /** Pending claims no session holds now (inside a short transaction; `FOR KEY SHARE` waits on nobody). */
+  unheldPendingClaims(): string {
+    return `SELECT batch FROM ${this.claimsTable} WHERE state = 'pending' FOR KEY SHARE SKIP LOCKED`;
+  }
+
+  committedBatches(): string {
+    return `SELECT batch FROM ${this.claimsTable} WHERE state = 'committed' ORDER BY batch`;
+  }
+
+  /** Committed batches with their rows per slice (what the swap units are listed from). */
+  committedSlices(): string {
+    return `SELECT batch, slices FROM ${this.claimsTable} WHERE state = 'committed' ORDER BY batch`;
+  }
+
+  /** Rows of batch $1 per chunk-interval slice (one scan of the batch's rows, found by the batch BRIN). */
+  batchSlices(): string {
+    const internal = internalExpression(this.ht.time.kind, this.time);
+    const slice = sliceExpression('integer', 't', this.ht.time.interval);
+    return `SELECT ${slice}::text AS slice, count(*)::bigint AS n FROM (SELECT ${internal} AS t FROM ${this.staging} WHERE ${quoteIdent(BATCH_COLUMN)} = $1) AS staged GROUP BY 1 ORDER BY 1`;
+  }
+
+  /**
+   * What the shadow holds of the committed batches $1 (int[]): their rows still staged plus those already moved
+   * into the hypertable ($2: the `moved:<batch>` keys), in one statement (a slice moving rows meanwhile moves them
+   * from one side to the other in one transaction).
+   */
+  countCommitted(): string {
+    return (
+      `SELECT ((SELECT count(*) FROM ${this.staging} WHERE ${quoteIdent(BATCH_COLUMN)} = ANY($1::int[])) + ` +
+      `(SELECT coalesce(sum((value->>'rows')::bigint), 0) FROM ${this.stateTable} WHERE key = ANY($2::text[])))::text AS n`
+    );
   }
 
   countStaged(): string {
@@ -143,12 +225,19 @@ export class Statements {
     lo: bigint,
     hi: bigint,
     space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+    batches?: string,
   ): string {
-    return `SELECT count(*)::bigint AS n FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi, space)}`;
+    return `SELECT count(*)::bigint AS n FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi, space)}${this.batchPredicate(batches)}`;
   }
 
-  anyStagedIn(lo: bigint, hi: bigint): string {
-    return `SELECT EXISTS (SELECT 1 FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi)}) AS found`;
+  /** `batches`: a parameter (`$1`) of committed batches the rows must belong to; all staged rows without it. */
+  anyStagedIn(lo: bigint, hi: bigint, batches?: string): string {
+    return `SELECT EXISTS (SELECT 1 FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi)}${this.batchPredicate(batches)}) AS found`;
+  }
+
+  /** ` AND _shadowfill_batch = ANY(<param>::int[])`, or nothing. */
+  batchPredicate(batches: string | undefined, column = quoteIdent(BATCH_COLUMN)): string {
+    return batches === undefined ? '' : ` AND ${column} = ANY(${batches}::int[])`;
   }
 
   /**
@@ -157,16 +246,16 @@ export class Statements {
    * time column, so both sides are bounded to the slice and the hypertable side reads only that slice's chunks.
    * Rows with a NULL in the key never collide (unique indexes treat NULLs as distinct).
    */
-  conflictCheck(index: UniqueIndex, lo: bigint, hi: bigint): string {
+  conflictCheck(index: UniqueIndex, lo: bigint, hi: bigint, batches?: string): string {
     const kind = this.ht.time.kind;
-    return this.conflictCheckSql(index, internalLiteral(kind, lo), internalLiteral(kind, hi));
+    return this.conflictCheckSql(index, internalLiteral(kind, lo), internalLiteral(kind, hi), batches);
   }
 
   /** `conflictCheck` with the bounds as SQL literals (or plan placeholders). */
-  conflictCheckSql(index: UniqueIndex, lo: string, hi: string): string {
+  conflictCheckSql(index: UniqueIndex, lo: string, hi: string, batches?: string): string {
     const key = index.columns.map(quoteIdent);
     const list = key.join(', ');
-    const range = this.literalRangePredicate(lo, hi);
+    const range = `${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)}`;
     const liveRange = this.literalRangePredicate(lo, hi, undefined, `l.${this.time}`);
     const notNull = key.map((c) => `${c} IS NOT NULL`).join(' AND ');
     const on = key.map((c) => `l.${c} = s.${c}`).join(' AND ');
@@ -183,13 +272,16 @@ export class Statements {
    * transaction): rows leave staging exactly when they enter the hypertable, so a finished slice has nothing
    * left to move and running it again changes nothing.
    */
-  moveSlice(lo: bigint, hi: bigint): string {
+  moveSlice(lo: bigint, hi: bigint, batches?: string): string {
     const kind = this.ht.time.kind;
-    return this.moveSliceSql(internalLiteral(kind, lo), internalLiteral(kind, hi));
+    return this.moveSliceSql(internalLiteral(kind, lo), internalLiteral(kind, hi), batches);
   }
 
-  /** `moveSlice` with the bounds as SQL literals (or plan placeholders). */
-  moveSliceSql(lo: string, hi: string): string {
+  /**
+   * `moveSlice` with the bounds as SQL literals (or plan placeholders). `batches`: a parameter of the committed
+   * batches whose rows move (rows of other batches stay staged). Also returns the rows moved per batch as JSON.
+   */
+  moveSliceSql(lo: string, hi: string, batches?: string): string {
     const columns = movedColumns(this.ht).map((c) => quoteIdent(c.name));
     const list = columns.join(', ');
     const conflict = this.conflictClause();
@@ -200,10 +292,12 @@ export class Statements {
       const key = conflict.key.map(quoteIdent).join(', ');
       select = `SELECT DISTINCT ON (${key}) ${list} FROM moved ORDER BY ${key}, ${quoteIdent(BATCH_COLUMN)} DESC, ctid DESC`;
     }
+    const batch = quoteIdent(BATCH_COLUMN);
     return (
-      `WITH moved AS (DELETE FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)} RETURNING ${list}, ${quoteIdent(BATCH_COLUMN)}, ctid), ` +
+      `WITH moved AS (DELETE FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)} RETURNING ${list}, ${batch}, ctid), ` +
       `inserted AS (INSERT INTO ${this.table} (${list}) ${select}${conflict.sql} RETURNING 1) ` +
-      `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted`
+      `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted, ` +
+      `(SELECT coalesce(json_object_agg(b, n), '{}')::text FROM (SELECT ${batch} AS b, count(*) AS n FROM moved GROUP BY 1) AS per_batch) AS per_batch`
     );
   }
 
@@ -297,6 +391,10 @@ export class Statements {
 
   dropStateTable(): string {
     return `DROP TABLE IF EXISTS ${this.stateTable}`;
+  }
+
+  dropClaimsTable(): string {
+    return `DROP TABLE IF EXISTS ${this.claimsTable}`;
   }
 }
 

@@ -6,7 +6,11 @@
  * - `chunk:<schema.name>` a compressed chunk this run decompressed (or wrote into directly), and whether it has been
  *                       compressed again since,
  * - `swapped`           how many slices this run has moved into the hypertable and their internal time range (what
- *                       a stopped swap has already changed: aggregates are refreshed over it).
+ *                       a stopped swap has already changed: aggregates are refreshed over it),
+ * - `slice:<n>`         the committed batches whose rows in time slice n have been moved (a slice is swapped again
+ *                       only for batches committed after),
+ * - `moved:<batch>`     rows of the batch moved into the hypertable so far (with the rows still staged: what the
+ *                       shadow holds of a committed batch, checked against its verified rows).
  * The engine's journal keeps beginSwap's SwapState; this table is what recover/finishSwap trust first.
  */
 import type { Queryable } from './connection.ts';
@@ -23,10 +27,16 @@ export interface PolicyRecord {
 export interface ChunkRecord {
   readonly schema: string;
   readonly name: string;
-  /** `decompressed`: this run decompressed it; `direct`: this run inserted into it while compressed. */
-  readonly how: 'decompressed' | 'direct';
+  /**
+   * `decompressed`: this run decompressed it; `direct`: this run inserted into it while compressed; `created`: a
+   * slice of this run created it, older than the policy's compress_after (the policy would compress it).
+   */
+  readonly how: 'decompressed' | 'direct' | 'created';
   /** Compressed again (by this run) since. */
   readonly recompressed: boolean;
+  /** The chunk's time range [start, end) in internal units, as decimal text (absent in records of older runs). */
+  readonly start?: string;
+  readonly end?: string;
 }
 
 /** Slices moved into the hypertable so far; bounds in internal time units as decimal text (JSON-safe). */
@@ -41,6 +51,8 @@ export interface StoredSwapState {
   readonly policy: PolicyRecord | undefined;
   readonly chunks: readonly ChunkRecord[];
   readonly swapped: SwappedRecord | undefined;
+  /** Per slice number (decimal text): the batches whose rows in it have been moved. */
+  readonly slices: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export function stateTableDdl(schema: string, table: string): string {
@@ -56,7 +68,7 @@ export async function stateTableExists(db: Queryable, schema: string, table: str
 
 export async function readSwapState(db: Queryable, schema: string, table: string): Promise<StoredSwapState> {
   if (!(await stateTableExists(db, schema, table)))
-    return { policy: undefined, chunks: [], swapped: undefined };
+    return { policy: undefined, chunks: [], swapped: undefined, slices: new Map() };
   const rows = await db.query<{ key: string; value: Record<string, unknown> }>(
     `SELECT key, value FROM ${qualified(schema, table)} ORDER BY key`,
     [],
@@ -65,12 +77,54 @@ export async function readSwapState(db: Queryable, schema: string, table: string
   let policy: PolicyRecord | undefined;
   let swapped: SwappedRecord | undefined;
   const chunks: ChunkRecord[] = [];
+  const slices = new Map<string, Set<number>>();
   for (const { key, value } of rows) {
     if (key === 'policy') policy = value as unknown as PolicyRecord;
     else if (key === 'swapped') swapped = value as unknown as SwappedRecord;
     else if (key.startsWith('chunk:')) chunks.push(value as unknown as ChunkRecord);
+    else if (key.startsWith('slice:')) {
+      slices.set(key.slice('slice:'.length), new Set((value as { batches?: number[] }).batches ?? []));
+    }
   }
-  return { policy, chunks, swapped };
+  return { policy, chunks, swapped, slices };
+}
+
+/** Records that slice `slice` has moved the rows of `batches` (added to what it moved before), in its transaction. */
+export async function recordSliceBatches(
+  db: Queryable,
+  schema: string,
+  table: string,
+  slice: bigint,
+  batches: readonly number[],
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${qualified(schema, table)} (key, value) VALUES ($1, jsonb_build_object('batches', $2::jsonb))
+     ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('batches',
+       (SELECT coalesce(jsonb_agg(DISTINCT b ORDER BY b), '[]'::jsonb) FROM (
+          SELECT jsonb_array_elements(${qualified(schema, table)}.value->'batches') AS b
+          UNION SELECT jsonb_array_elements($2::jsonb)) AS u))`,
+    [`slice:${slice}`, JSON.stringify(batches)],
+    `recording the moved slice in ${schema}.${table}`,
+  );
+}
+
+/** Adds rows moved per batch (`{"3": 120}`) to the `moved:<batch>` records, in the moving transaction. */
+export async function recordMovedRows(
+  db: Queryable,
+  schema: string,
+  table: string,
+  perBatch: Readonly<Record<string, number>>,
+): Promise<void> {
+  for (const [batch, rows] of Object.entries(perBatch)) {
+    if (!(rows > 0)) continue;
+    await db.query(
+      `INSERT INTO ${qualified(schema, table)} (key, value) VALUES ($1, jsonb_build_object('rows', $2::bigint))
+       ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('rows',
+         (${qualified(schema, table)}.value->>'rows')::bigint + $2::bigint)`,
+      [`moved:${batch}`, rows],
+      `recording the moved rows in ${schema}.${table}`,
+    );
+  }
 }
 
 export async function writePolicyRecord(

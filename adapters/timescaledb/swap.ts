@@ -1,14 +1,20 @@
 /**
- * The swap of staged rows into the live hypertable:
- * - beginSwap: index + analyze the staging table; with `on_conflict: error`, find every staged key that collides
- *   with the hypertable (or with another staged row) and refuse before anything changes; find the compressed
- *   chunks the staged rows fall into (time and space slices), decide per chunk between decompressing it and writing
- *   into it directly, check storage headroom from the chunks' pre-compression sizes, then pause the compression
- *   policy (prior state recorded) and wait until no run of it is under way;
- * - swap units: one per chunk-interval time slice holding staged rows. One transaction decompresses that slice's
- *   compressed chunks (when decided so), moves its rows staging → hypertable (`DELETE … RETURNING` feeding
- *   `INSERT … ON CONFLICT …`) and records what it did; afterwards, every chunk this run decompressed that has no
- *   staged rows left is compressed again (progressive recompression behind the watermark of finished slices);
+ * The swap of staged rows into the live hypertable. Only rows of committed batches move (the claims table says
+ * which): batches still loading, or loaded and not yet committed, stay staged whatever their time.
+ * - beginSwap: index + analyze the staging table; with `on_conflict: error`, find every committed staged key that
+ *   collides with the hypertable (or with another staged row) and refuse before anything changes; find the
+ *   compressed chunks those rows fall into (time and space slices), decide per chunk between decompressing it and
+ *   writing into it directly, check storage headroom from the chunks' pre-compression sizes, then pause the
+ *   compression policy (prior state recorded) and wait until no run of it is under way. In historical mode it runs
+ *   as soon as the first slice is final (the engine's watermark), with later batches still loading;
+ * - swap units: one per chunk-interval time slice holding committed staged rows, listed from the claims (each
+ *   batch's rows per slice, counted when it loaded) minus what the state table records as moved. One transaction
+ *   decompresses that slice's compressed chunks (when decided so), moves its committed rows staging → hypertable
+ *   (`DELETE … RETURNING` feeding `INSERT … ON CONFLICT …`) and records what it did (chunks touched, batches moved,
+ *   rows moved per batch); `commitAll` does every slice in ONE transaction (catchup mode);
+ * - chunks to compress: every chunk this run decompressed or wrote into and has not compressed again; the engine
+ *   compresses each once the watermark has passed it and no unswapped slice reaches it (`compressChunk`), while
+ *   later batches still load;
  * - finishSwap: recompress whatever this run decompressed or wrote into and is not compressed yet, compress new
  *   chunks older than the policy's compress_after, resume the policy (always), refresh every continuous
  *   aggregate over the backfilled range;
@@ -17,7 +23,7 @@
  *   and the aggregates refreshed over them, and the message says what was swapped and how to finish;
  * - recover: resume a policy a stopped or killed invocation left paused.
  */
-import type { SwapState, SwapUnit } from '../../src/adapter/contract.ts';
+import type { ChunkToCompress, SwapState, SwapUnit } from '../../src/adapter/contract.ts';
 import { TargetError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from './introspect.ts';
@@ -26,9 +32,12 @@ import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './po
 import type { Statements } from './statements.ts';
 import {
   readSwapState,
+  recordMovedRows,
+  recordSliceBatches,
   recordSwappedSlice,
   stateTableExists,
   writeChunkRecord,
+  type ChunkRecord,
   type PolicyRecord,
 } from './swap-state.ts';
 import { internalText, intervalText } from './time.ts';
@@ -113,16 +122,16 @@ export async function planChunks(
   ctx: SwapContext,
   slices: readonly Slice[],
   db: Queryable = ctx.db,
-  chunks?: readonly ChunkInfo[],
+  committed?: readonly number[],
 ): Promise<ChunkPlan[]> {
-  const all = chunks ?? (await listChunks(db, ctx.ht));
+  const all = await listChunks(db, ctx.ht);
   const plans: ChunkPlan[] = [];
   for (const chunk of all) {
     if (!chunk.compressed) continue;
     if (!slices.some((s) => s.min < chunk.end && s.max >= chunk.start)) continue;
     const rows = await db.query<{ n: string }>(
-      ctx.stmts.countStagedIn(chunk.start, chunk.end, chunk.space),
-      [],
+      ctx.stmts.countStagedIn(chunk.start, chunk.end, chunk.space, committed ? '$1' : undefined),
+      committed ? [committed] : [],
       `counting staged rows for chunk ${chunk.name}`,
     );
     const stagedRows = Number(rows[0]?.n ?? 0);
@@ -165,7 +174,11 @@ export interface SwapBeginning {
   readonly slices: readonly Slice[];
 }
 
-export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
+/**
+ * `oneTransaction`: catchup mode, where every slice moves in one transaction (everything decompressed at once
+ * counts against max_decompressed_bytes).
+ */
+export async function beginSwap(ctx: SwapContext, oneTransaction = false): Promise<SwapBeginning> {
   const { db, ht, stmts, options } = ctx;
   if (options.strategy === 'direct' && !versionAtLeast(ht.timescaleVersion, 2, 11)) {
     throw new TargetError(
@@ -175,10 +188,11 @@ export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
   }
   await db.query(stmts.createTimeIndex(), [], `indexing ${stmts.names.staging} on ${ht.time.column}`);
   await db.query(stmts.analyzeStaging(), [], `analyzing ${stmts.names.staging}`);
-  const slices = await readSlices(ctx);
-  if (options.onConflict === 'error') await refuseConflicts(ctx, slices);
-  const before = await planChunks(ctx, slices, db);
-  checkHeadroom(ctx, slices, before);
+  const committed = await committedBatches(ctx);
+  const slices = await pendingSlices(ctx);
+  if (options.onConflict === 'error') await refuseConflicts(ctx, slices, committed);
+  const before = await planChunks(ctx, slices, db, committed);
+  checkHeadroom(ctx, slices, before, oneTransaction);
   let policy: PolicyRecord | undefined;
   if (ht.compressionEnabled) {
     policy = await db.transaction((tx) => pausePolicy(tx, ht, stmts));
@@ -190,7 +204,7 @@ export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
     'reading the server clock',
   );
   // The policy may have compressed chunks between the first plan and the pause: plan again now that it cannot.
-  const plans = policy ? await planChunks(ctx, slices, db) : before;
+  const plans = policy ? await planChunks(ctx, slices, db, committed) : before;
   const decompress = plans.filter((p) => p.how === 'decompress');
   const min = slices.reduce<bigint | undefined>(
     (m, s) => (m === undefined || s.min < m ? s.min : m),
@@ -219,22 +233,28 @@ export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
 }
 
 /** Refuses a swap that would decompress more than max_decompressed_bytes at once (before anything is paused). */
-function checkHeadroom(ctx: SwapContext, slices: readonly Slice[], plans: readonly ChunkPlan[]): void {
+function checkHeadroom(
+  ctx: SwapContext,
+  slices: readonly Slice[],
+  plans: readonly ChunkPlan[],
+  oneTransaction: boolean,
+): void {
   const { ht, options } = ctx;
   const decompress = plans.filter((p) => p.how === 'decompress');
   const total = decompress.reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0);
   // With progressive recompression a chunk is compressed again as soon as its slices are done, so the peak is
-  // the largest slice's share; otherwise everything stays decompressed until finishSwap.
-  const peak = options.progressiveRecompress
-    ? Math.max(
-        0,
-        ...slices.map((s) =>
-          decompress
-            .filter((p) => p.chunk.start < s.hi && p.chunk.end > s.lo)
-            .reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0),
-        ),
-      )
-    : total;
+  // the largest slice's share; otherwise (or in one transaction) everything stays decompressed until the end.
+  const peak =
+    options.progressiveRecompress && !oneTransaction
+      ? Math.max(
+          0,
+          ...slices.map((s) =>
+            decompress
+              .filter((p) => p.chunk.start < s.hi && p.chunk.end > s.lo)
+              .reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0),
+          ),
+        )
+      : total;
   if (peak > options.maxDecompressedBytes) {
     throw new TargetError(
       'TARGET_UNSUPPORTED',
@@ -262,15 +282,19 @@ function keyText(index: UniqueIndex, json: string | null | undefined): string {
  * `on_conflict: error`: every staged key that would collide with a unique index of the hypertable (or with
  * another staged row), slice by slice, before anything changes. Refuses with the count and one key.
  */
-async function refuseConflicts(ctx: SwapContext, slices: readonly Slice[]): Promise<void> {
+async function refuseConflicts(
+  ctx: SwapContext,
+  slices: readonly Slice[],
+  committed: readonly number[],
+): Promise<void> {
   const { db, ht, stmts } = ctx;
   for (const index of ht.uniqueIndexes) {
     let count = 0;
     let sample: string | null = null;
     for (const slice of slices) {
       const rows = await db.query<{ n: string; sample: string | null }>(
-        stmts.conflictCheck(index, slice.lo, slice.hi),
-        [],
+        stmts.conflictCheck(index, slice.lo, slice.hi, '$1'),
+        [committed],
         `looking for staged keys of ${stmts.names.staging} already in ${ht.schema}.${ht.name} (${index.name})`,
       );
       const n = Number(rows[0]?.n ?? 0);
@@ -291,18 +315,58 @@ async function refuseConflicts(ctx: SwapContext, slices: readonly Slice[]): Prom
   }
 }
 
-/** One unit per staged slice; `known` are slices just read by beginSwap (saves a scan of the staging table). */
-export async function listSwapUnits(ctx: SwapContext, known?: readonly Slice[]): Promise<SwapUnit[]> {
+/** The committed batches (the claims table). */
+export async function committedBatches(ctx: SwapContext, db: Queryable = ctx.db): Promise<number[]> {
+  const rows = await db.query<{ batch: number }>(
+    ctx.stmts.committedBatches(),
+    [],
+    `reading the committed batches of ${ctx.stmts.names.claims}`,
+  );
+  return rows.map((r) => Number(r.batch));
+}
+
+/**
+ * Slices holding rows of committed batches not moved yet: each committed batch's rows per slice (counted when it
+ * loaded), minus the batches each slice has moved (the state table). No scan of the staging table.
+ */
+export async function pendingSlices(ctx: SwapContext, db: Queryable = ctx.db): Promise<Slice[]> {
+  const claims = await db.query<{ batch: number; slices: Record<string, number | string> | null }>(
+    ctx.stmts.committedSlices(),
+    [],
+    `reading the committed batches of ${ctx.stmts.names.claims}`,
+  );
+  const moved = (await readSwapState(db, ctx.ht.schema, ctx.stmts.names.state)).slices;
+  const rows = new Map<string, number>();
+  for (const claim of claims) {
+    for (const [slice, n] of Object.entries(claim.slices ?? {})) {
+      if (moved.get(slice)?.has(Number(claim.batch))) continue;
+      rows.set(slice, (rows.get(slice) ?? 0) + Number(n));
+    }
+  }
+  const interval = ctx.ht.time.interval;
+  return [...rows]
+    .map(([text, n]) => {
+      const slice = BigInt(text);
+      const lo = slice * interval;
+      const hi = lo + interval;
+      return { slice, lo, hi, min: lo, max: hi - 1n, rows: n };
+    })
+    .sort((a, b) => (a.slice < b.slice ? -1 : a.slice > b.slice ? 1 : 0));
+}
+
+/** One unit per slice holding committed rows not moved yet (`slice:<n>`, with its time range). */
+export async function listSwapUnits(ctx: SwapContext): Promise<SwapUnit[]> {
   const { ht } = ctx;
-  const slices = known ?? (await readSlices(ctx));
   const kind = ht.time.kind;
-  return slices.map((s) => ({
+  return (await pendingSlices(ctx)).map((s) => ({
     id: `slice:${s.slice}`,
     description: `${ht.time.column} [${internalText(kind, s.lo)}, ${internalText(kind, s.hi)}) ${s.rows} rows → ${ht.schema}.${ht.name}`,
+    lo: s.lo,
+    hi: s.hi,
   }));
 }
 
-function parseUnit(ctx: SwapContext, unit: SwapUnit): { lo: bigint; hi: bigint } {
+function parseUnit(ctx: SwapContext, unit: SwapUnit): { slice: bigint; lo: bigint; hi: bigint } {
   const match = /^slice:(-?\d+)$/.exec(unit.id);
   if (!match) {
     throw new TargetError(
@@ -311,7 +375,7 @@ function parseUnit(ctx: SwapContext, unit: SwapUnit): { lo: bigint; hi: bigint }
     );
   }
   const slice = BigInt(match[1]!);
-  return { lo: slice * ctx.ht.time.interval, hi: (slice + 1n) * ctx.ht.time.interval };
+  return { slice, lo: slice * ctx.ht.time.interval, hi: (slice + 1n) * ctx.ht.time.interval };
 }
 
 export interface SliceResult {
@@ -320,60 +384,134 @@ export interface SliceResult {
   readonly decompressed: readonly string[];
 }
 
-export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceResult> {
+/** A resumed swap (after recover() resumed the policy) pauses it again, and waits for a run to stop. */
+async function pauseAgain(ctx: SwapContext): Promise<void> {
   const { db, ht, stmts } = ctx;
+  if (!ht.compressionEnabled) return;
+  const stored = await readSwapState(db, ht.schema, stmts.names.state);
+  if (stored.policy?.paused) return;
+  const paused = await db.transaction((tx) => pausePolicy(tx, ht, stmts));
+  if (paused) await waitUntilJobIdle(db, ht, paused.jobId);
+}
+
+/** One slice inside the caller's transaction: decompress what it must, move the committed rows, record it all. */
+async function moveSlice(
+  ctx: SwapContext,
+  tx: Queryable,
+  unit: SwapUnit,
+  committed: readonly number[],
+  checkPeak: boolean,
+): Promise<SliceResult> {
+  const { ht, stmts } = ctx;
+  const { slice: number, lo, hi } = parseUnit(ctx, unit);
+  const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
+  const pending = await tx.query<{ found: boolean }>(
+    stmts.anyStagedIn(lo, hi, '$1'),
+    [committed],
+    `checking ${range} in ${stmts.names.staging}`,
+  );
+  if (!pending[0]?.found) {
+    await recordSliceBatches(tx, ht.schema, stmts.names.state, number, committed);
+    return { moved: 0, inserted: 0, decompressed: [] };
+  }
+  if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
+  const slice: Slice = { slice: number, lo, hi, min: lo, max: hi - 1n, rows: 0 };
+  const plans = await planChunks(ctx, [slice], tx, committed);
+  if (checkPeak) checkHeadroom(ctx, [slice], plans, false);
+  const decompressed: string[] = [];
+  for (const plan of plans) {
+    const name = `${plan.chunk.schema}.${plan.chunk.name}`;
+    if (plan.how === 'decompress') {
+      await tx.query(
+        stmts.decompressChunk(),
+        [qualified(plan.chunk.schema, plan.chunk.name)],
+        `decompressing chunk ${name}`,
+      );
+      decompressed.push(name);
+    }
+    await writeChunkRecord(tx, ht.schema, stmts.names.state, {
+      schema: plan.chunk.schema,
+      name: plan.chunk.name,
+      how: plan.how === 'decompress' ? 'decompressed' : 'direct',
+      recompressed: false,
+      start: String(plan.chunk.start),
+      end: String(plan.chunk.end),
+    });
+  }
+  const existing = new Set(
+    (await listChunks(tx, ht)).filter((c) => c.start < hi && c.end > lo).map((c) => `${c.schema}.${c.name}`),
+  );
+  const moved = await tx.query<{ moved: string; inserted: string; per_batch: string }>(
+    stmts.moveSlice(lo, hi, '$1'),
+    [committed],
+    `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
+  );
+  await recordCreatedChunks(ctx, tx, lo, hi, existing);
+  await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
+  await recordSliceBatches(tx, ht.schema, stmts.names.state, number, committed);
+  await recordMovedRows(
+    tx,
+    ht.schema,
+    stmts.names.state,
+    JSON.parse(moved[0]?.per_batch ?? '{}') as Record<string, number>,
+  );
+  return {
+    moved: Number(moved[0]?.moved ?? 0),
+    inserted: Number(moved[0]?.inserted ?? 0),
+    decompressed,
+  };
+}
+
+/**
+ * Chunks the slice's move created that the compression policy would compress (older than its compress_after):
+ * recorded, so they are compressed behind the watermark like the ones the swap decompressed — not left to the
+ * policy after the run.
+ */
+async function recordCreatedChunks(
+  ctx: SwapContext,
+  tx: Queryable,
+  lo: bigint,
+  hi: bigint,
+  existing: ReadonlySet<string>,
+): Promise<void> {
+  const { ht, stmts } = ctx;
+  if (!ht.compressionEnabled || !ctx.options.progressiveRecompress) return;
+  const created = (await listChunks(tx, ht)).filter(
+    (c) => c.start < hi && c.end > lo && !existing.has(`${c.schema}.${c.name}`) && !c.compressed,
+  );
+  if (created.length === 0) return;
+  const policy = await currentPolicy(tx, ht);
+  const listing =
+    policy?.compressAfter !== undefined ? stmts.chunksPastCompressAfter(policy.compressAfter) : undefined;
+  if (!listing) return;
+  const past = new Set(
+    (await tx.query<{ chunk: string }>(listing, [], `listing chunks older than compress_after`)).map((r) =>
+      r.chunk.replace(/"/g, ''),
+    ),
+  );
+  for (const chunk of created) {
+    if (!past.has(`${chunk.schema}.${chunk.name}`)) continue;
+    await writeChunkRecord(tx, ht.schema, stmts.names.state, {
+      schema: chunk.schema,
+      name: chunk.name,
+      how: 'created',
+      recompressed: false,
+      start: String(chunk.start),
+      end: String(chunk.end),
+    });
+  }
+}
+
+/** One slice, one transaction (the committed rows of batches committed when it starts). */
+export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceResult> {
+  await pauseAgain(ctx);
+  const { ht } = ctx;
   const { lo, hi } = parseUnit(ctx, unit);
   const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
-  // A resumed swap (after recover() resumed the policy) pauses it again, and waits for a run under way to stop,
-  // before touching chunks.
-  if (ht.compressionEnabled) {
-    const stored = await readSwapState(db, ht.schema, stmts.names.state);
-    if (!stored.policy?.paused) {
-      const paused = await db.transaction((tx) => pausePolicy(tx, ht, stmts));
-      if (paused) await waitUntilJobIdle(db, ht, paused.jobId);
-    }
-  }
-  let result: SliceResult;
   try {
-    result = await db.transaction(async (tx) => {
-      const pending = await tx.query<{ found: boolean }>(
-        stmts.anyStagedIn(lo, hi),
-        [],
-        `checking ${range} in ${stmts.names.staging}`,
-      );
-      if (!pending[0]?.found) return { moved: 0, inserted: 0, decompressed: [] as string[] };
-      if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
-      const slice: Slice = { slice: 0n, lo, hi, min: lo, max: hi - 1n, rows: 0 };
-      const plans = await planChunks(ctx, [slice], tx);
-      const decompressed: string[] = [];
-      for (const plan of plans) {
-        const name = `${plan.chunk.schema}.${plan.chunk.name}`;
-        if (plan.how === 'decompress') {
-          await tx.query(
-            stmts.decompressChunk(),
-            [qualified(plan.chunk.schema, plan.chunk.name)],
-            `decompressing chunk ${name}`,
-          );
-          decompressed.push(name);
-        }
-        await writeChunkRecord(tx, ht.schema, stmts.names.state, {
-          schema: plan.chunk.schema,
-          name: plan.chunk.name,
-          how: plan.how === 'decompress' ? 'decompressed' : 'direct',
-          recompressed: false,
-        });
-      }
-      const moved = await tx.query<{ moved: string; inserted: string }>(
-        stmts.moveSlice(lo, hi),
-        [],
-        `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
-      );
-      await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
-      return {
-        moved: Number(moved[0]?.moved ?? 0),
-        inserted: Number(moved[0]?.inserted ?? 0),
-        decompressed,
-      };
+    return await ctx.db.transaction(async (tx) => {
+      const committed = await committedBatches(ctx, tx);
+      return moveSlice(ctx, tx, unit, committed, ctx.options.progressiveRecompress);
     });
   } catch (error) {
     if (ctx.options.onConflict === 'error' && error instanceof TargetError && error.nativeCode === '23505') {
@@ -381,8 +519,70 @@ export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceR
     }
     throw error;
   }
-  if (ctx.options.progressiveRecompress) await recompressFinished(ctx, false);
-  return result;
+}
+
+/** Every unit in ONE transaction (catchup mode): readers see all of them or none. */
+export async function commitAll(ctx: SwapContext, units: readonly SwapUnit[]): Promise<SliceResult[]> {
+  await pauseAgain(ctx);
+  return ctx.db.transaction(async (tx) => {
+    const committed = await committedBatches(ctx, tx);
+    const results: SliceResult[] = [];
+    for (const unit of units) results.push(await moveSlice(ctx, tx, unit, committed, false));
+    return results;
+  });
+}
+
+/** Chunks this run decompressed or wrote into and has not compressed again, with their time ranges. */
+export async function chunksToCompress(ctx: SwapContext): Promise<ChunkToCompress[]> {
+  const { db, ht, stmts } = ctx;
+  if (!ctx.options.progressiveRecompress) return [];
+  const open = (await readSwapState(db, ht.schema, stmts.names.state)).chunks.filter((c) => !c.recompressed);
+  if (open.length === 0) return [];
+  const known = open.some((c) => c.start === undefined || c.end === undefined)
+    ? new Map((await listChunks(db, ht)).map((c) => [`${c.schema}.${c.name}`, c]))
+    : new Map<string, ChunkInfo>();
+  return open.map((c) => {
+    const id = `${c.schema}.${c.name}`;
+    const chunk = known.get(id);
+    return {
+      id,
+      lo: c.start !== undefined ? BigInt(c.start) : (chunk?.start ?? -(2n ** 63n)),
+      hi: c.end !== undefined ? BigInt(c.end) : (chunk?.end ?? 2n ** 63n - 1n),
+    };
+  });
+}
+
+/** Compresses one chunk this run touched again (if it is not compressed, or only partly) and records it. */
+export async function compressChunk(ctx: SwapContext, id: string): Promise<boolean> {
+  const { db, ht, stmts } = ctx;
+  const record = (await readSwapState(db, ht.schema, stmts.names.state)).chunks.find(
+    (c) => `${c.schema}.${c.name}` === id,
+  );
+  if (!record || record.recompressed) return false;
+  const chunk = (await listChunks(db, ht)).find((c) => `${c.schema}.${c.name}` === id);
+  return compressRecord(ctx, record, chunk);
+}
+
+async function compressRecord(
+  ctx: SwapContext,
+  record: ChunkRecord,
+  chunk: ChunkInfo | undefined,
+): Promise<boolean> {
+  const { db, ht, stmts } = ctx;
+  const name = `${record.schema}.${record.name}`;
+  let compressed = false;
+  await db.transaction(async (tx) => {
+    if (chunk && (!chunk.compressed || chunk.partial)) {
+      await tx.query(
+        stmts.compressChunk(),
+        [qualified(record.schema, record.name)],
+        `compressing chunk ${name}`,
+      );
+      compressed = true;
+    }
+    await writeChunkRecord(tx, ht.schema, stmts.names.state, { ...record, recompressed: true });
+  });
+  return compressed;
 }
 
 /**
@@ -459,16 +659,7 @@ async function recompressFinished(ctx: SwapContext, all: boolean): Promise<strin
       );
       if (staged[0]?.found) continue;
     }
-    await db.transaction(async (tx) => {
-      if (chunk && (!chunk.compressed || chunk.partial)) {
-        await tx.query(
-          stmts.compressChunk(),
-          [qualified(record.schema, record.name)],
-          `compressing chunk ${name}`,
-        );
-      }
-      await writeChunkRecord(tx, ht.schema, stmts.names.state, { ...record, recompressed: true });
-    });
+    await compressRecord(ctx, record, chunk);
     done.push(name);
   }
   return done;
@@ -514,9 +705,14 @@ export async function finishSwap(
   } finally {
     await resumePolicy(db, ht, stmts, state.policy ?? undefined);
   }
-  const refreshed = state.range
-    ? await refreshAggregates(ctx, BigInt(state.range.min), BigInt(state.range.max))
-    : [];
+  // Over what was moved (in historical mode beginSwap saw only the first batches), else what beginSwap saw.
+  const swapped = (await readSwapState(db, ht.schema, stmts.names.state)).swapped;
+  const range = swapped
+    ? { min: BigInt(swapped.min), max: BigInt(swapped.max) - 1n }
+    : state.range
+      ? { min: BigInt(state.range.min), max: BigInt(state.range.max) }
+      : undefined;
+  const refreshed = range ? await refreshAggregates(ctx, range.min, range.max) : [];
   return { recompressed, compressedNew, refreshed };
 }
 

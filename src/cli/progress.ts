@@ -1,8 +1,9 @@
 /**
  * Renders run events for people and programs:
  * - stderr is a TTY: one live status line, redrawn in place (`\r` + clear line) — batches done/total, rows and
- *   bytes loaded, rows/s, MB/s, ETA, the current step, and TimescaleDB chunk counts; notes (start, failures,
- *   swap, finish) are printed above it on their own lines;
+ *   bytes loaded, rows/s, MB/s, ETA, the watermark and what holds it, the current step, and TimescaleDB chunk
+ *   counts — and, with several workers, one line per worker under it (its batch and for how long); notes (start,
+ *   the schedule, failures, swap, finish) are printed above them on their own lines;
  * - stderr is not a TTY: the same status as plain lines, at most one every `intervalSeconds` (plus the last
  *   batch), and the notes; never a control character;
  * - `--json`: one JSON object per event on stdout (schema: docs/EVENTS.md), nothing on stderr.
@@ -41,6 +42,13 @@ export interface ProgressState {
   chunksDecompressed: number;
   chunksCompressed: number;
   chunksTotal: number;
+  /** Lanes of this process (from the `schedule` event). */
+  workers: number;
+  /** What each busy worker loads, and since when (ms of the clock). */
+  busy: Map<number, { batch: number; attempt: number; since: number }>;
+  /** The watermark for people (`2024-12-17 09:00:00`), once it is known, and what holds it. */
+  watermark: string | undefined;
+  stalledBy: number | undefined;
 }
 
 export function initialProgressState(): ProgressState {
@@ -56,11 +64,15 @@ export function initialProgressState(): ProgressState {
     chunksDecompressed: 0,
     chunksCompressed: 0,
     chunksTotal: 0,
+    workers: 1,
+    busy: new Map(),
+    watermark: undefined,
+    stalledBy: undefined,
   };
 }
 
-/** Folds one event into the state (mutates and returns it). */
-export function applyEvent(state: ProgressState, event: RunEvent): ProgressState {
+/** Folds one event into the state (mutates and returns it); `now` stamps when a worker started. */
+export function applyEvent(state: ProgressState, event: RunEvent, now = Date.now()): ProgressState {
   switch (event.type) {
     case 'run-started':
       state.batches = event.batches;
@@ -79,8 +91,7 @@ export function applyEvent(state: ProgressState, event: RunEvent): ProgressState
       state.step = `batch ${event.batch + 1}: commit`;
       break;
     case 'batch-committed':
-      // Batches are committed in order: batch i committed means batches 0..i are done.
-      state.batchesDone = Math.max(state.batchesDone, event.batch + 1);
+      state.batchesDone = event.batchesSoFar;
       state.rows = event.rowsSoFar;
       state.bytes = event.bytesSoFar;
       state.step = state.batchesDone >= state.batches ? 'swap' : 'next batch';
@@ -112,10 +123,43 @@ export function applyEvent(state: ProgressState, event: RunEvent): ProgressState
     case 'run-stopped':
       state.step = 'stopped';
       break;
+    case 'schedule':
+      state.workers = event.workers;
+      break;
+    case 'worker-started':
+      state.busy.set(event.worker, { batch: event.batch, attempt: event.attempt, since: now });
+      break;
+    case 'worker-finished':
+    case 'worker-idle':
+      state.busy.delete(event.worker);
+      break;
+    case 'watermark-advanced':
+      state.watermark = event.text;
+      state.stalledBy = event.stalledBy;
+      break;
     default:
       break;
   }
   return state;
+}
+
+/** The watermark part of the status line: `watermark 2024-12-17 09:00:00 (waiting for batch 5)`. */
+function watermarkPart(state: ProgressState): string | undefined {
+  if (state.watermark === undefined) return undefined;
+  if (state.watermark === 'all') return 'watermark: every batch';
+  const held = state.stalledBy !== undefined ? ` (waiting for batch ${state.stalledBy + 1})` : '';
+  return state.watermark === 'none' ? `watermark: none yet${held}` : `watermark ${state.watermark}${held}`;
+}
+
+/** One line per busy worker (only when the run has several): `  worker 2: batch 7, 12.3 s`. */
+export function workerLines(state: ProgressState, now: number): string[] {
+  if (state.workers <= 1) return [];
+  return [...state.busy.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(
+      ([worker, w]) =>
+        `  worker ${worker}: batch ${w.batch + 1}${w.attempt > 1 ? ` (attempt ${w.attempt})` : ''}, ${formatSeconds((now - w.since) / 1000)}`,
+    );
 }
 
 /** The one-line status: `batches 2/5 · 1,234 rows · 3.4 MiB · 5,678 rows/s · 1.2 MB/s · ETA 4.0 s · batch 3: load`. */
@@ -132,12 +176,14 @@ export function statusLine(state: ProgressState, elapsedSeconds: number): string
     formatRate(bytesPerSecond),
     `ETA ${formatSeconds(eta)}`,
   ];
+  const watermark = watermarkPart(state);
+  if (watermark) parts.push(watermark);
   if (state.chunksTotal > 0) {
     parts.push(
       `chunks ${state.chunksDecompressed}/${state.chunksTotal} decompressed, ${state.chunksCompressed} recompressed`,
     );
   }
-  parts.push(state.step);
+  parts.push(state.workers > 1 && state.busy.size > 0 ? `${state.busy.size} loading` : state.step);
   return parts.join(' · ');
 }
 
@@ -149,6 +195,15 @@ function noteFor(event: RunEvent, verbose: boolean): string | undefined {
         `${event.resumed ? 'resuming' : 'starting'} run ${event.runId}: ${event.objects} objects, ` +
         `${formatBytes(event.bytes)} in ${event.batches} batches`
       );
+    case 'schedule':
+      return (
+        `${event.workers} worker${event.workers === 1 ? '' : 's'} (${event.reason}) · mode ${event.mode}: ` +
+        `${POLICY_TEXT[event.policy]} · batches in ${event.order} order`
+      );
+    case 'run-joined':
+      return `joining run ${event.runId}, performed by ${event.holder}: loading batches beside it (it swaps; this process takes over if it stops)`;
+    case 'lease-taken-over':
+      return `took the run over from ${event.from} (last heartbeat ${event.lastHeartbeat || 'unknown'})`;
     case 'batch-failed':
       // The last attempt's error is the command's error line; say it twice only when asked.
       if (!event.willRetry && !verbose) return undefined;
@@ -170,6 +225,12 @@ function noteFor(event: RunEvent, verbose: boolean): string | undefined {
   }
 }
 
+const POLICY_TEXT: Readonly<Record<Extract<RunEvent, { type: 'schedule' }>['policy'], string>> = {
+  progressive: 'slices behind the watermark are swapped in and compressed while later batches load',
+  'after-all': 'the swap follows once every batch is committed',
+  'one-transaction': 'every slice is swapped in one transaction once every batch is committed',
+};
+
 /** Events after which the plain (non-TTY) output prints a status line, subject to the interval. */
 const STATUS_EVENTS = new Set<RunEvent['type']>(['batch-committed', 'swap-unit-done', 'chunk-compressed']);
 
@@ -179,21 +240,30 @@ export function createProgress(options: ProgressOptions): (event: RunEvent) => v
   const start = now();
   const state = initialProgressState();
   const tty = options.stderr.isTTY === true;
-  let live = false;
+  /** Lines of the live block on screen (0: none; the cursor is at the end of its last line). */
+  let live = 0;
   let lastPlain = Number.NEGATIVE_INFINITY;
 
+  /** Clears the live block and leaves the cursor at the start of its first line. */
+  const clear = () => {
+    if (live === 0) return;
+    options.stderr.write(`\r\x1b[2K${'\x1b[1A\x1b[2K'.repeat(live - 1)}`);
+    live = 0;
+  };
   const writeNote = (text: string) => {
-    if (live) options.stderr.write('\r\x1b[2K');
+    clear();
     options.stderr.write(`${text}\n`);
-    live = false;
   };
   const redraw = () => {
     const width = options.stderr.columns ?? 0;
-    let text = statusLine(state, (now() - start) / 1000);
-    // A wrapped line cannot be redrawn in place with \r: keep it within the terminal.
-    if (width > 1 && text.length >= width) text = `${text.slice(0, width - 2)}…`;
-    options.stderr.write(`\r\x1b[2K${text}`);
-    live = true;
+    // A wrapped line cannot be redrawn in place: keep each within the terminal.
+    const fit = (text: string) => (width > 1 && text.length >= width ? `${text.slice(0, width - 2)}…` : text);
+    const t = now();
+    const lines = [statusLine(state, (t - start) / 1000), ...workerLines(state, t)].map(fit);
+    clear();
+    if (lines.length === 1) options.stderr.write(`\r\x1b[2K${lines[0]}`);
+    else options.stderr.write(lines.join('\n'));
+    live = lines.length;
   };
 
   return (event) => {
@@ -201,15 +271,14 @@ export function createProgress(options: ProgressOptions): (event: RunEvent) => v
       options.stdout.write(`${JSON.stringify({ ...event, at: new Date(now()).toISOString() })}\n`);
       return;
     }
-    applyEvent(state, event);
+    applyEvent(state, event, now());
     if (options.quiet) return;
     const note = noteFor(event, options.verbose === true);
     if (tty) {
       if (note !== undefined) writeNote(note);
       if (event.type === 'run-finished' || event.type === 'run-stopped') {
         // The command's own last line (report or error) starts on a clean line.
-        if (live) options.stderr.write('\r\x1b[2K');
-        live = false;
+        clear();
         return;
       }
       redraw();

@@ -7,10 +7,23 @@
  */
 import { ShadowfillError, SourceError } from '../errors.ts';
 
-/** `error` with advice for run `runId` when it is about one object of the run; otherwise `error` itself. */
-export function withRunAdvice(error: unknown, runId: string): unknown {
+/**
+ * `error` with advice for run `runId` when it is about one object of the run; otherwise `error` itself. Once the
+ * run's swap began (mode historical swaps slices while batches load) it can no longer be abandoned: the only way
+ * on is to fix the object and resume.
+ */
+export function withRunAdvice(error: unknown, runId: string, swapBegan = false): unknown {
   if (!(error instanceof ShadowfillError)) return error;
   const detail = withoutAdvice(error.message);
+  if (swapBegan && (error.code === 'SOURCE_CORRUPT' || error.code === 'SOURCE_EMPTY')) {
+    return new SourceError(
+      error.code,
+      `${detail} — ${error.code === 'SOURCE_CORRUPT' ? 'replace the object' : 'restore it'} and run the same command ` +
+        `to resume run ${runId}: its swap began (the slices before this batch are live), so it finishes rather than ` +
+        `being abandoned`,
+      { cause: error },
+    );
+  }
   if (error.code === 'SOURCE_CORRUPT') {
     return new SourceError(
       'SOURCE_CORRUPT',

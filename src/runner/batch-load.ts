@@ -117,7 +117,7 @@ export async function loadBatchOnLane(
       });
       emit({ type: 'batch-failed', batch: batch.index, attempt, error: oneLine(error), willRetry });
       session.retries += 1;
-      if (!willRetry) throw withRunAdvice(error, session.run.runId);
+      if (!willRetry) throw withRunAdvice(error, session.run.runId, session.swapBegan());
     }
   }
 }

@@ -10,7 +10,7 @@ export type RunEvent =
   | { type: 'batch-started'; batch: number; attempt: number; objects: number; bytes: number }
   | { type: 'batch-loaded'; batch: number; rows: number; bytes: number; seconds: number }
   | { type: 'batch-verified'; batch: number; rows: number; sourceRows: number }
-  | { type: 'batch-committed'; batch: number; rowsSoFar: number; bytesSoFar: number }
+  | { type: 'batch-committed'; batch: number; rowsSoFar: number; bytesSoFar: number; batchesSoFar: number }
   | { type: 'batch-failed'; batch: number; attempt: number; error: string; willRetry: boolean }
   | { type: 'swap-started'; units: number }
   | { type: 'swap-unit-done'; unit: string; description: string; done: number; total: number }

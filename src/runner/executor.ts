@@ -428,6 +428,7 @@ export class Executor {
         batch: index,
         rowsSoFar: committed.reduce((n, k) => n + (this.rows.get(k) ?? 0), 0),
         bytesSoFar: committed.reduce((n, k) => n + batchBytes(this.batches[k]!), 0),
+        batchesSoFar: committed.length,
       });
       for (const lane of this.lanes) if (lane.holds === index) lane.holds = undefined;
       this.slicesVersion += 1;

@@ -130,6 +130,7 @@ export async function runBackfill(
     // Until `session` exists, the lease is released by the `finally` below through this holder.
     session = undefined;
     const leaseHolder = { lease: held };
+    let executor: Executor | undefined;
     try {
       const target = await timed('validate', () => adapter.describe());
       if (entry.kind === 'perform') assertModeSupported(config.mode ?? DEFAULT_MODE, adapter);
@@ -235,10 +236,11 @@ export async function runBackfill(
         lease: held,
         checks: [],
         retries: state?.failures ?? 0,
+        swapBegan: () => executor?.currentSwapState !== undefined,
       };
       leaseHolder.lease = undefined;
       const self = claimant();
-      const executor = new Executor(session, {
+      executor = new Executor(session, {
         lanes: laneIds(entry.kind === 'join' ? self.id.slice(0, 6) : undefined, workers.workers),
         holder: `pid ${self.pid} on ${self.host}`,
         policy,

@@ -31,6 +31,8 @@ export interface RunSession {
   readonly checks: TableVerification[];
   /** Failed batch attempts (journaled before this invocation, and since). */
   retries: number;
+  /** The run's swap began (journaled): live tables changed, the run can only be finished now. */
+  swapBegan: () => boolean;
 }
 
 /** Before every step that changes something: stop on Ctrl-C, or when another process took the lease. */

@@ -16,6 +16,7 @@ import {
   type TimescaleTargetKind,
 } from '../support/timescale-targets.ts';
 import type {
+  LoadAttempt,
   RowChunk,
   RunContext,
   SwapState,
@@ -23,7 +24,13 @@ import type {
   TargetDescription,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
-import { JournalError, SchemaMismatchError, SourceError, TargetError } from '../../src/errors.ts';
+import {
+  JournalError,
+  SchemaMismatchError,
+  SourceError,
+  TargetError,
+  VerifyError,
+} from '../../src/errors.ts';
 import { PreciseDate } from '../../src/parquet/values.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
 
@@ -184,10 +191,11 @@ function adapterTests(kind: TimescaleTargetKind): void {
     run: RunContext,
     index: number,
     input: AsyncIterable<RowChunk>,
+    attempt?: LoadAttempt,
   ) {
     const batch = { index, objects: [] };
     await adapter.prepareBatch(run, batch);
-    const result = await adapter.loadBatchFromStream(run, batch, input);
+    const result = await adapter.loadBatchFromStream(run, batch, input, attempt);
     const landed = await adapter.countLandedRows(run, batch);
     await adapter.commitBatch(run, batch);
     return { result, landed };
@@ -275,8 +283,15 @@ function adapterTests(kind: TimescaleTargetKind): void {
       const precise = new PreciseDate(BigInt(D0 + 6 * DAY + 123) * 1_000_000n + 456_789n);
       compressedDays.push({ t: precise, device: 5, v: null, note: 'tab\there "quoted" \\ back\nline' });
 
-      // Batch 0: a first attempt, then the retry the engine would make — prepareBatch must clear the first.
-      await loadBatch(adapter, run, 0, chunksOf('a.parquet', compressedDays));
+      // Batch 0: a first attempt whose verification fails (its rows are discarded with its transaction), then the
+      // retry the engine makes.
+      const refused = await loadBatch(adapter, run, 0, chunksOf('a.parquet', compressedDays), {
+        verify: async () => {
+          throw new VerifyError('batch 1 landed too few rows (simulated)');
+        },
+      }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(VerifyError);
+      expect(await adapter.countLandedRows(run, { index: 0, objects: [] })).toBe(0);
       const batch0 = await loadBatch(
         adapter,
         run,

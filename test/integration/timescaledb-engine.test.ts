@@ -334,7 +334,7 @@ function engineTests(kind: TimescaleTargetKind): void {
 
       const mid = await dbs.withDb(db, (sql) => state(sql, 'pypi'));
       expect(mid.scheduled).toBe(false); // paused by the killed run
-      expect(mid.staging).toBe(2); // staging + swap-state tables survived
+      expect(mid.staging).toBe(3); // staging, swap-state and claims tables survived
       expect(mid.rows).toBeGreaterThan(total(live)); // the first slice is in
       expect(mid.rows).toBeLessThan(total(live) + total(kept));
 

@@ -1,0 +1,299 @@
+/**
+ * The scheduler on TimescaleDB (real engines; the real TimescaleDB 2.28 server, and the embedded 2.23 where one
+ * connection does): 8 days of PyPI-shaped Parquet, 2 files a day — the second file of each day is live (its chunk
+ * compressed, as the policy would), the first is backfilled, one day per batch, so every batch reaches a
+ * compressed chunk.
+ * - workers 1, 2 and 4 leave the hypertable row-for-row identical (an md5 over every row), on the embedded server
+ *   too (its `auto` is 1: one connection);
+ * - mode historical: chunks behind the watermark are compressed again while the last batch has not finished (the
+ *   last batch's load waits until `timescaledb_information.chunks` shows it);
+ * - mode catchup: a reader polling count(*) during the run sees only the value before and the value after.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
+import type { BatchSpec, RunContext, TargetAdapter } from '../../src/adapter/contract.ts';
+import { defineConfig } from '../../src/config/define.ts';
+import type { BackfillConfig } from '../../src/config/types.ts';
+import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
+import type { RunEvent } from '../../src/runner/events.ts';
+import { runBackfill, type RunReport } from '../../src/runner/run.ts';
+import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts';
+import { uploadDirectory } from '../../fixtures/upload.ts';
+import { startTimescale, type TimescaleServer } from '../support/timescale-targets.ts';
+
+const DAYS = 8;
+const COLUMNS = ['country_code', 'project', 'type', 'installer', 'python_minor', 'system', 'version'];
+
+let root: string;
+let s3: LocalS3Server;
+let live: GeneratedFile[];
+let back: GeneratedFile[];
+let real: TimescaleServer;
+let sql: pg.Client;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'shadowfill-sched-tsdb-'));
+  const common = { rowsPerFile: 1200, days: DAYS, filesPerDay: 2, rowGroupRows: 400 };
+  const numbers = Array.from({ length: DAYS * 2 }, (_, i) => i);
+  back = (
+    await generatePypiParquet({
+      dir: join(root, 'back'),
+      files: numbers.filter((n) => n % 2 === 0),
+      ...common,
+    })
+  ).files;
+  live = (
+    await generatePypiParquet({
+      dir: join(root, 'live'),
+      files: numbers.filter((n) => n % 2 === 1),
+      ...common,
+    })
+  ).files;
+  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['back'] });
+  await uploadDirectory(s3.endpoint, 'back', join(root, 'back'), {
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  });
+  real = await startTimescale('real', 'shadowfill-sched-');
+  sql = new pg.Client(real.client);
+  await sql.connect();
+  await sql.query("SET TimeZone = 'UTC'");
+}, 300_000);
+
+afterAll(async () => {
+  await sql?.end().catch(() => undefined);
+  await real?.stop();
+  await s3?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const rows = (files: readonly GeneratedFile[]) => files.reduce((n, f) => n + f.rows, 0);
+
+/** A compressed hypertable `name` holding the live files, with a 7-day policy whose first run is a day away. */
+async function createLive(client: pg.Client, name: string): Promise<void> {
+  const t = `"${name}"`;
+  await client.query(
+    `CREATE TABLE ${t} ("timestamp" timestamptz NOT NULL, ${COLUMNS.map((c) => `${c} text`).join(', ')})`,
+  );
+  await client.query(`SELECT create_hypertable('${name}', by_range('timestamp', INTERVAL '1 day'))`);
+  await client.query(
+    `ALTER TABLE ${t} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project', timescaledb.compress_orderby = '"timestamp"')`,
+  );
+  await client.query(
+    `SELECT add_compression_policy('${name}', INTERVAL '7 days', initial_start => now() + INTERVAL '1 day')`,
+  );
+  const chdb = await import('chdb');
+  for (const f of live) {
+    const text = (
+      await chdb.queryAsync(
+        `SELECT toUnixTimestamp64Micro(timestamp) AS us, ${COLUMNS.join(', ')} FROM file('${f.path}', 'Parquet')`,
+        { format: 'JSONEachRow' },
+      )
+    ).text();
+    const list = text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as unknown);
+    await client.query(
+      `INSERT INTO ${t} SELECT to_timestamp(r.us::double precision / 1e6), ${COLUMNS.map((c) => `r.${c}`).join(', ')}
+         FROM json_to_recordset($1::json) AS r(us bigint, ${COLUMNS.map((c) => `${c} text`).join(', ')})`,
+      [JSON.stringify(list)],
+    );
+  }
+  await client.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('${name}') c`);
+}
+
+/** Every row of the table, hashed in one order, and the count. */
+async function checksum(client: pg.Client, name: string): Promise<string> {
+  const r = await client.query<{ v: string }>(
+    `SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ':' || count(*) AS v FROM "${name}" t`,
+  );
+  return r.rows[0]!.v;
+}
+
+function config(url: string, table: string, extra: Partial<BackfillConfig> = {}): BackfillConfig {
+  return defineConfig({
+    target: { kind: 'timescaledb', url, table },
+    source: {
+      url: 's3://back/pypi/*/*.parquet',
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    },
+    batch: { files: 1, bytes: 1e12 },
+    attempts: 1,
+    ...extra,
+  });
+}
+
+async function run(
+  c: BackfillConfig,
+  events: RunEvent[] = [],
+  wrap: (adapter: TargetAdapter) => TargetAdapter = (a) => a,
+): Promise<RunReport> {
+  const adapter = createTimescaleAdapter(c);
+  await adapter.connect();
+  try {
+    return await runBackfill(c, wrap(adapter), { onEvent: (e) => events.push(e) });
+  } finally {
+    await adapter.close();
+  }
+}
+
+/** `adapter` with `loadBatchFromStream` of batch `index` made to wait for `gate` first. */
+function gateLoad(adapter: TargetAdapter, index: number, gate: () => Promise<void>): TargetAdapter {
+  return new Proxy(adapter, {
+    get(target, property) {
+      if (property === 'loadBatchFromStream') {
+        return async (runContext: RunContext, batch: BatchSpec, ...rest: unknown[]) => {
+          if (batch.index === index) await gate();
+          return (target.loadBatchFromStream as (...a: unknown[]) => unknown).call(
+            target,
+            runContext,
+            batch,
+            ...rest,
+          );
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe('the scheduler on TimescaleDB', () => {
+  it('workers 1, 2 and 4 leave the same rows, on the real server and the embedded one', async () => {
+    const sums = new Map<string, string>();
+    for (const workers of [1, 2, 4]) {
+      const table = `w${workers}`;
+      await createLive(sql, table);
+      const events: RunEvent[] = [];
+      const report = await run(config(real.url, table, { workers }), events);
+      expect(report.rowsLoaded).toBe(rows(back));
+      expect(report.workers).toBe(workers);
+      const started = new Set(
+        events.filter((e) => e.type === 'worker-started').map((e) => (e as { worker: number }).worker),
+      );
+      expect(started.size).toBe(workers);
+      sums.set(`real ${workers}`, await checksum(sql, table));
+    }
+    // The embedded server: `auto` is one worker (one connection), and the rows are the same.
+    const embedded = await startTimescale('embedded', 'shadowfill-sched-emb-');
+    try {
+      const client = new pg.Client(embedded.client);
+      await client.connect();
+      await client.query("SET TimeZone = 'UTC'");
+      await createLive(client, 'auto');
+      await client.end();
+      const events: RunEvent[] = [];
+      const report = await run(config(embedded.url, 'auto'), events);
+      expect(report.workers).toBe(1);
+      expect(events.find((e) => e.type === 'schedule')).toMatchObject({
+        workers: 1,
+        reason: 'auto: the embedded TimescaleDB serves one connection',
+        policy: 'progressive',
+        order: 'time',
+      });
+      const check = new pg.Client(embedded.client);
+      await check.connect();
+      await check.query("SET TimeZone = 'UTC'");
+      sums.set('embedded auto', await checksum(check, 'auto'));
+      await check.end();
+    } finally {
+      await embedded.stop();
+    }
+    const values = [...sums.values()];
+    expect(new Set(values).size, JSON.stringify(Object.fromEntries(sums))).toBe(1);
+    expect(values[0]!.endsWith(`:${rows(live) + rows(back)}`)).toBe(true);
+    // Every chunk compressed again, the policy resumed, nothing of the runs left.
+    const open = await sql.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM timescaledb_information.chunks WHERE hypertable_name IN ('w1', 'w2', 'w4') AND NOT is_compressed`,
+    );
+    expect(open.rows[0]!.n).toBe('0');
+    const paused = await sql.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM timescaledb_information.jobs WHERE hypertable_name IN ('w1', 'w2', 'w4') AND NOT scheduled`,
+    );
+    expect(paused.rows[0]!.n).toBe('0');
+    const left = await sql.query(`SELECT relname FROM pg_class WHERE relname ~ '^w[124]_v2_'`);
+    expect(left.rows).toEqual([]);
+  });
+
+  it('mode historical compresses chunks behind the watermark before the last batch finishes', async () => {
+    await createLive(sql, 'hist');
+    // A day's chunk holding more rows than its live file (backfilled rows arrived) and compressed again.
+    const recompressed = async () =>
+      (
+        await sql.query<{ chunk: string }>(
+          `SELECT c.chunk_name AS chunk FROM timescaledb_information.chunks c
+            WHERE c.hypertable_name = 'hist' AND c.is_compressed
+              AND (SELECT count(*) FROM "hist" h WHERE h."timestamp" >= c.range_start AND h."timestamp" < c.range_end) > ${live[0]!.rows}`,
+        )
+      ).rows.map((r) => r.chunk);
+    let seen: string[] = [];
+    let during = false;
+    const events: RunEvent[] = [];
+    const last = back.length - 1;
+    const c = config(real.url, 'hist', { workers: 2, targetOptions: { strategy: 'decompress' } });
+    const report = await run(c, events, (adapter) =>
+      gateLoad(adapter, last, async () => {
+        // The last batch may not load before a backfilled day's chunk was compressed again.
+        for (let i = 0; i < 600 && seen.length === 0; i += 1) {
+          seen = await recompressed();
+          if (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        during = events.every((e) => !(e.type === 'worker-finished' && e.batch === last));
+      }),
+    );
+    expect(report.rowsLoaded).toBe(rows(back));
+    expect(
+      seen.length,
+      'a chunk holding backfilled rows was compressed again before the last batch loaded',
+    ).toBeGreaterThan(0);
+    expect(during).toBe(true);
+    const watermarks = events.filter((e) => e.type === 'watermark-advanced');
+    expect(watermarks.length).toBeGreaterThan(2);
+    expect(watermarks.at(-1)).toMatchObject({ watermark: 'all', text: 'all', prefix: back.length });
+    // Slices were swapped while batches were still loading: a swap unit finished before the last batch loaded.
+    const firstUnit = events.findIndex((e) => e.type === 'swap-unit-done');
+    const lastLoaded = events.findIndex((e) => e.type === 'batch-loaded' && e.batch === last);
+    expect(firstUnit).toBeGreaterThan(-1);
+    expect(firstUnit).toBeLessThan(lastLoaded);
+    expect(await checksum(sql, 'hist')).toBe(await checksum(sql, 'w1'));
+  });
+
+  it('mode catchup: a reader polling count(*) sees only the count before and the count after', async () => {
+    await createLive(sql, 'catchup');
+    const reader = new pg.Client(real.client);
+    await reader.connect();
+    const counts = new Set<number>();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const r = await reader.query<{ n: string }>(`SELECT count(*)::text AS n FROM "catchup"`);
+        counts.add(Number(r.rows[0]!.n));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    const events: RunEvent[] = [];
+    try {
+      const report = await run(config(real.url, 'catchup', { workers: 2, mode: 'catchup' }), events);
+      expect(report.rowsLoaded).toBe(rows(back));
+    } finally {
+      polling = false;
+      await poll;
+      await reader.end();
+    }
+    expect([...counts].sort((a, b) => a - b)).toEqual([rows(live), rows(live) + rows(back)]);
+    expect(events.find((e) => e.type === 'schedule')).toMatchObject({
+      mode: 'catchup',
+      policy: 'one-transaction',
+    });
+    // Every slice in one transaction: the units were reported after every batch was committed.
+    const lastCommit = events.map((e) => e.type).lastIndexOf('batch-committed');
+    expect(events.findIndex((e) => e.type === 'swap-unit-done')).toBeGreaterThan(lastCommit);
+    expect(await checksum(sql, 'catchup')).toBe(await checksum(sql, 'w1'));
+  });
+});
