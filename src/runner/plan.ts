@@ -21,7 +21,7 @@ import { listObjects } from '../source/list-objects.ts';
 import { resolveLocation } from '../source/location.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import { configFingerprint } from './fingerprint.ts';
-import { findRuns, planOrder, resolveFilter } from './run.ts';
+import { assertModeSupported, findRuns, planOrder, resolveFilter } from './run.ts';
 import { probeSourceValues, validateSource } from './validate.ts';
 import { resolveWorkers, type ResolvedWorkers } from './workers.ts';
 
@@ -86,6 +86,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
     } catch {
       // No journal yet: nothing to resume.
     }
+    assertModeSupported(mode, adapter);
     const policy = swapPolicy(mode, adapter.capabilities.swapsWhileLoading === true);
     const workers = await resolveWorkers(config, adapter);
     const steps = watermarkSteps(ranges);

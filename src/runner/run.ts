@@ -332,7 +332,8 @@ function runMode(
   return mode;
 }
 
-function assertModeSupported(mode: RunMode, adapter: TargetAdapter): void {
+/** Refuses a mode the target cannot do (ClickHouse and catchup), with the fix. */
+export function assertModeSupported(mode: RunMode, adapter: TargetAdapter): void {
   if (mode === 'catchup' && !adapter.capabilities.swapsInOneTransaction) {
     throw new ConfigError(
       `mode: catchup needs a target that swaps everything in one transaction, and ${adapter.kind} swaps partition by partition once every batch is committed (what mode: historical does there) — remove mode or use mode: historical`,

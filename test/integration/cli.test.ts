@@ -152,6 +152,15 @@ describe('shadowfill CLI', () => {
     );
     expect(r.stdout).toContain('MOVE PARTITION');
     expect(r.stdout).not.toContain("'S3RVER', 'S3RVER'");
+    // How the run would be scheduled: workers (auto, and why), the order, what readers see.
+    expect(r.stdout).toMatch(/^workers \d+ \(auto: \d+ CPU cores?/m);
+    expect(r.stdout).toMatch(/^order (time|object): /m);
+    expect(r.stdout).toMatch(/^mode historical: readers of default\.pypi see nothing change until every batch/m);
+    const three = await cli('plan', '--config', configFile, '--workers', '3');
+    expect(three.stdout).toMatch(/^workers 3 \(as configured\)$/m);
+    const catchup = await cli('plan', '--config', configFile, '--mode', 'catchup');
+    expect(catchup.code).toBe(2);
+    expect(catchup.stderr).toContain('mode: catchup needs a target that swaps everything in one transaction');
     const one = await cli('plan', '--config', configFile, '--batch.files', '1');
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toContain('batches 5');

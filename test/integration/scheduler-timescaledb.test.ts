@@ -7,11 +7,19 @@
  *   too (its `auto` is 1: one connection);
  * - mode historical: chunks behind the watermark are compressed again while the last batch has not finished (the
  *   last batch's load waits until `timescaledb_information.chunks` shows it);
- * - mode catchup: a reader polling count(*) during the run sees only the value before and the value after.
+ * - mode catchup: a reader polling count(*) during the run sees only the value before and the value after;
+ * - kill -9 with 4 workers (mid-batch, then at random events, in child processes): the next run ends exact, no
+ *   duplicates, the policy restored, nothing of the run left;
+ * - two processes of one configuration join one run; the one performing it is SIGKILLed mid-batch, the other takes
+ *   it over and finishes it exactly, every batch loaded once.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
@@ -25,6 +33,8 @@ import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts'
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import { startTimescale, type TimescaleServer } from '../support/timescale-targets.ts';
 
+const require = createRequire(import.meta.url);
+const CHILD = fileURLToPath(new URL('../support/timescale-child.ts', import.meta.url));
 const DAYS = 8;
 const COLUMNS = ['country_code', 'project', 'type', 'installer', 'python_minor', 'system', 'version'];
 
@@ -105,6 +115,16 @@ async function createLive(client: pg.Client, name: string): Promise<void> {
     );
   }
   await client.query(`SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('${name}') c`);
+}
+
+/** The checksum of the hypertable after a run with one worker (table w1, made by the first test or here). */
+async function reference(): Promise<string> {
+  const exists = await sql.query<{ t: string | null }>(`SELECT to_regclass('w1')::text AS t`);
+  if (exists.rows[0]!.t === null) {
+    await createLive(sql, 'w1');
+    await run(config(real.url, 'w1', { workers: 1 }));
+  }
+  return checksum(sql, 'w1');
 }
 
 /** Every row of the table, hashed in one order, and the count. */
@@ -261,7 +281,7 @@ describe('the scheduler on TimescaleDB', () => {
     const lastLoaded = events.findIndex((e) => e.type === 'batch-loaded' && e.batch === last);
     expect(firstUnit).toBeGreaterThan(-1);
     expect(firstUnit).toBeLessThan(lastLoaded);
-    expect(await checksum(sql, 'hist')).toBe(await checksum(sql, 'w1'));
+    expect(await checksum(sql, 'hist')).toBe(await reference());
   });
 
   it('mode catchup: a reader polling count(*) sees only the count before and the count after', async () => {
@@ -294,6 +314,187 @@ describe('the scheduler on TimescaleDB', () => {
     // Every slice in one transaction: the units were reported after every batch was committed.
     const lastCommit = events.map((e) => e.type).lastIndexOf('batch-committed');
     expect(events.findIndex((e) => e.type === 'swap-unit-done')).toBeGreaterThan(lastCommit);
-    expect(await checksum(sql, 'catchup')).toBe(await checksum(sql, 'w1'));
+    expect(await checksum(sql, 'catchup')).toBe(await reference());
+  });
+
+  it('kill -9 with 4 workers, mid-batch and at random events: the next run ends exact, policy restored, nothing left', async () => {
+    await createLive(sql, 'killed');
+    const c = config(real.url, 'killed', { workers: 4, targetOptions: { strategy: 'decompress' } });
+    const seed = Date.now();
+    let random = seed;
+    const next = (n: number) => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random % n;
+    };
+    const why = `seed ${seed}`;
+    // 1. Killed in the middle of its first batch: four load transactions open, none committed.
+    const first = startChild({ config: c, killMidBatch: true });
+    first.arm();
+    expect((await first.exit).signal, why).toBe('SIGKILL');
+    expect(first.events.some((e) => e.type === 'killed-mid-batch')).toBe(true);
+    await settle();
+    const staged = await sql.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM pg_class WHERE relname ~ '^killed_v2_')::text AS n`,
+    );
+    expect(Number(staged.rows[0]!.n)).toBeGreaterThan(0); // the run's tables exist: it is resumed below
+    const kills: number[] = [];
+    // 2. Killed at random events, twice (loads, commits, the swap and the compression all emit events).
+    for (let round = 0; round < 2; round += 1) {
+      const at = 3 + next(40);
+      kills.push(at);
+      const child = startChild({ config: c, killAtEvent: at });
+      const exit = await child.exit;
+      const result = child.events.find((e) => e.type === 'result');
+      // A run may end before the event it was to die at: then it is done, and so is the test's chain.
+      if (exit.signal !== 'SIGKILL') {
+        expect(
+          result,
+          `${why}, kills ${kills.join(', ')}: ${JSON.stringify(child.events.at(-1))}`,
+        ).toMatchObject({
+          ok: true,
+        });
+        break;
+      }
+      await settle();
+    }
+    // 3. The next run ends the run (or finds it finished).
+    const last = startChild({ config: c });
+    await last.exit;
+    const result = last.events.find((e) => e.type === 'result');
+    const context = `${why}, kills ${kills.join(', ')}: ${JSON.stringify(result)}`;
+    expect(result?.ok === true || result?.code === 'NOTHING_TO_DO', context).toBe(true);
+    expect(await checksum(sql, 'killed'), context).toBe(await reference());
+    await expectClean('killed', context);
+  });
+
+  it('two processes join one run: the one performing it is SIGKILLed mid-batch, the other finishes it exactly', async () => {
+    await createLive(sql, 'joint');
+    const c = config(real.url, 'joint', { workers: 2, targetOptions: { strategy: 'decompress' } });
+    // Both slowed down (each batch waits after its first rows) so that they overlap.
+    const a = startChild({ config: c, killMidBatch: true, slowMs: 1500 });
+    await a.until((e) => e.type === 'worker-started');
+    const b = startChild({ config: c, slowMs: 300 });
+    const joined = await b.until((e) => e.type === 'run-joined');
+    expect(joined.holder).toMatch(/^pid \d+ on /);
+    await b.until((e) => e.type === 'worker-finished');
+    // A dies in the middle of the next batch it loads: its load transaction (and claim) is rolled back.
+    a.arm();
+    expect((await a.exit).signal, JSON.stringify(a.events.slice(-8))).toBe('SIGKILL');
+    expect(a.events.some((e) => e.type === 'killed-mid-batch')).toBe(true);
+    await b.exit;
+    if (process.env.SHADOWFILL_DEBUG_EVENTS) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        process.env.SHADOWFILL_DEBUG_EVENTS,
+        JSON.stringify({ a: a.events, b: b.events }, null, 1),
+      );
+    }
+    const result = b.events.find((e) => e.type === 'result');
+    expect(result, JSON.stringify(b.events.slice(-5))).toMatchObject({ ok: true, rowsLoaded: rows(back) });
+    expect(result?.joined).toMatchObject({ performedBy: false });
+    expect(b.events.some((e) => e.type === 'lease-taken-over')).toBe(true);
+    // Every batch loaded (written and verified) exactly once, by one process or the other. (A worker that finds a
+    // batch's claim loaded by the other process finishes it without writing: worker-finished, no batch-verified.)
+    const loaded = [...a.events, ...b.events]
+      .filter((e) => e.type === 'batch-verified')
+      .map((e) => Number(e.batch))
+      .sort((x, y) => x - y);
+    expect(loaded).toEqual(back.map((_, k) => k));
+    const byA = a.events.filter((e) => e.type === 'batch-verified').length;
+    expect(byA).toBeGreaterThan(0);
+    expect(byA).toBeLessThan(back.length);
+    expect(await checksum(sql, 'joint')).toBe(await reference());
+    await expectClean('joint', 'after the run B finished');
   });
 });
+
+interface ChildEvent {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+interface Child {
+  readonly events: ChildEvent[];
+  /** The first event (so far or to come) matching `test`. */
+  until(test: (e: ChildEvent) => boolean): Promise<ChildEvent>;
+  /** Arms `killMidBatch`. */
+  arm(): void;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The engine in a child process (test/support/timescale-child.ts), its events read as they come. */
+function startChild(job: {
+  config: BackfillConfig;
+  killAtEvent?: number;
+  killMidBatch?: boolean;
+  slowMs?: number;
+}): Child {
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, CHILD, JSON.stringify(job)],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const events: ChildEvent[] = [];
+  const waiting: { test: (e: ChildEvent) => boolean; resolve: (e: ChildEvent) => void }[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = JSON.parse(line) as ChildEvent;
+    events.push(event);
+    for (const w of [...waiting]) {
+      if (w.test(event)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    events,
+    until: (test) => {
+      const seen = events.find(test);
+      if (seen) return Promise.resolve(seen);
+      return Promise.race([
+        new Promise<ChildEvent>((resolve) => waiting.push({ test, resolve })),
+        exit.then((e) => {
+          throw new Error(`the engine child exited (${JSON.stringify(e)}) first: ${stderr.slice(-2000)}`);
+        }),
+      ]);
+    },
+    arm: () => child.stdin.write('arm\n'),
+    exit: exit.then((e) => {
+      child.stdin.destroy();
+      return e;
+    }),
+  };
+}
+
+/** After a killed engine process: its sessions end (rolling back their transactions) once the server notices. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const r = await sql.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    );
+    if (r.rows[0]!.n === '0') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the killed engine process left sessions open for 30 s');
+}
+
+/** The hypertable after a finished run: every chunk compressed, the policy scheduled, nothing of the run left. */
+async function expectClean(table: string, context: string): Promise<void> {
+  const open = await sql.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM timescaledb_information.chunks WHERE hypertable_name = $1 AND NOT is_compressed`,
+    [table],
+  );
+  expect(open.rows[0]!.n, context).toBe('0');
+  const jobs = await sql.query<{ scheduled: boolean }>(
+    `SELECT scheduled FROM timescaledb_information.jobs WHERE hypertable_name = $1`,
+    [table],
+  );
+  expect(jobs.rows, context).toEqual([{ scheduled: true }]);
+  const left = await sql.query(`SELECT relname FROM pg_class WHERE relname LIKE $1`, [`${table}\\_v2\\_%`]);
+  expect(left.rows, context).toEqual([]);
+}

@@ -43,6 +43,11 @@ export function registerPlan(program: Command, cli: CliContext): void {
       out.push(
         `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
       );
+      out.push(
+        `workers ${plan.workers.workers} (${plan.workers.reason})`,
+        `order ${plan.order.kind}: ${plan.order.why}`,
+        plan.readers,
+      );
       if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`run\` resumes it`);
       else if (plan.finished)
         out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
