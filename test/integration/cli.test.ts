@@ -155,7 +155,9 @@ describe('shadowfill CLI', () => {
     // How the run would be scheduled: workers (auto, and why), the order, what readers see.
     expect(r.stdout).toMatch(/^workers \d+ \(auto: \d+ CPU cores?/m);
     expect(r.stdout).toMatch(/^order (time|object): /m);
-    expect(r.stdout).toMatch(/^mode historical: readers of default\.pypi see nothing change until every batch/m);
+    expect(r.stdout).toMatch(
+      /^mode historical: readers of default\.pypi see nothing change until every batch/m,
+    );
     const three = await cli('plan', '--config', configFile, '--workers', '3');
     expect(three.stdout).toMatch(/^workers 3 \(as configured\)$/m);
     const catchup = await cli('plan', '--config', configFile, '--mode', 'catchup');
