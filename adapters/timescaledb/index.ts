@@ -136,8 +136,10 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   /** The embedded server serves one connection; a real one its free connections, less the adapter's own. */
-  async workerLimit(): Promise<{ max: number; reason: string }> {
-    if (this.db.embedded) return { max: 1, reason: 'the embedded TimescaleDB serves one connection' };
+  async workerLimit(): Promise<{ max: number; reason: string; hard?: boolean }> {
+    if (this.db.embedded) {
+      return { max: 1, reason: 'the embedded TimescaleDB serves one connection', hard: true };
+    }
     const rows = await this.db.query<{ free: string; max: string }>(
       `SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'))::text AS free,
@@ -147,6 +149,7 @@ class TimescaleAdapter implements TargetAdapter {
     );
     const free = Number(rows[0]?.free ?? 0) - RESERVED_CONNECTIONS;
     return {
+      hard: true,
       max: Math.max(1, free),
       reason: `the server has ${Math.max(0, free)} free connections (max_connections ${rows[0]?.max ?? '?'}, less those in use, the reserved ones and ${RESERVED_CONNECTIONS} for the run's own)`,
     };

@@ -325,10 +325,11 @@ export interface TargetAdapter {
   close(): Promise<void>;
   /**
    * How many lanes the target can serve at once, and why (the embedded TimescaleDB serves one connection; a server
-   * has so many free connections). The engine's `workers: auto` takes the smaller of this and what the machine
-   * can use. Absent: no limit of the target's own.
+   * has so many free connections; a ClickHouse server so many threads). The engine's `workers: auto` takes the
+   * smaller of this and what the machine can use; a configured number is capped by it only when `hard` (more lanes
+   * could not work at all, e.g. connections), otherwise taken as asked. Absent: no limit of the target's own.
    */
-  workerLimit?(): Promise<{ readonly max: number; readonly reason: string }>;
+  workerLimit?(): Promise<{ readonly max: number; readonly reason: string; readonly hard?: boolean }>;
 
   /** Introspects the live table and the views fed by it; throws TargetError(TARGET_MISSING) naming what is missing. */
   describe(): Promise<TargetDescription>;

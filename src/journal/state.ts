@@ -55,6 +55,11 @@ export interface RunState {
    * first `batch-loaded` (several processes may have loaded it into their own lanes).
    */
   readonly batchLanes: ReadonlyMap<number, string>;
+  /**
+   * The batch whose commit began (`batch-committing`) and was not journaled done: an invocation killed in the middle
+   * of moving its landing. The next one finishes that commit before any other (the shadow holds part of it).
+   */
+  readonly committing: number | undefined;
   readonly failures: number;
   readonly swapState: SwapState | undefined;
   readonly unitsDone: ReadonlySet<string>;
@@ -96,6 +101,7 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
   const batchRows = new Map<number, number>();
   const loadedLanes = new Map<number, string>();
   const committingLanes = new Map<number, string>();
+  let committing: number | undefined;
   const unitsDone = new Set<string>();
   let swapState: SwapState | undefined;
   let swapFinished = false;
@@ -116,9 +122,11 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
       }
       case 'batch-committing':
         committingLanes.set(e.batch, (JSON.parse(e.data || '{}') as { lane?: string }).lane ?? '');
+        if (batches[e.batch] !== 'committed') committing = e.batch;
         break;
       case 'batch-committed':
         batches[e.batch] = 'committed';
+        if (committing === e.batch) committing = undefined;
         break;
       case 'batch-failed':
         failures += 1;
@@ -153,6 +161,7 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
     batches,
     batchRows,
     batchLanes: new Map([...loadedLanes, ...committingLanes]),
+    committing,
     failures,
     swapState,
     unitsDone,

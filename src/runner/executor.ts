@@ -91,6 +91,8 @@ export class Executor {
   private swapStart = Date.now();
   private swapAnnounced = false;
   private finishedElsewhere = false;
+  /** A commit an earlier invocation began and did not finish: it goes first (the shadow holds part of it). */
+  private interruptedCommit: number | undefined;
 
   private slices: SwapUnit[] = [];
   private chunks: ChunkToCompress[] = [];
@@ -127,6 +129,7 @@ export class Executor {
     for (const [k, lane] of state?.batchLanes ?? []) this.lanesOf.set(k, lane);
     this.swapState = state?.swapState;
     this.swapFinished = state?.swapFinished ?? false;
+    this.interruptedCommit = state?.committing;
     this.lanes = options.lanes.map((id, i) => ({
       worker: { lane: { id, holder: options.holder }, number: i + 1 },
       opened: false,
@@ -259,6 +262,10 @@ export class Executor {
         // commit must not see another one half done).
         if (this.caps.commitMovesLanding && !this.performing) continue;
         if (this.committing.size > 0) continue;
+        if (this.interruptedCommit !== undefined) {
+          if (this.status[this.interruptedCommit] !== 'loaded') this.interruptedCommit = undefined;
+          else if (step.batch !== this.interruptedCommit) continue;
+        }
         this.committing.add(step.batch);
         this.track(this.commitStep(step.batch));
         continue;
@@ -412,8 +419,9 @@ export class Executor {
     try {
       await guardStep(session);
       const lane = this.lanesOf.get(index) ?? '';
-      if (this.caps.commitMovesLanding && this.caps.multiProcess) {
-        // Several processes may have loaded the batch into their own lanes: the commit continues from this one.
+      if (this.caps.commitMovesLanding && (this.caps.multiProcess || this.lanes.length > 1)) {
+        // Several lanes (or processes) may hold loaded batches: a commit killed halfway (part of the landing moved
+        // into the shadow) is finished first by the next invocation, from this lane.
         await journal.append('batch-committing', { batch: index, data: { lane } });
       }
       await session.timed('commit', () =>

@@ -1,8 +1,9 @@
 /**
  * `workers`: how many batches a process loads at once. `auto` takes what this machine can use (its cores, at most
  * 4: beyond that one process gains little and the target does the rest) and no more than the target can serve
- * (the adapter's `workerLimit`: the embedded TimescaleDB serves one connection, a server so many free ones). A
- * number asked for is taken as it is, within the target's limit. The reason is said in `plan` and at the start.
+ * (the adapter's `workerLimit`: the embedded TimescaleDB serves one connection, a server so many free ones, a
+ * ClickHouse server so many threads). A number asked for is taken as it is, within the target's hard limit
+ * (connections; ClickHouse runs more concurrent inserts than it has threads, each slower). The reason is said in `plan` and at the start.
  */
 import { availableParallelism } from 'node:os';
 import type { TargetAdapter } from '../adapter/contract.ts';
@@ -35,7 +36,7 @@ export async function resolveWorkers(
       reason: `auto: ${machineWhy}${limit ? `; the target allows ${limit.max} (${limit.reason})` : ''}`,
     };
   }
-  if (limit && limit.max < setting) {
+  if (limit?.hard && limit.max < setting) {
     return { workers: Math.max(1, limit.max), reason: `${limit.reason} (${setting} configured)` };
   }
   return { workers: setting, reason: 'as configured' };

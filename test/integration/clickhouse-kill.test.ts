@@ -75,8 +75,9 @@ interface Outcome {
   values?: Record<string, string>;
 }
 
-function job(dir: string, extra: Record<string, unknown>) {
+function job(dir: string, extra: Record<string, unknown>, workers: number | 'auto' = 'auto') {
   const config = defineConfig({
+    workers,
     target: { kind: 'clickhouse', url: `embedded:${dir}`, database: 'k', table: 'pypi' },
     source: {
       url: 's3://kill/pypi/**.parquet',
@@ -128,16 +129,27 @@ describe('kill -9 at every journal event (ReplacingMergeTree, batch.files: 1)', 
     expect(clean.writes).toBeGreaterThanOrEqual(12);
   });
 
+  let runs = 0;
+
   /** Kills the first process at write `k`, runs the command again in a second one, checks the result. */
-  async function killAndRerun(when: 'before' | 'after', k: number): Promise<void> {
-    const dir = join(root, `ch-${when}-${k}`);
-    const what = `${when} write ${k} (${clean.kinds[k - 1]})`;
-    const killed = await child('kill-at-event.ts', [job(dir, { killAt: k, when })]);
-    expect(killed.signal, what).toBe('SIGKILL');
-    const next = parse((await child('kill-at-event.ts', [job(dir, {})])).stdout);
+  async function killAndRerun(
+    when: 'before' | 'after',
+    k: number,
+    workers: number | 'auto' = 'auto',
+    reference: Outcome = clean,
+    seed = '',
+  ): Promise<void> {
+    const dir = join(root, `ch-${when}-${k}-${workers}-${(runs += 1)}`);
+    const what = `${seed}${when} write ${k} (${reference.kinds[k - 1]})`;
+    const killed = await child('kill-at-event.ts', [job(dir, { killAt: k, when }, workers)]);
+    expect(killed.signal, `${what}: ${killed.stdout.slice(-1500)} ${killed.stderr.slice(-1500)}`).toBe(
+      'SIGKILL',
+    );
+    const next = parse((await child('kill-at-event.ts', [job(dir, {}, workers)])).stdout);
     // Killed once the run was journaled as finished: the next process has nothing to do.
-    if (when === 'after' && k === clean.writes) expect(next, what).toMatchObject({ code: 'NOTHING_TO_DO' });
-    else expect(next, what).toMatchObject({ ok: true, rowsLoaded: total() });
+    if (when === 'after' && k === reference.writes)
+      expect(next, what).toMatchObject({ code: 'NOTHING_TO_DO' });
+    else expect(next, `${what}: ${next.message ?? ''}`).toMatchObject({ ok: true, rowsLoaded: total() });
     expect(next.values, what).toEqual({ final: String(keys), downloads: String(total()), leftovers: '0' });
   }
 
@@ -156,4 +168,25 @@ describe('kill -9 at every journal event (ReplacingMergeTree, batch.files: 1)', 
     1_200_000,
   );
   it('killed right after each journal write', () => everyWrite('after'), 1_200_000);
+
+  it('with 4 workers (every batch loading at once): killed at random journal writes, the next process ends the run exactly', async () => {
+    const four = parse((await child('kill-at-event.ts', [job(join(root, 'four-clean'), {}, 4)])).stdout);
+    expect(four.ok).toBe(true);
+    expect(four.values).toEqual({ final: String(keys), downloads: String(total()), leftovers: '0' });
+    const seed = Date.now();
+    let random = seed;
+    const next = (n: number) => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random % n;
+    };
+    // Right before each batch-committed: the landing was moved into the shadow, other lanes hold loaded batches;
+    // the next process must finish that commit before any other (the shadow check would see its rows early).
+    for (let k = 1; k <= four.writes; k += 1) {
+      if (four.kinds[k - 1] === 'batch-committed') await killAndRerun('before', k, 4, four);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      const when = next(2) === 0 ? 'before' : 'after';
+      await killAndRerun(when, 1 + next(four.writes), 4, four, `seed ${seed}: `);
+    }
+  }, 1_200_000);
 });
