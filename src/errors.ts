@@ -82,6 +82,28 @@ export class TargetError extends ShadowfillError {
   }
 }
 
+/**
+ * The database stopped a statement at a resource limit (memory, time). Another attempt of the same statement
+ * fails the same way: the fix is a smaller unit of work or a higher limit (`setting` names it).
+ */
+export class ResourceLimitError extends TargetError {
+  readonly resource: 'memory' | 'time';
+  /** The configuration field that raises the limit, e.g. `settings.max_memory_usage`. */
+  readonly setting: string;
+
+  constructor(
+    resource: 'memory' | 'time',
+    setting: string,
+    message: string,
+    options?: { cause?: unknown; nativeCode?: string },
+  ) {
+    super('TARGET_QUERY_FAILED', message, options);
+    this.name = 'ResourceLimitError';
+    this.resource = resource;
+    this.setting = setting;
+  }
+}
+
 /** A batch's rows in the shadow differ from the rows selected from the source. */
 export class VerifyError extends ShadowfillError {
   constructor(message: string, options?: { cause?: unknown }) {

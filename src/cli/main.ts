@@ -10,6 +10,7 @@ import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
+import { addViewCommand, isViewConfig, planViewCommand } from './commands/add-view.ts';
 
 silenceNodeVersionWarning();
 
@@ -21,7 +22,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   switch (args.command) {
     case 'plan':
-      return planCommand(args);
+      return isViewConfig(args) ? planViewCommand(args) : planCommand(args);
+    case 'add-view':
+      return addViewCommand(args);
     case 'run':
       return runCommand(args);
     case 'status':
@@ -30,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return demoCommand(args);
     default:
       process.stderr.write(
-        `error: unknown command ${args.command} — use plan, run, status or demo (see shadowfill --help)\n`,
+        `error: unknown command ${args.command} — use plan, run, add-view, status or demo (see shadowfill --help)\n`,
       );
       return 2;
   }

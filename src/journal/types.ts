@@ -19,7 +19,11 @@ export type JournalEventKind =
   | 'swap-finished'
   | 'run-finished'
   /** data: { error } — the run stopped; it can be resumed */
-  | 'run-stopped';
+  | 'run-stopped'
+  /** add-view: the live view (and its target, if the run created it) exists; data: { cutoff } */
+  | 'view-created'
+  /** add-view: a process works on the run; data: { owner, pid, host } (src/addview/journal.ts) */
+  | 'lease';
 
 export interface JournalEvent {
   readonly runId: string;

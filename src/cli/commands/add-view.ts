@@ -1,0 +1,208 @@
+/**
+ * `shadowfill add-view --config view.yaml`: adds a materialized view / continuous aggregate to a live table and
+ * backfills its history (src/addview/run.ts); resumes an unfinished one; `--abandon` gives one up.
+ * `shadowfill plan --config view.yaml` (a file with a `view:` section) prints the add-view's statements.
+ *
+ * Flags: --config F, --json (events and the report as JSON lines on stdout), --quiet, --new-run, --abandon, and
+ * dotted configuration overrides (--view.window 6h, --target.url …, --settings.max_memory_usage 4e9).
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { addView, abandonAddView } from '../../addview/run.ts';
+import { loadViewConfig, type ViewConfig } from '../../addview/config.ts';
+import type { AddViewEvent } from '../../addview/events.ts';
+import { planAddView } from '../../addview/plan.ts';
+import { createViewAdapter } from '../../addview/registry.ts';
+import { addViewReportJson, formatAbandonReport, formatAddViewReport } from '../../addview/report.ts';
+import { formatPosition } from '../../addview/position.ts';
+import type { ParsedArgs } from '../args.ts';
+
+/** Flags of the CLI itself (not configuration fields). */
+const CLI_ONLY = new Set(['config', 'json', 'quiet', 'new-run', 'abandon', 'help']);
+
+/** The file given with --config has a `view:` section: `plan` and `add-view` treat it as a view configuration. */
+export function isViewConfig(args: ParsedArgs): boolean {
+  const file = typeof args.flags.config === 'string' ? args.flags.config : undefined;
+  if (file === undefined) return Object.keys(args.flags).some((k) => k.startsWith('view.'));
+  try {
+    const tree = parseDocument(readFileSync(file, 'utf8')).toJS() as unknown;
+    return typeof tree === 'object' && tree !== null && 'view' in tree;
+  } catch {
+    return false;
+  }
+}
+
+export function viewConfigFromArgs(args: ParsedArgs): ViewConfig {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(args.flags)) if (!CLI_ONLY.has(k)) flags[k] = v;
+  const file = typeof args.flags.config === 'string' ? args.flags.config : undefined;
+  return loadViewConfig({ file, flags, env: process.env });
+}
+
+export async function addViewCommand(args: ParsedArgs): Promise<number> {
+  const config = viewConfigFromArgs(args);
+  const json = args.flags.json === true;
+  const adapter = await createViewAdapter(config);
+  await adapter.connect();
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after the current step (Ctrl-C again to exit now)…\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (args.flags.abandon === true) {
+      const report = await abandonAddView(config, adapter);
+      process.stdout.write(
+        json
+          ? `${JSON.stringify({ type: 'add-view-abandoned', ...report })}\n`
+          : `${formatAbandonReport(report)}\n`,
+      );
+      return 0;
+    }
+    const report = await addView(config, adapter, {
+      signal: abort.signal,
+      newRun: args.flags['new-run'] === true,
+      onEvent: addViewProgress({
+        json,
+        quiet: args.flags.quiet === true,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      }),
+    });
+    process.stdout.write(
+      json ? `${JSON.stringify(addViewReportJson(report))}\n` : `${formatAddViewReport(report)}\n`,
+    );
+    return report.reconciliation.ok ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await adapter.close();
+  }
+}
+
+/** `plan --config view.yaml`: every statement of the add-view; changes nothing. */
+export async function planViewCommand(args: ParsedArgs): Promise<number> {
+  const config = viewConfigFromArgs(args);
+  const adapter = await createViewAdapter(config);
+  await adapter.connect();
+  try {
+    const plan = await planAddView(config, adapter);
+    const d = plan.description;
+    const out: string[] = [
+      `add-view ${d.view} on ${d.source} → ${d.target} (${config.target.kind} ${d.serverVersion})`,
+      ...d.notes.map((n) => `  ${n}`),
+      `  the view gives: ${d.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`,
+      ...plan.notes.map((n) => `  ${n}`),
+    ];
+    if (plan.cutoff)
+      out.push(
+        `  cutoff ${formatPosition(plan.cutoff)} (a run resolves an auto cutoff again when it starts)`,
+      );
+    if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`add-view\` resumes it`);
+    else if (plan.finished)
+      out.push(`run ${plan.finished} already added this view: \`add-view\` has nothing to do`);
+    let phase = '';
+    for (const s of plan.statements) {
+      if (s.phase !== phase) {
+        phase = s.phase;
+        out.push('', `-- ${phase}`);
+      }
+      out.push(`-- ${s.title}`, s.sql.startsWith('--') ? s.sql : `${s.sql};`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  } finally {
+    await adapter.close();
+  }
+}
+
+export interface AddViewProgressOptions {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly now?: () => number;
+}
+
+/**
+ * Renders events: JSON lines on stdout with --json; else notes on stderr and a status line (windows done,
+ * rows, rows/s, ETA) redrawn in place on a TTY, printed at most every 10 s otherwise.
+ */
+export function addViewProgress(options: AddViewProgressOptions): (event: AddViewEvent) => void {
+  const now = options.now ?? Date.now;
+  const tty = options.stderr.isTTY === true;
+  let start = now();
+  let lastPlain = 0;
+  let rowsThisRun = 0;
+  let doneThisRun = 0;
+  const note = (line: string) => {
+    if (options.quiet) return;
+    options.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
+  };
+  return (event) => {
+    if (options.json) {
+      options.stdout.write(`${JSON.stringify(event)}\n`);
+      return;
+    }
+    switch (event.type) {
+      case 'add-view-started':
+        start = now();
+        note(
+          `${event.resumed ? 'resuming' : 'adding'} ${event.view} (run ${event.runId}): ${event.windows} windows` +
+            (event.cutoff ? `, cutoff ${event.cutoff}` : ''),
+        );
+        break;
+      case 'view-created':
+        note(
+          `created ${event.view}${event.cutoff ? `: live rows from ${event.cutoff} on go through it` : ''}`,
+        );
+        break;
+      case 'waiting-for-horizon':
+        note(
+          `waiting for the source to pass ${event.needed} (now complete up to ${event.horizon}) before window ${event.window + 1}`,
+        );
+        break;
+      case 'window-failed':
+        note(
+          `window ${event.window + 1} failed (attempt ${event.attempt}): ${event.error}${event.willRetry ? ' — retrying' : ''}`,
+        );
+        break;
+      case 'window-done': {
+        rowsThisRun += event.rows;
+        doneThisRun += 1;
+        if (options.quiet) break;
+        const elapsed = (now() - start) / 1000;
+        const rate = elapsed > 0 ? rowsThisRun / elapsed : 0;
+        const left = event.total - event.done;
+        const eta = doneThisRun > 0 ? (elapsed / doneThisRun) * left : NaN;
+        const line =
+          `window ${event.done}/${event.total} · ${Math.round(event.rowsSoFar).toLocaleString('en-US')} rows · ` +
+          `${Math.round(rate).toLocaleString('en-US')} rows/s · ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'} · ${event.range}`;
+        if (tty) options.stderr.write(`\r\x1b[2K${line}`);
+        else if (now() - lastPlain >= 10_000 || event.done === event.total) {
+          lastPlain = now();
+          options.stderr.write(`${line}\n`);
+        }
+        break;
+      }
+      case 'catch-up':
+        note(`catch-up refresh of ${event.range} in ${event.seconds.toFixed(1)} s`);
+        break;
+      case 'swap-started':
+        note(`moving ${event.units} partitions into the view target`);
+        break;
+      case 'swap-finished':
+        note(`moved ${event.units} partitions in ${event.seconds.toFixed(1)} s`);
+        break;
+      case 'view-finished':
+        note(`${event.view} finished`);
+        break;
+      case 'add-view-stopped':
+        note(`stopped: ${event.error}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
