@@ -122,6 +122,8 @@ export interface ViewDescription {
      * the column holds buckets, e.g. hours in a view target). A cutoff is rounded up to it.
      */
     readonly grain: bigint;
+    /** A value on the grain's grid (its origin): weeks may start on Mondays, not at the epoch. */
+    readonly grainOrigin: bigint;
   };
   /** Columns the view's SELECT outputs. */
   readonly columns: readonly ViewColumn[];

@@ -52,6 +52,8 @@ export interface AddViewStartedData {
 /** A verified window, as `batch-loaded` records it. */
 export interface WindowResult {
   readonly sourceRows: number;
+  /** Checked against a full recomputation from the source (else by cheap comparisons only). */
+  readonly full?: boolean;
   readonly comparisons: readonly { what: string; expected: number; actual: number }[];
   readonly landed: Readonly<Record<string, number>>;
 }
@@ -79,7 +81,10 @@ export interface AddViewState {
     { readonly owner: string; readonly at: string; readonly pid: number; readonly host: string } | undefined;
 }
 
-/** A configuration's identity for add-view: what makes two invocations "the same view". */
+/**
+ * A configuration's identity for add-view: what makes two invocations "the same view". Not `window` (a run
+ * resumed with another window re-plans its remaining windows), nor settings and credentials.
+ */
 export function viewFingerprint(config: ViewConfig): string {
   const v = config.view;
   const identity = {
@@ -92,7 +97,6 @@ export function viewFingerprint(config: ViewConfig): string {
     select: v.select.trim(),
     cutoffColumn: v.cutoff_column ?? null,
     cutoff: v.cutoff,
-    window: v.window ?? null,
     history: config.source ? { url: config.source.url, endpoint: config.source.endpoint ?? null } : null,
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
@@ -136,6 +140,7 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
   const start = events.find((e) => e.kind === 'run-started');
   const started = start ? parse<AddViewStartedData>(start.data)?.addView : undefined;
   if (!start || !started) return undefined;
+  let plan = started;
   const windows: WindowState[] = started.windows.map(() => 'pending');
   const results = new Map<number, WindowResult>();
   const unitsDone = new Set<string>();
@@ -178,9 +183,25 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
         finishedAt = e.at;
         abandoned = parse<{ abandoned?: string }>(e.data)?.abandoned;
         break;
+      case 'windows-planned': {
+        const data = parse<{ from: number; windows: WindowJson[]; window: string }>(e.data);
+        if (!data) break;
+        plan = {
+          ...plan,
+          windows: [...plan.windows.slice(0, data.from), ...data.windows],
+          sizes: { ...plan.sizes, window: data.window },
+        };
+        windows.length = data.from;
+        for (let i = data.from; i < plan.windows.length; i += 1) {
+          windows.push('pending');
+          results.delete(i);
+        }
+        break;
+      }
       case 'lease': {
-        const data = parse<{ owner: string; pid: number; host: string }>(e.data);
-        if (data) lease = { ...data, at: e.at };
+        const data = parse<{ owner: string; pid: number; host: string; released?: boolean }>(e.data);
+        if (data)
+          lease = data.released ? undefined : { owner: data.owner, pid: data.pid, host: data.host, at: e.at };
         break;
       }
       default:
@@ -190,7 +211,7 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
   return {
     runId: start.runId,
     startedAt: start.at,
-    started,
+    started: plan,
     windows,
     results,
     failures,
@@ -270,13 +291,15 @@ export class ViewJournal {
     const current = reduceAddView(await this.store.readRun(this.runId));
     this.refuseIfHeld(current?.lease, view);
     if (current) this.seq = Math.max(this.seq, current.lastSeq);
+    // Leases written before this read were judged above; only a racer's can come after it.
+    const seen = this.seq;
     await this.renew(true);
     const mine = { seq: this.seq, owner: this.owner };
     await pause(300);
     const events = await this.store.readRun(this.runId);
     const now = Date.now();
     const rival = events
-      .filter((e) => e.kind === 'lease' && now - Date.parse(e.at) <= LEASE_SECONDS * 1000)
+      .filter((e) => e.kind === 'lease' && e.seq > seen && now - Date.parse(e.at) <= LEASE_SECONDS * 1000)
       .map((e) => ({ seq: e.seq, at: e.at, ...leaseData(e) }))
       .find(
         (l) => l.owner !== this.owner && (l.seq < mine.seq || (l.seq === mine.seq && l.owner < mine.owner)),
@@ -290,6 +313,13 @@ export class ViewJournal {
     if (!force && Date.now() - this.lastLease < (LEASE_SECONDS * 1000) / 6) return;
     this.lastLease = Date.now();
     await this.append('lease', { data: { owner: this.owner, pid: process.pid, host: hostname() } });
+  }
+
+  /** Gives the run up for others (the invocation stops): the next one need not wait for the lease to age. */
+  async release(): Promise<void> {
+    await this.append('lease', {
+      data: { owner: this.owner, pid: process.pid, host: hostname(), released: true },
+    });
   }
 
   /** Renews the lease in the background while long statements run; returns the stop function. */

@@ -41,7 +41,7 @@ export async function resolveRun(
   description: ViewDescription,
   client: S3Client | undefined,
 ): Promise<ResolvedRun> {
-  const { kind, name: column, grain } = description.windowColumn;
+  const { kind, name: column, grain, grainOrigin } = description.windowColumn;
   const sizes = resolveSizes(config, kind, column);
   const extent = await adapter.sourceExtent(description);
   const notes: string[] = [];
@@ -75,7 +75,7 @@ export async function resolveRun(
     if (kind === 'time') {
       const now = await adapter.serverTime();
       const base = extent.max !== null && extent.max.value > now ? extent.max.value : now;
-      cutoff = { kind, value: ceilTo(base + sizes.margin, step) };
+      cutoff = { kind, value: grainOrigin + ceilTo(base + sizes.margin - grainOrigin, step) };
       notes.push(
         `cutoff auto = ${extent.max !== null && extent.max.value > now ? `newest ${column}` : 'server time'} + ` +
           `${formatSize(kind, sizes.margin)}, rounded up to ${formatSize(kind, step)}: ${formatPosition(cutoff)} UTC`,
@@ -163,4 +163,31 @@ async function checkObjectColumns(
       );
     }
   }
+}
+
+/**
+ * A resumed run whose `view.window` changed (e.g. lowered after a window ran out of memory): the windows not
+ * yet begun are planned again with the new size, between the end of the last begun window and the end of
+ * history. Undefined when the size is unchanged or nothing is left to plan.
+ */
+export async function replanRemaining(
+  config: ViewConfig,
+  adapter: ViewAdapter,
+  description: ViewDescription,
+  windows: readonly ViewWindow[],
+  pending: readonly boolean[],
+  journaledSize: bigint,
+): Promise<{ from: number; windows: ViewWindow[]; size: bigint } | undefined> {
+  const { kind, name } = description.windowColumn;
+  const size = resolveSizes(config, kind, name).window;
+  if (size === journaledSize || windows.length === 0) return undefined;
+  let from = windows.length;
+  while (from > 0 && pending[from - 1] && !windows[from - 1]!.objects) from -= 1;
+  if (from >= windows.length) return undefined;
+  const lo = windows[from]!.lo;
+  const end = windows[windows.length - 1]!.hi;
+  const start = lo ?? (await adapter.sourceExtent(description)).min;
+  let edges = windowEdges({ kind, start, end, size, from: lo });
+  if (adapter.alignEdges) edges = [...(await adapter.alignEdges(description, edges))];
+  return { from, windows: windowsFromEdges(edges, end, lo, from), size };
 }

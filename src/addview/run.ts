@@ -40,7 +40,7 @@ import {
   type WindowState,
 } from './journal.ts';
 import { formatPosition, formatRange, formatSize, positionFromJson, positionToJson } from './position.ts';
-import { resolveRun } from './resolve.ts';
+import { replanRemaining, resolveRun } from './resolve.ts';
 import { sampledWindows } from './windows.ts';
 
 export interface AddViewOptions {
@@ -71,6 +71,8 @@ export interface AddViewReconciliation {
   /** Rows the windows pushed through the view. */
   readonly rowsConsumed: number;
   readonly aggregates: readonly ReconciledAggregate[];
+  /** Windows checked against a full recomputation from the source. */
+  readonly recomputedWindows: number;
   /** Whole-history comparisons computed by the target (TimescaleDB). */
   readonly comparisons: readonly WindowComparison[];
   readonly ok: boolean;
@@ -247,7 +249,30 @@ export async function addView(
   }
 
   await journal.acquire(viewName, sleep);
-  const stopHeartbeat = journal.heartbeat();
+  let states: WindowState[] = state ? [...state.windows] : started.windows.map(() => 'pending');
+  if (state) {
+    // Resumed with another view.window (e.g. lowered after a window ran out of memory): plan the rest again.
+    const replanned = await replanRemaining(
+      config,
+      adapter,
+      description,
+      started.windows.map(windowFromJson),
+      states.map((s) => s === 'pending'),
+      BigInt(started.sizes.window),
+    );
+    if (replanned) {
+      const windowsJson = replanned.windows.map(windowToJson);
+      await journal.append('windows-planned', {
+        data: { from: replanned.from, windows: windowsJson, window: replanned.size.toString() },
+      });
+      started = {
+        ...started,
+        windows: [...started.windows.slice(0, replanned.from), ...windowsJson],
+        sizes: { ...started.sizes, window: replanned.size.toString() },
+      };
+      states = [...states.slice(0, replanned.from), ...windowsJson.map(() => 'pending' as const)];
+    }
+  }
   const run = contextOf(runId, spec, description, started, config);
   const windows = run.windows;
   const kind = description.windowColumn.kind;
@@ -264,6 +289,7 @@ export async function addView(
     cutoff: cutoffText,
   });
 
+  const stopHeartbeat = journal.heartbeat();
   try {
     if (!state?.viewCreated) {
       const created = await timed('create', () => adapter.createView(run, { resuming: resumed }));
@@ -274,8 +300,9 @@ export async function addView(
     }
     if (caps.shadowsTarget) await timed('prepare', () => adapter.createShadows(run));
 
-    const states: WindowState[] = state ? [...state.windows] : windows.map(() => 'pending');
-    const results = new Map<number, WindowResult>(state?.results ?? []);
+    const results = new Map<number, WindowResult>(
+      [...(state?.results ?? [])].filter(([i]) => i < windows.length && states[i] !== 'pending'),
+    );
     let retries = state?.failures ?? 0;
     let rowsSoFar = [...results.values()].reduce((n, r) => n + r.sourceRows, 0);
     let windowsThisRun = 0;
@@ -424,6 +451,7 @@ export async function addView(
             );
           }
           const result: WindowResult = {
+            full: depth === 'full',
             sourceRows: check.sourceRows,
             comparisons: check.comparisons,
             landed: check.landed,
@@ -529,11 +557,14 @@ export async function addView(
             `run add-view again to refresh it, or report the mismatch`,
         );
       }
-      return { below: cutoffText, sourceRows, rowsConsumed, aggregates, comparisons, ok };
+      const recomputedWindows = [...results.values()].filter((r) => r.full === true).length;
+      return { below: cutoffText, sourceRows, rowsConsumed, aggregates, recomputedWindows, comparisons, ok };
     }
   } catch (error) {
     emit({ type: 'add-view-stopped', runId, error: oneLine(error) });
+    stopHeartbeat();
     await journal.append('run-stopped', { data: { error: oneLine(error) } }).catch(() => undefined);
+    await journal.release().catch(() => undefined);
     throw error;
   } finally {
     stopHeartbeat();

@@ -23,7 +23,9 @@ export type JournalEventKind =
   /** add-view: the live view (and its target, if the run created it) exists; data: { cutoff } */
   | 'view-created'
   /** add-view: a process works on the run; data: { owner, pid, host } (src/addview/journal.ts) */
-  | 'lease';
+  | 'lease'
+  /** add-view: the windows from `from` on were planned again (another view.window); data: { from, windows, window } */
+  | 'windows-planned';
 
 export interface JournalEvent {
   readonly runId: string;

@@ -78,13 +78,12 @@ export const avSql = {
     );
   },
 
-  /** How many of the newest values are not whole days / hours / minutes / seconds: the column's grain. */
-  grain: (source: TableRef, column: string) => {
-    const v = `toUnixTimestamp64Micro(toDateTime64(${quoteIdent(column)}, 6, 'UTC'))`;
+  /** Distinct recent values of the cutoff column (µs), newest first: their spacing is the column's grain. */
+  recentValues: (source: TableRef, column: string) => {
+    const col = quoteIdent(column);
     return (
-      `SELECT count() AS n, countIf(${v} % 86400000000 != 0) AS d, countIf(${v} % 3600000000 != 0) AS h, ` +
-      `countIf(${v} % 60000000 != 0) AS m, countIf(${v} % 1000000 != 0) AS s ` +
-      `FROM (SELECT ${quoteIdent(column)} FROM ${q(source)} ORDER BY ${quoteIdent(column)} DESC LIMIT 10000)`
+      `SELECT DISTINCT ${micros(col)} AS v, ${col} AS c FROM ${q(source)} ` +
+      `WHERE ${col} >= (SELECT max(${col}) FROM ${q(source)}) - INTERVAL 7 DAY ORDER BY c DESC LIMIT 1000`
     );
   },
 

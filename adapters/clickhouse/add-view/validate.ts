@@ -5,7 +5,7 @@
  * feeds in turn. Problems in the user's text are ConfigErrors naming the field; missing objects TargetErrors.
  */
 import type { PositionKind, ViewColumn, ViewSpec } from '../../../src/adapter/view-contract.ts';
-import { MICROS_PER_DAY, MICROS_PER_SECOND } from '../../../src/addview/position.ts';
+import { formatDuration, MICROS_PER_DAY, MICROS_PER_SECOND } from '../../../src/addview/position.ts';
 import { ConfigError, TargetError } from '../../../src/errors.ts';
 import { ClickHouseError, type ClickHouseDriver } from '../driver.ts';
 import { describeClickHouse, type ClickHouseDescription } from '../introspect.ts';
@@ -57,6 +57,7 @@ export interface PreparedView {
   readonly kind: PositionKind;
   readonly cutoffType: string;
   readonly grain: bigint;
+  readonly grainOrigin: bigint;
   /** The user's SELECT with every table qualified, and its analysis. */
   readonly select: string;
   readonly analysis: SelectAnalysis;
@@ -333,31 +334,22 @@ export async function prepareView(
 
   // ---- the cutoff column's grain: a cutoff on bucketed values (hours of a view target) must sit on a bucket edge
   let grain = 1n;
+  let grainOrigin = 0n;
   if (kind === 'time') {
     if (/^Date(32)?$/.test(baseType(cutoff.type))) grain = MICROS_PER_DAY;
     else {
-      const g = await one<{ n: string; d: string; h: string; m: string; s: string }>(
-        driver,
-        avSql.grain(source, cutoffColumn),
+      const values = (await driver.query<{ v: string }>(avSql.recentValues(source, cutoffColumn))).map((r) =>
+        BigInt(r.v),
       );
-      const n = Number(g?.n ?? 0);
-      grain =
-        n === 0 || Number(g?.s) > 0
-          ? /^DateTime64/.test(baseType(cutoff.type))
-            ? 1n
-            : MICROS_PER_SECOND
-          : Number(g?.m) > 0
-            ? MICROS_PER_SECOND
-            : Number(g?.h) > 0
-              ? 60n * MICROS_PER_SECOND
-              : Number(g?.d) > 0
-                ? 3600n * MICROS_PER_SECOND
-                : MICROS_PER_DAY;
-      if (n > 0 && grain > MICROS_PER_SECOND) {
+      const spacing = gridOf(values);
+      const floor = /^DateTime64/.test(baseType(cutoff.type)) ? 1n : MICROS_PER_SECOND;
+      if (spacing && spacing.grain > floor) {
+        grain = spacing.grain;
+        grainOrigin = spacing.origin;
         notes.push(
-          `${cutoffColumn} holds whole ${grain === MICROS_PER_DAY ? 'days' : grain === 3600n * MICROS_PER_SECOND ? 'hours' : 'minutes'}: the cutoff is rounded up to one`,
+          `${cutoffColumn} holds values every ${formatDuration(grain)}: the cutoff is put on that grid`,
         );
-      }
+      } else grain = floor;
     }
   }
   notes.push(
@@ -375,6 +367,7 @@ export async function prepareView(
     kind,
     cutoffType: cutoff.type,
     grain,
+    grainOrigin,
     select,
     analysis,
     outputs,
@@ -491,4 +484,20 @@ async function parseDdl(
     ...lines.slice(1),
   ].join('\n');
   return { create, engine, columns: columns.map((c) => ({ ...c, inKey: keyed.has(c.name) })) };
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  let [x, y] = [a < 0n ? -a : a, b < 0n ? -b : b];
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+}
+
+/** The spacing of values (the gcd of their differences, at most a day) and one of them; undefined with < 2 values. */
+export function gridOf(values: readonly bigint[]): { grain: bigint; origin: bigint } | undefined {
+  if (values.length < 2) return undefined;
+  const origin = values[0]!;
+  let g = 0n;
+  for (const v of values) g = gcd(g, v - origin);
+  if (g === 0n) return undefined;
+  return { grain: g > MICROS_PER_DAY ? gcd(g, MICROS_PER_DAY) : g, origin };
 }

@@ -176,6 +176,7 @@ export class TimescaleViewAdapter implements ViewAdapter {
         type: time.type,
         kind: kind === 'integer' ? 'number' : 'time',
         grain,
+        grainOrigin: 0n,
       },
       columns: prepared.shape.columns,
       readsColumns: [],
@@ -509,7 +510,7 @@ export class TimescaleViewAdapter implements ViewAdapter {
     if (plain) {
       throw new ConfigError(
         `view.select reads ${r_kind(plain.kind)} ${plain.schema}.${plain.name}, which is refused: a continuous aggregate must read its ` +
-          `hypertable (or another continuous aggregate) directly, because TimescaleDB tracks changes only there — select from the table ${plain.name} reads`,
+          `hypertable (or another continuous aggregate) directly, because TimescaleDB tracks changes only there — select from the table(s) that ${plain.name} reads`,
       );
     }
     if (!reads.some((r) => r.schema === spec.database && r.name === spec.source)) {
@@ -620,7 +621,7 @@ function windowText(w: ViewWindow): string {
 }
 
 /** PostgreSQL's refusal of the user's SELECT becomes a one-line ConfigError naming view.select. */
-async function aboutSelect<T>(fn: () => Promise<T>, as: string, prefix: number): Promise<T> {
+async function aboutSelect<T>(fn: () => Promise<T>, as: string | undefined, prefix: number): Promise<T> {
   try {
     return await fn();
   } catch (error) {
@@ -641,7 +642,7 @@ async function aboutSelect<T>(fn: () => Promise<T>, as: string, prefix: number):
       });
     }
     throw new ConfigError(
-      `view.select cannot be ${as}: ${text}${position}${extra ? ` (${extra.split('\n')[0]})` : ''} — fix view.select`,
+      `view.select${as === undefined ? '' : ` cannot be ${as}`}: ${text}${position}${extra ? ` (${extra.split('\n')[0]})` : ''} — fix view.select`,
       { cause: error },
     );
   }
