@@ -122,6 +122,17 @@ export function windowFromJson(w: WindowJson): ViewWindow {
   };
 }
 
+/** Whether a process with this id runs on this host (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function leaseData(e: JournalEvent): { owner: string; pid: number; host: string } {
   return parse<{ owner: string; pid: number; host: string }>(e.data) ?? { owner: '', pid: 0, host: '' };
 }
@@ -331,6 +342,8 @@ export class ViewJournal {
 
   private refuseIfHeld(lease: AddViewState['lease'], view: string, raced = false): void {
     if (!lease || lease.owner === this.owner) return;
+    // A lease of a process on this host that is gone (killed) holds nothing, however young.
+    if (lease.host === hostname() && !processAlive(lease.pid)) return;
     const age = (Date.now() - Date.parse(lease.at)) / 1000;
     if (!raced && age > LEASE_SECONDS) return;
     throw new JournalError(
