@@ -144,13 +144,27 @@ export class TimescaleViewAdapter implements ViewAdapter {
     const select = spec.select.trim().replace(/;+\s*$/, '');
     const ext = versions.ext;
     let prepared: Prepared;
+    const probe = `shadowfill_probe_${randomBytes(4).toString('hex')}`;
     if (existing && options.resuming) {
       prepared = await this.shapeOf(this.db, spec, time.column, time.type, kind, ext);
+    } else if (this.db.embedded) {
+      // The embedded server (PGlite, one session behind pglite-socket) stalls when a transaction that created a
+      // continuous aggregate or ran a long catalog query is rolled back while another connection works. There
+      // the SELECT is judged as a temporary view dropped at once, and as an aggregate when it is created for real
+      // (a failed CREATE creates nothing); its bucket is read from the SELECT until then.
+      prepared = await this.inSchema(spec.database, async (q) => {
+        try {
+          await this.probe(q, spec, select, probe);
+          return await this.shapeFromProbe(q, spec, probe, select, time.column, time.type, kind, ext);
+        } finally {
+          await q.query(tsSql.dropProbe(probe), [], 'dropping the probe view');
+        }
+      });
     } else {
       try {
         await this.db.transaction(async (tx) => {
           await tx.query(tsSql.searchPath(schema));
-          await this.probe(tx, spec, select);
+          await this.probe(tx, spec, select, probe);
           await aboutSelect(
             () => tx.query(tsSql.createAggregate(schema, spec.name, select, spec.materializedOnly)),
             'a continuous aggregate',
@@ -314,19 +328,18 @@ export class TimescaleViewAdapter implements ViewAdapter {
       return { targetCreated: false };
     }
     void run;
-    await this.db.transaction(async (tx) => {
-      await tx.query(tsSql.searchPath(p.spec.database));
-      await tx.query(
-        tsSql.createAggregate(
-          p.spec.database,
-          p.spec.name,
-          p.spec.select.trim().replace(/;+\s*$/, ''),
-          p.spec.materializedOnly,
-        ),
-        [],
-        `creating continuous aggregate ${p.spec.database}.${p.spec.name}`,
-      );
-    });
+    const select = p.spec.select.trim().replace(/;+\s*$/, '');
+    await this.inSchema(p.spec.database, (q) =>
+      aboutSelect(
+        () => q.query(tsSql.createAggregate(p.spec.database, p.spec.name, select, p.spec.materializedOnly)),
+        'a continuous aggregate',
+        tsSql
+          .createAggregate(p.spec.database, p.spec.name, '', p.spec.materializedOnly)
+          .indexOf(' WITH NO DATA'),
+      ),
+    );
+    // What TimescaleDB made of it (on the embedded server validation could only read the SELECT).
+    this.prepared = await this.shapeOf(this.db, p.spec, p.timeColumn, p.timeType, p.kind, p.version);
     return { targetCreated: false };
   }
 
@@ -369,7 +382,7 @@ export class TimescaleViewAdapter implements ViewAdapter {
     p.sums.forEach((c, i) => (landed[`sum(${c})`] = Number(totals?.[`a${i}`] ?? 0)));
     const comparisons: WindowComparison[] = [];
     if (depth === 'full') {
-      const [diff] = await this.inSchema((tx) =>
+      const [diff] = await this.inSchema(p.spec.database, (tx) =>
         tx.query<{ n: string }>(
           tsSql.difference(p.shape, p.spec.select.trim().replace(/;+\s*$/, ''), window.lo, window.hi),
           [],
@@ -398,7 +411,7 @@ export class TimescaleViewAdapter implements ViewAdapter {
     const lo = run.windows[0]!.lo;
     const hi = run.windows[run.windows.length - 1]!.hi;
     const select = p.spec.select.trim().replace(/;+\s*$/, '');
-    const [fresh] = await this.inSchema((tx) =>
+    const [fresh] = await this.inSchema(p.spec.database, (tx) =>
       tx.query<Record<string, string>>(
         tsSql.totals(`(${select}) q`, p.shape.bucketColumn, p.kind, p.sums, lo, hi),
         [],
@@ -492,11 +505,10 @@ export class TimescaleViewAdapter implements ViewAdapter {
   }
 
   /** The SELECT as a temporary view: PostgreSQL parses it; its dependencies say which relations it reads. */
-  private async probe(tx: Queryable, spec: ViewSpec, select: string): Promise<void> {
-    const name = `shadowfill_probe_${randomBytes(4).toString('hex')}`;
+  private async probe(tx: Queryable, spec: ViewSpec, select: string, name: string): Promise<void> {
     await aboutSelect(
       () => tx.query(tsSql.probeView(name, select)),
-      'a query',
+      undefined,
       tsSql.probeView(name, '').length,
     );
     const reads = await tx.query<{
@@ -518,6 +530,54 @@ export class TimescaleViewAdapter implements ViewAdapter {
         `view.select does not read ${spec.database}.${spec.source} (it reads ${reads.map((r) => `${r.schema}.${r.name}`).join(', ') || 'no table'}) — select FROM ${spec.source}`,
       );
     }
+  }
+
+  /**
+   * The aggregate's shape without creating it (embedded server): the bucket width from the SELECT's
+   * `time_bucket(<width>, …)`, the bucket column as the first output column of the time column's type.
+   */
+  private async shapeFromProbe(
+    tx: Queryable,
+    spec: ViewSpec,
+    probe: string,
+    select: string,
+    timeColumn: string,
+    timeType: string,
+    kind: TimeKind,
+    version: string,
+  ): Promise<Prepared> {
+    const columns = await tx.query<{ name: string; type: string }>(
+      tsSql.probeColumns(probe),
+      [],
+      'reading what view.select gives',
+    );
+    const width =
+      /time_bucket\s*\(\s*(?:INTERVAL\s*)?'([^']+)'/i.exec(select)?.[1] ??
+      /time_bucket\s*\(\s*(\d+)\s*,/i.exec(select)?.[1];
+    const bucket = columns.find((c) => c.type === timeType);
+    if (width === undefined || !bucket) {
+      throw new ConfigError(
+        "view.select needs a time_bucket('<width>', <time column>) AS <bucket> column — fix view.select",
+      );
+    }
+    const [normalized] = await tx.query<{ w: string }>(
+      kind === 'integer' ? 'SELECT $1::bigint::text AS w' : 'SELECT $1::interval::text AS w',
+      [width],
+      'reading the bucket width',
+    );
+    return {
+      spec,
+      timeColumn,
+      timeType,
+      kind,
+      width: normalized?.w ?? width,
+      origin: null,
+      offset: null,
+      timezone: null,
+      shape: { schema: spec.database, name: spec.name, bucketColumn: bucket.name, kind, columns },
+      sums: columns.filter((c) => c.name !== bucket.name && NUMERIC.test(c.type)).map((c) => c.name),
+      version,
+    };
   }
 
   /** Bucket, columns and sums of the aggregate (inside the validation transaction, or of the existing one). */
@@ -567,9 +627,15 @@ export class TimescaleViewAdapter implements ViewAdapter {
     };
   }
 
-  private async inSchema<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the view's schema first on the search_path (the SELECT names tables unqualified): in a
+   * transaction with SET LOCAL — except on the embedded server for the public schema, which is on the path
+   * anyway and where long statements inside a transaction stall other connections.
+   */
+  private async inSchema<T>(schema: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (this.db.embedded && schema === 'public') return fn(this.db);
     return this.db.transaction(async (tx) => {
-      await tx.query(tsSql.searchPath(this.p().spec.database));
+      await tx.query(tsSql.searchPath(schema));
       return fn(tx);
     });
   }

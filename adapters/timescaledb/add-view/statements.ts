@@ -52,6 +52,8 @@ export const tsSql = {
 
   probeView: (name: string, select: string) => `CREATE TEMP VIEW ${quoteIdent(name)} AS ${select}`,
 
+  dropProbe: (name: string) => `DROP VIEW IF EXISTS pg_temp.${quoteIdent(name)}`,
+
   /** Relations a (probe) view's query reads, from its rewrite rule's dependencies. */
   probeDependencies: (name: string) =>
     `SELECT DISTINCT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
@@ -64,6 +66,10 @@ export const tsSql = {
        JOIN pg_class c ON c.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass
        JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE r.ev_class = ${quoteLiteral(quoteIdent(name))}::regclass AND c.oid <> r.ev_class`,
+
+  probeColumns: (name: string) =>
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+      WHERE a.attrelid = ${quoteLiteral(quoteIdent(name))}::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
 
   relation: `SELECT c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = $1 AND c.relname = $2`,
