@@ -10,7 +10,7 @@ import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
-import { addViewCommand, isViewConfig, planViewCommand } from './commands/add-view.ts';
+import { addViewCommand, addViewDemoCommand, isViewConfig, planViewCommand } from './commands/add-view.ts';
 
 silenceNodeVersionWarning();
 
@@ -30,7 +30,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'status':
       return statusCommand(args);
     case 'demo':
-      return demoCommand(args);
+      return args.flags.scenario === 'add-view' ? addViewDemoCommand(args) : demoCommand(args);
     default:
       process.stderr.write(
         `error: unknown command ${args.command} — use plan, run, add-view, status or demo (see shadowfill --help)\n`,

@@ -15,6 +15,7 @@ import { planAddView } from '../../addview/plan.ts';
 import { createViewAdapter } from '../../addview/registry.ts';
 import { addViewReportJson, formatAbandonReport, formatAddViewReport } from '../../addview/report.ts';
 import { formatPosition } from '../../addview/position.ts';
+import { ConfigError } from '../../errors.ts';
 import type { ParsedArgs } from '../args.ts';
 
 /** Flags of the CLI itself (not configuration fields). */
@@ -79,6 +80,31 @@ export async function addViewCommand(args: ParsedArgs): Promise<number> {
     process.off('SIGINT', onSigint);
     await adapter.close();
   }
+}
+
+/** `shadowfill demo --scenario add-view [--rows N] [--dir D] [--json]`: the guide's scenario 2, embedded. */
+export async function addViewDemoCommand(args: ParsedArgs): Promise<number> {
+  const rows = args.flags.rows === undefined ? 100_000 : Number(args.flags.rows);
+  if (!Number.isInteger(rows) || rows < 1) {
+    throw new ConfigError('--rows must be a positive whole number of rows per file');
+  }
+  const dir = typeof args.flags.dir === 'string' ? args.flags.dir : '.data/demo-add-view';
+  const json = args.flags.json === true;
+  const { addViewDemo, addViewDemoText } = await import('../../demo/add-view.ts');
+  const result = await addViewDemo({
+    dir,
+    rowsPerFile: rows,
+    onEvent: addViewProgress({ json, quiet: false, stdout: process.stdout, stderr: process.stderr }),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (json) {
+    process.stdout.write(`${JSON.stringify(addViewReportJson(result.report))}\n`);
+    const { report: _report, ...verification } = result;
+    process.stdout.write(`${JSON.stringify({ type: 'demo-verification', ...verification })}\n`);
+  } else {
+    process.stdout.write(`${formatAddViewReport(result.report)}\n${addViewDemoText(result)}\n`);
+  }
+  return result.ok ? 0 : 1;
 }
 
 /** `plan --config view.yaml`: every statement of the add-view; changes nothing. */
