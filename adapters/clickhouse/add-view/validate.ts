@@ -79,6 +79,9 @@ export interface PreparedView {
 
 const flag = (v: number | string) => Number(v) === 1;
 
+/** The query tree needs the analyzer, which servers before 24.3 leave off by default. */
+const ANALYZER = { allow_experimental_analyzer: 1 } as const;
+
 /** ClickHouse's message without codes, scopes and versions, on one line. */
 export function shortDetail(error: ClickHouseError): string {
   return error.message
@@ -206,7 +209,7 @@ export async function prepareView(
     );
   }
   const tree = await aboutText('view.select', () =>
-    driver.query<{ explain: string }>(avSql.queryTree(select)),
+    driver.query<{ explain: string }>(avSql.queryTree(select), ANALYZER),
   );
   const tables = new Map<string, string>();
   const readsById = new Map<string, Set<string>>();
