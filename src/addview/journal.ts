@@ -123,7 +123,7 @@ export function windowFromJson(w: WindowJson): ViewWindow {
 }
 
 /** Whether a process with this id runs on this host (signal 0 checks without sending anything). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -195,6 +195,11 @@ describe('add-view from the command line', () => {
     expect(names).toContain('pypi_downloads_per_day_mv'); // the live view exists and takes rows from the cutoff on
     expect(names.some((n) => n.endsWith('_landing'))).toBe(true);
 
+    const status = await cli(['add-view', '--config', file, '--status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      /run \S+ adding av_kill\.pypi_downloads_per_day_mv is unfinished .* windows 2\/\d+ committed, .* view created; no process works on it: run add-view to resume it/,
+    );
     const resumed = await cli(['add-view', '--config', file, '--json']);
     expect(resumed.code).toBe(0);
     const report = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!) as {

@@ -3,10 +3,12 @@
  * backfills its history (src/addview/run.ts); resumes an unfinished one; `--abandon` gives one up.
  * `shadowfill plan --config view.yaml` (a file with a `view:` section) prints the add-view's statements.
  *
- * Flags: --config F, --json (events and the report as JSON lines on stdout), --quiet, --new-run, --abandon, and
+ * Flags: --config F, --json (events and the report as JSON lines on stdout), --quiet, --new-run, --abandon,
+ * --status, and
  * dotted configuration overrides (--view.window 6h, --target.url …, --settings.max_memory_usage 4e9).
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { addView, abandonAddView } from '../../addview/run.ts';
 import { loadViewConfig, type ViewConfig } from '../../addview/config.ts';
@@ -14,12 +16,14 @@ import type { AddViewEvent } from '../../addview/events.ts';
 import { planAddView } from '../../addview/plan.ts';
 import { createViewAdapter } from '../../addview/registry.ts';
 import { addViewReportJson, formatAbandonReport, formatAddViewReport } from '../../addview/report.ts';
-import { formatPosition } from '../../addview/position.ts';
+import { findViewRuns, processAlive, viewFingerprint } from '../../addview/journal.ts';
+import { formatPosition, positionFromJson } from '../../addview/position.ts';
+import type { ViewAdapter } from '../../adapter/view-contract.ts';
 import { ConfigError } from '../../errors.ts';
 import type { ParsedArgs } from '../args.ts';
 
 /** Flags of the CLI itself (not configuration fields). */
-const CLI_ONLY = new Set(['config', 'json', 'quiet', 'new-run', 'abandon', 'help']);
+const CLI_ONLY = new Set(['config', 'json', 'quiet', 'new-run', 'abandon', 'status', 'help']);
 
 /** The file given with --config has a `view:` section: `plan` and `add-view` treat it as a view configuration. */
 export function isViewConfig(args: ParsedArgs): boolean {
@@ -40,6 +44,32 @@ export function viewConfigFromArgs(args: ParsedArgs): ViewConfig {
   return loadViewConfig({ file, flags, env: process.env });
 }
 
+/** `add-view --status`: the journal's view of this configuration's runs (windows, swap, lease); changes nothing. */
+async function addViewStatus(
+  config: ViewConfig,
+  adapter: ViewAdapter,
+): Promise<{ text: string; unfinished: string | undefined; finished: string | undefined }> {
+  const { unfinished, finished } = await findViewRuns(adapter.journal, viewFingerprint(config));
+  const view = `${config.target.database}.${config.view.name}`;
+  const lines: string[] = [];
+  if (finished) lines.push(`run ${finished.runId} added ${view} at ${finished.finishedAt}`);
+  if (unfinished) {
+    const s = unfinished;
+    const count = (state: string) => s.windows.filter((w) => w === state).length;
+    const cutoff = s.started.cutoff ? ` cutoff ${formatPosition(positionFromJson(s.started.cutoff))},` : '';
+    lines.push(
+      `run ${s.runId} adding ${view} is unfinished (started ${s.startedAt}):${cutoff} windows ${count('committed')}/${s.windows.length} ` +
+        `committed, ${count('verified')} verified, ${s.failures} failed attempts; view ${s.viewCreated ? 'created' : 'not created yet'}` +
+        `${s.swapBegan ? `; moving partitions (${s.unitsDone.size} done)` : ''}` +
+        (s.lease && !(s.lease.host === hostname() && !processAlive(s.lease.pid))
+          ? `; worked on by pid ${s.lease.pid} on ${s.lease.host} (lease ${s.lease.at})`
+          : '; no process works on it: run add-view to resume it'),
+    );
+  }
+  if (lines.length === 0) lines.push(`no add-view of ${view} in the journal`);
+  return { text: lines.join('\n'), unfinished: unfinished?.runId, finished: finished?.runId };
+}
+
 export async function addViewCommand(args: ParsedArgs): Promise<number> {
   const config = viewConfigFromArgs(args);
   const json = args.flags.json === true;
@@ -53,7 +83,14 @@ export async function addViewCommand(args: ParsedArgs): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    if (args.flags.abandon === true) {
+    if (args.flags.status === true || args.flags.status === 'true') {
+      const status = await addViewStatus(config, adapter);
+      process.stdout.write(
+        json ? `${JSON.stringify({ type: 'add-view-status', ...status })}\n` : `${status.text}\n`,
+      );
+      return 0;
+    }
+    if (args.flags.abandon === true || args.flags.abandon === 'true') {
       const report = await abandonAddView(config, adapter);
       process.stdout.write(
         json
