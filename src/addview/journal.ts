@@ -15,7 +15,8 @@ import type { TableMeasurement } from '../adapter/contract.ts';
 import type { ViewSpec, ViewWindow } from '../adapter/view-contract.ts';
 import { JournalError } from '../errors.ts';
 import { groupRuns } from '../journal/state.ts';
-import type { JournalEvent, JournalEventKind, JournalStore } from '../journal/types.ts';
+import type { JournalEvent, JournalStore } from '../journal/types.ts';
+import { JournalWriter } from '../journal/writer.ts';
 import type { ViewConfig } from './config.ts';
 import { positionFromJson, positionToJson, type PositionJson } from './position.ts';
 
@@ -252,47 +253,10 @@ export async function findViewRuns(
   };
 }
 
-/**
- * The run's writer to the journal (one per invocation). `defer` buffers events whose loss on a crash is
- * harmless (swap units, re-listed by the next invocation), written in groups.
- */
-export class ViewJournal {
+/** The run's writer to the journal (one per invocation), with the lease. */
+export class ViewJournal extends JournalWriter {
   readonly owner = randomBytes(6).toString('hex');
-  private seq: number;
-  private deferred: JournalEvent[] = [];
-  private lastFlush = Date.now();
   private lastLease = 0;
-
-  constructor(
-    private readonly store: JournalStore,
-    readonly runId: string,
-    private readonly fingerprint: string,
-    lastSeq: number,
-  ) {
-    this.seq = lastSeq;
-  }
-
-  async append(
-    kind: JournalEventKind,
-    fields: { batch?: number; unit?: string; data?: unknown } = {},
-  ): Promise<void> {
-    await this.flush();
-    await this.store.append(this.event(kind, fields));
-  }
-
-  async defer(kind: JournalEventKind, fields: { unit?: string; data?: unknown } = {}): Promise<void> {
-    this.deferred.push(this.event(kind, fields));
-    if (this.deferred.length >= 50 || Date.now() - this.lastFlush >= 500) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    const events = this.deferred;
-    this.deferred = [];
-    this.lastFlush = Date.now();
-    if (events.length === 0) return;
-    if (this.store.appendMany) await this.store.appendMany(events);
-    else for (const e of events) await this.store.append(e);
-  }
 
   /**
    * Takes the run for this process, or throws JOURNAL_CONFLICT naming the other one. `pause` waits for a
@@ -310,7 +274,13 @@ export class ViewJournal {
     const events = await this.store.readRun(this.runId);
     const now = Date.now();
     const rival = events
-      .filter((e) => e.kind === 'lease' && e.seq > seen && now - Date.parse(e.at) <= LEASE_SECONDS * 1000)
+      .filter(
+        (e) =>
+          e.kind === 'lease' &&
+          e.seq > seen &&
+          now - Date.parse(e.at) <= LEASE_SECONDS * 1000 &&
+          !e.data.includes('"released":true'),
+      )
       .map((e) => ({ seq: e.seq, at: e.at, ...leaseData(e) }))
       .find(
         (l) => l.owner !== this.owner && (l.seq < mine.seq || (l.seq === mine.seq && l.owner < mine.owner)),
@@ -351,22 +321,5 @@ export class ViewJournal {
       `another shadowfill process (pid ${lease.pid} on ${lease.host}) is adding view ${view} (run ${this.runId}, ` +
         `last seen ${Math.max(0, Math.round(age))} s ago) — wait for it to finish, or stop it and run again`,
     );
-  }
-
-  private event(
-    kind: JournalEventKind,
-    fields: { batch?: number; unit?: string; data?: unknown },
-  ): JournalEvent {
-    this.seq += 1;
-    return {
-      runId: this.runId,
-      fingerprint: this.fingerprint,
-      seq: this.seq,
-      at: new Date().toISOString(),
-      kind,
-      batch: fields.batch ?? -1,
-      unit: fields.unit ?? '',
-      data: fields.data === undefined ? '' : JSON.stringify(fields.data),
-    };
   }
 }

@@ -46,7 +46,6 @@ import { sampledWindows } from './windows.ts';
 export interface AddViewOptions {
   /** Start a new run although this configuration finished one (its view must have been dropped meanwhile). */
   readonly newRun?: boolean;
-  /** Abandon the unfinished run: drop its shadows and the view it created (see `abandonAddView`). */
   readonly onEvent?: AddViewEventSink;
   /** Aborting stops the run after the step in progress (the CLI aborts on Ctrl-C); resume by running again. */
   readonly signal?: AbortSignal;

@@ -168,15 +168,18 @@ export async function addViewDemo(options: AddViewDemoOptions): Promise<AddViewD
   }
 }
 
-/** Calls `insert` every 200 ms until stopped. */
-function liveWriter(insert: () => Promise<void>): { stop(): Promise<number> } {
+/**
+ * Live ingestion for demos and tests: calls `insert` every `everyMs` until stopped; `stop()` resolves once the
+ * last insert finished, with the number of inserts.
+ */
+export function liveWriter(insert: () => Promise<void>, everyMs = 200): { stop(): Promise<number> } {
   let running = true;
   let batches = 0;
   const loop = (async () => {
     while (running) {
       await insert();
       batches += 1;
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
   return {

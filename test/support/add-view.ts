@@ -68,28 +68,8 @@ export async function failure(fn: () => Promise<unknown>): Promise<Error> {
   throw new Error('expected a failure, but it succeeded');
 }
 
-/**
- * Keeps inserting `rows` rows every `everyMs` (stamped with the server's clock) until stopped, through `insert`.
- * `stop()` resolves once the last insert finished and returns how many batches were written.
- */
-export function liveInserter(insert: () => Promise<void>, everyMs = 100): { stop(): Promise<number> } {
-  let running = true;
-  let batches = 0;
-  const loop = (async () => {
-    while (running) {
-      await insert();
-      batches += 1;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return batches;
-    },
-  };
-}
+/** Keeps inserting until stopped (the demo's live writer). */
+export { liveWriter as liveInserter } from '../../src/demo/add-view.ts';
 
 /**
  * Rows in which two queries over the same keys differ (both directions, multiset): 0 means equal. Each query

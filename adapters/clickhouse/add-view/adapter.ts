@@ -160,8 +160,8 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       }
       const title = `window ${w.index + 1}/${run.windows.length} ${windowText(p, w)}`;
       for (const t of this.tables(run))
-        out.push({ phase: 'window', title, sql: avSql.truncate(this.landing(t, run)) });
-      out.push({ phase: 'window', title, sql: avSql.truncate(this.meter(run)) });
+        out.push({ phase: 'window', title, sql: backfillSql.truncate(this.landing(t, run)) });
+      out.push({ phase: 'window', title, sql: backfillSql.truncate(this.meter(run)) });
       out.push({
         phase: 'window',
         title,
@@ -185,7 +185,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
         out.push({
           phase: 'commit',
           title: `${title}: each partition of ${this.landing(t, run).table}`,
-          sql: avSql.movePartition(this.landing(t, run), '<partition_id>', this.shadow(t, run)),
+          sql: backfillSql.movePartition(this.landing(t, run), '<partition_id>', this.shadow(t, run)),
         });
       }
     }
@@ -198,7 +198,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       out.push({
         phase: 'swap',
         title: `each partition of ${this.shadow(t, run).table}`,
-        sql: avSql.movePartition(this.shadow(t, run), '<partition_id>', t),
+        sql: backfillSql.movePartition(this.shadow(t, run), '<partition_id>', t),
       });
     }
     out.push({
@@ -240,8 +240,8 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   }
 
   async prepareWindow(run: ViewRunContext): Promise<void> {
-    for (const t of this.tables(run)) await this.command(avSql.truncate(this.landing(t, run)));
-    await this.command(avSql.truncate(this.meter(run)));
+    for (const t of this.tables(run)) await this.command(backfillSql.truncate(this.landing(t, run)));
+    await this.command(backfillSql.truncate(this.meter(run)));
   }
 
   async runWindow(run: ViewRunContext, window: ViewWindow): Promise<void> {
@@ -286,7 +286,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     for (const t of this.tables(run)) {
       const landing = this.landing(t, run);
       for (const part of await this.partitions(landing)) {
-        await this.command(avSql.movePartition(landing, part.partition_id, this.shadow(t, run)));
+        await this.command(backfillSql.movePartition(landing, part.partition_id, this.shadow(t, run)));
       }
     }
   }
@@ -311,7 +311,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   async swapUnit(run: ViewRunContext, unit: SwapUnit): Promise<void> {
     const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
     const live = { database, table };
-    await this.command(avSql.movePartition(this.shadow(live, run), partitionId, live));
+    await this.command(backfillSql.movePartition(this.shadow(live, run), partitionId, live));
   }
 
   async finishView(): Promise<void> {
@@ -331,12 +331,12 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     const p = this.p();
     const existing = await this.tableRow(p.view);
     const droppedView = existing !== undefined && this.isLiveView(run, existing);
-    if (droppedView) await this.command(avSql.dropView(p.view));
-    if (options.target) await this.command(avSql.dropTable(p.to));
+    if (droppedView) await this.command(backfillSql.dropView(p.view));
+    if (options.target) await this.command(backfillSql.dropTable(p.to));
     return { droppedView, droppedTarget: options.target };
   }
 
-  async measure(description: ViewDescription): Promise<readonly TableMeasurement[]> {
+  async measure(): Promise<readonly TableMeasurement[]> {
     const p = this.p();
     const out: TableMeasurement[] = [];
     const tables: { ref: TableRef; columns: readonly TargetColumn[]; engine: string }[] = [
@@ -367,7 +367,6 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       expressions.forEach((e, i) => (aggregates[e] = Number(row?.[`a${i}`] ?? 0)));
       out.push({ table: refKey(t.ref), rows: Number(row?.n ?? 0), aggregates });
     }
-    void description;
     return out;
   }
 
@@ -393,8 +392,11 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       sql: avSql.createNull(this.nullShadow(run), p.reads),
     });
     for (const t of this.tables(run)) {
-      out.push({ title: `landing for ${refKey(t)}`, sql: avSql.createTableAs(this.landing(t, run), t) });
-      out.push({ title: `shadow of ${refKey(t)}`, sql: avSql.createTableAs(this.shadow(t, run), t) });
+      out.push({
+        title: `landing for ${refKey(t)}`,
+        sql: backfillSql.createTableAs(this.landing(t, run), t),
+      });
+      out.push({ title: `shadow of ${refKey(t)}`, sql: backfillSql.createTableAs(this.shadow(t, run), t) });
     }
     for (const v of p.downstream?.viewInfos ?? []) {
       const [fromDb, fromTable] = splitKey(v.from);
@@ -435,13 +437,13 @@ export class ClickHouseViewAdapter implements ViewAdapter {
 
   private dropStatements(run: ViewRunContext): string[] {
     const p = this.p();
-    const out = [avSql.dropView(this.shadowView(run)), avSql.dropView(this.meterView(run))];
+    const out = [backfillSql.dropView(this.shadowView(run)), backfillSql.dropView(this.meterView(run))];
     for (const v of p.downstream?.viewInfos ?? []) {
-      out.push(avSql.dropView({ database: v.database, table: shadowViewName(v.name, run.runId) }));
+      out.push(backfillSql.dropView({ database: v.database, table: shadowViewName(v.name, run.runId) }));
     }
-    out.push(avSql.dropTable(this.nullShadow(run)), avSql.dropTable(this.meter(run)));
+    out.push(backfillSql.dropTable(this.nullShadow(run)), backfillSql.dropTable(this.meter(run)));
     for (const t of this.tables(run)) {
-      out.push(avSql.dropTable(this.landing(t, run)), avSql.dropTable(this.shadow(t, run)));
+      out.push(backfillSql.dropTable(this.landing(t, run)), backfillSql.dropTable(this.shadow(t, run)));
     }
     return out;
   }
@@ -501,9 +503,9 @@ export class ClickHouseViewAdapter implements ViewAdapter {
 
   // ---- names ----
 
-  private tables(run: ViewRunContext): TableRef[] {
+  /** The view target and the targets of views it feeds (chains): each has a landing and a shadow. */
+  private tables(_run?: ViewRunContext): TableRef[] {
     const p = this.p();
-    void run;
     return [p.to, ...(p.downstream?.viewTargets ?? []).map((t) => ({ database: t.database, table: t.name }))];
   }
 
@@ -563,7 +565,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   }
 
   private async partitions(table: TableRef): Promise<PartitionRow[]> {
-    return this.query<PartitionRow>(avSql.activePartitions(table));
+    return this.query<PartitionRow>(backfillSql.activePartitions(table));
   }
 
   private async tableRow(ref: TableRef): Promise<{ engine: string; create_table_query: string } | undefined> {

@@ -1,5 +1,6 @@
 /**
- * Every SQL statement of ClickHouse's add-view, as pure functions of their inputs. Identifiers and literals
+ * The SQL statements of ClickHouse's add-view, as pure functions of their inputs (tables created AS another,
+ * truncation, drops and partition moves are the backfill's, in ../sql/statements.ts). Identifiers and literals
  * are quoted here; the user's SELECT and DDL arrive already rewritten by select.ts and checked by ClickHouse.
  */
 import type { Position, ViewColumn } from '../../../src/adapter/view-contract.ts';
@@ -94,8 +95,6 @@ export const avSql = {
   createNull: (table: TableRef, columns: readonly ViewColumn[]) =>
     `CREATE TABLE IF NOT EXISTS ${q(table)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}) ENGINE = Null`,
 
-  createTableAs: (table: TableRef, like: TableRef) => `CREATE TABLE IF NOT EXISTS ${q(table)} AS ${q(like)}`,
-
   createMeter: (table: TableRef) =>
     `CREATE TABLE IF NOT EXISTS ${q(table)} (rows UInt64) ENGINE = MergeTree ORDER BY tuple()`,
 
@@ -136,18 +135,6 @@ export const avSql = {
   /** `SELECT count() AS n, toString(e0) AS a0, …` over a table or a subquery text. */
   aggregates: (fromText: string, expressions: readonly string[]) =>
     `SELECT count() AS n${expressions.map((e, i) => `, toString(${e}) AS a${i}`).join('')} FROM ${fromText}`,
-
-  truncate: (table: TableRef) => `TRUNCATE TABLE IF EXISTS ${q(table)}`,
-  dropTable: (table: TableRef) => `DROP TABLE IF EXISTS ${q(table)} SYNC`,
-  dropView: (view: TableRef) => `DROP VIEW IF EXISTS ${q(view)} SYNC`,
-
-  activePartitions: (table: TableRef) =>
-    `SELECT partition_id, any(partition) AS partition, sum(rows) AS rows FROM system.parts ` +
-    `WHERE database = ${quoteString(table.database)} AND table = ${quoteString(table.table)} AND active ` +
-    `GROUP BY partition_id ORDER BY partition_id`,
-
-  movePartition: (from: TableRef, partitionId: string, to: TableRef) =>
-    `ALTER TABLE ${q(from)} MOVE PARTITION ${partitionId === 'all' ? 'tuple()' : `ID ${quoteString(partitionId)}`} TO TABLE ${q(to)}`,
 };
 
 export { q as qualifiedRef };
