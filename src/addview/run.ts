@@ -26,7 +26,7 @@ import { JournalError, ResourceLimitError, ShadowfillError, VerifyError, oneLine
 import { newRunId } from '../runner/fingerprint.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import { resolveLocation } from '../source/location.ts';
-import type { ViewConfig } from './config.ts';
+import { resolveSizes, type ViewConfig } from './config.ts';
 import type { AddViewEvent, AddViewEventSink } from './events.ts';
 import {
   findViewRuns,
@@ -276,8 +276,8 @@ export async function addView(
   const windows = run.windows;
   const kind = description.windowColumn.kind;
   const windowSize = BigInt(started.sizes.window);
-  const settle = BigInt(started.sizes.settle);
-  const maxWait = BigInt(started.sizes.wait);
+  // settle and cutoff_wait are the configuration's now (a resumed run may be given more of either).
+  const { settle, wait: maxWait } = resolveSizes(config, kind, description.windowColumn.name);
   const cutoffText = run.cutoff === undefined ? undefined : formatPosition(run.cutoff);
   emit({
     type: 'add-view-started',
