@@ -162,6 +162,8 @@ export async function planViewCommand(args: ParsedArgs): Promise<number> {
       out.push(
         `  cutoff ${formatPosition(plan.cutoff)} (a run resolves an auto cutoff again when it starts)`,
       );
+    if (!plan.resumes)
+      out.push("  (the run's own objects are shown with run id `plan`; a run names them with its id)");
     if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`add-view\` resumes it`);
     else if (plan.finished)
       out.push(`run ${plan.finished} already added this view: \`add-view\` has nothing to do`);
