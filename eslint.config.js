@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'bin/**'] },
+  { ignores: ['node_modules/**', '.data/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

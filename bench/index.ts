@@ -14,6 +14,7 @@ const BENCHMARKS = [
   'timescaledb-backfill',
   'memory',
   'parquet-decode',
+  'load-pipeline',
 ] as const;
 
 const require = createRequire(import.meta.url);

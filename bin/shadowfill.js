@@ -1,18 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npx shadowfill` works straight after `npm install`.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Runs the compiled CLI (dist/src/cli/bin.js) in this process. From a checkout, `npm install` builds dist/
+// (the `prepare` script); during development, `npm run shadowfill -- <args>` runs the TypeScript sources.
+import { existsSync } from 'node:fs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve('tsx/cli');
-const result = spawnSync(
-  process.execPath,
-  [tsxCli, join(here, '..', 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
-);
-process.exit(result.status ?? 1);
+const entry = new URL('../dist/src/cli/bin.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('error: shadowfill is not built (no dist/) — run `npm run build` in its directory\n');
+  process.exit(1);
+}
+await import(entry.href);

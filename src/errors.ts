@@ -1,6 +1,8 @@
 /**
  * Typed errors. Every message says what failed, where, and what to do; the original error is kept as `cause`.
- * The CLI prints `error.message` on one line and exits with `error.exitCode`.
+ * The CLI prints `error.message` on one line and exits with `error.exitCode`. `retryable` says whether another
+ * attempt of the same step can succeed (the runner retries a batch only then); database errors carry their
+ * `failure` in a small taxonomy mapped from SQLSTATE and ClickHouse error codes by the adapters.
  */
 
 export type ShadowfillErrorCode =
@@ -21,15 +23,33 @@ export type ShadowfillErrorCode =
   | 'NOTHING_TO_DO'
   | 'INTERRUPTED';
 
+/** Codes whose failures another attempt can fix by default (a TargetError decides by its `failure`). */
+const RETRYABLE_CODES: ReadonlySet<ShadowfillErrorCode> = new Set<ShadowfillErrorCode>([
+  'SOURCE_UNREACHABLE',
+  'TARGET_UNREACHABLE',
+  'VERIFY_FAILED',
+  'BATCH_FAILED',
+]);
+
+export interface ShadowfillErrorOptions {
+  readonly cause?: unknown;
+  readonly exitCode?: number;
+  /** Whether another attempt can succeed; default by code (source/target unreachable, verification: yes). */
+  readonly retryable?: boolean;
+}
+
 export class ShadowfillError extends Error {
   readonly code: ShadowfillErrorCode;
   readonly exitCode: number;
+  /** Another attempt of the same step can succeed (a network blip, a timeout, a deadlock, …). */
+  readonly retryable: boolean;
 
-  constructor(code: ShadowfillErrorCode, message: string, options?: { cause?: unknown; exitCode?: number }) {
+  constructor(code: ShadowfillErrorCode, message: string, options?: ShadowfillErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ShadowfillError';
     this.code = code;
     this.exitCode = options?.exitCode ?? 1;
+    this.retryable = options?.retryable ?? RETRYABLE_CODES.has(code);
   }
 }
 
@@ -61,24 +81,115 @@ export class SchemaMismatchError extends ShadowfillError {
   }
 }
 
-/** The target database refused or failed; adapters map their native errors onto these codes. */
+/**
+ * What went wrong in the database, whichever it is. Adapters map their native codes onto these (PostgreSQL
+ * SQLSTATE in adapters/timescaledb/connection.ts, ClickHouse codes in adapters/clickhouse/errors.ts).
+ */
+export type TargetFailure =
+  /** The server cannot be reached or refuses connections. Retryable. */
+  | 'unreachable'
+  /** The connection broke during a statement (server restarted, network cut, backend terminated). Retryable. */
+  | 'connection-lost'
+  /** A statement or lock wait timed out. Retryable. */
+  | 'timeout'
+  /** Serialization failure, deadlock, lock not available: the transaction lost a race. Retryable. */
+  | 'conflict'
+  /** Out of memory, disk, connections; too many parts or queries. Retryable (after a pause). */
+  | 'resources'
+  /** The login was refused (user, password, client address). */
+  | 'authentication'
+  /** Logged in, but not allowed to do this. */
+  | 'permission'
+  /** A database, schema or table does not exist. */
+  | 'missing-object'
+  /** A column, function, setting or other name is unknown. */
+  | 'unknown-identifier'
+  /** The statement does not parse or is invalid as written. */
+  | 'syntax'
+  /** A row collides with a unique index or primary key. */
+  | 'unique-violation'
+  /** Another constraint refuses a row (not null, check, foreign key). */
+  | 'constraint'
+  /** A value cannot be converted, is out of range or malformed. */
+  | 'invalid-data'
+  /** The statement was cancelled by someone else (not by a timeout). */
+  | 'cancelled'
+  /** The server lacks a feature this needs. */
+  | 'unsupported'
+  /** Another process holds the embedded engine's data directory. */
+  | 'locked'
+  /** Anything else. Retryable: another attempt of a batch is safe and bounded by `attempts`. */
+  | 'other';
+
+const RETRYABLE_FAILURES: ReadonlySet<TargetFailure> = new Set<TargetFailure>([
+  'unreachable',
+  'connection-lost',
+  'timeout',
+  'conflict',
+  'resources',
+  'other',
+]);
+
+export function isRetryableFailure(failure: TargetFailure): boolean {
+  return RETRYABLE_FAILURES.has(failure);
+}
+
+type TargetErrorCode =
+  | 'TARGET_UNREACHABLE'
+  | 'TARGET_ACCESS_DENIED'
+  | 'TARGET_MISSING'
+  | 'TARGET_UNSUPPORTED'
+  | 'TARGET_QUERY_FAILED';
+
+/** The failure a code implies when the adapter names none. */
+const FAILURE_OF_CODE: Readonly<Record<TargetErrorCode, TargetFailure>> = {
+  TARGET_UNREACHABLE: 'unreachable',
+  TARGET_ACCESS_DENIED: 'permission',
+  TARGET_MISSING: 'missing-object',
+  TARGET_UNSUPPORTED: 'unsupported',
+  TARGET_QUERY_FAILED: 'other',
+};
+
+/** The code a failure reports under. */
+export function targetErrorCode(failure: TargetFailure): TargetErrorCode {
+  switch (failure) {
+    case 'unreachable':
+    case 'connection-lost':
+    case 'locked':
+      return 'TARGET_UNREACHABLE';
+    case 'authentication':
+    case 'permission':
+      return 'TARGET_ACCESS_DENIED';
+    case 'missing-object':
+    case 'unknown-identifier':
+      return 'TARGET_MISSING';
+    case 'unsupported':
+      return 'TARGET_UNSUPPORTED';
+    default:
+      return 'TARGET_QUERY_FAILED';
+  }
+}
+
+/** The target database refused or failed; adapters map their native errors onto these codes and failures. */
 export class TargetError extends ShadowfillError {
   /** The database's own error code (ClickHouse numeric code, PostgreSQL SQLSTATE), when there is one. */
   readonly nativeCode: string | undefined;
+  /** What went wrong, in the taxonomy shared by every adapter; decides `retryable`. */
+  readonly failure: TargetFailure;
 
   constructor(
-    code:
-      | 'TARGET_UNREACHABLE'
-      | 'TARGET_ACCESS_DENIED'
-      | 'TARGET_MISSING'
-      | 'TARGET_UNSUPPORTED'
-      | 'TARGET_QUERY_FAILED',
+    code: TargetErrorCode,
     message: string,
-    options?: { cause?: unknown; nativeCode?: string },
+    options?: { cause?: unknown; nativeCode?: string; failure?: TargetFailure; retryable?: boolean },
   ) {
-    super(code, message, options);
+    const failure = options?.failure ?? FAILURE_OF_CODE[code];
+    super(code, message, {
+      cause: options?.cause,
+      retryable: options?.retryable ?? isRetryableFailure(failure),
+    });
     this.name = 'TargetError';
     this.nativeCode = options?.nativeCode;
+    this.failure = failure;
   }
 }
 
@@ -118,6 +229,16 @@ export class JournalError extends ShadowfillError {
     super(code, message, { ...options, exitCode: code === 'NOTHING_TO_DO' ? 0 : 1 });
     this.name = 'JournalError';
   }
+}
+
+/**
+ * Whether another attempt of the step that threw `error` can succeed. A ShadowfillError says so itself (database
+ * errors by their failure: a syntax error, a missing table or a unique violation is not retried); any other
+ * error is unknown, and an unknown failure is given another attempt, as a TargetError's `other` failure is —
+ * attempts are bounded by `attempts` and a retried batch is discarded first, so a retry is always safe.
+ */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof ShadowfillError ? error.retryable : true;
 }
 
 /** First line of an error's message, for one-line CLI output. */

@@ -9,10 +9,12 @@
  *   finally { await adapter.close(); }
  */
 export { defineConfig, type ConfigInput } from './config/define.ts';
-export { loadConfig, redactConfig } from './config/load.ts';
+export { loadConfig, redactConfig, type LoadConfigInput, type ConfigFlags } from './config/load.ts';
+export { configJsonSchema } from './config/schema.ts';
 export type {
   BackfillConfig,
   TargetConfig,
+  TargetKind,
   SourceConfig,
   FilterConfig,
   BatchConfig,
@@ -22,6 +24,9 @@ export { createAdapter } from './adapter/registry.ts';
 export type * from './adapter/contract.ts';
 export { runBackfill, type RunOptions, type RunReport } from './runner/run.ts';
 export { planRun, type RunPlan } from './runner/plan.ts';
+export { abandonRun, type AbandonOptions, type AbandonReport } from './runner/abandon.ts';
+export type { LeaseOptions } from './runner/lease.ts';
+export { memoryLeaseStore, type LeaseStore, type LeaseRecord } from './journal/lease.ts';
 export type { RunEvent, EventSink } from './runner/events.ts';
 export type { JournalEvent, JournalStore } from './journal/types.ts';
 export * from './errors.ts';

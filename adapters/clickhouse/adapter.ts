@@ -15,27 +15,39 @@ import type {
   PlannedStatement,
   RowChunk,
   RunContext,
+  SourceProbe,
   SwapState,
   SwapUnit,
   TableMeasurement,
+  TableVerification,
   TargetAdapter,
   TargetCapabilities,
   TargetDescription,
   TargetTable,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
-import { ConfigError, ShadowfillError, SourceError, TargetError } from '../../src/errors.ts';
+import {
+  ConfigError,
+  SchemaMismatchError,
+  ShadowfillError,
+  SourceError,
+  TargetError,
+} from '../../src/errors.ts';
+import type { LeaseStore } from '../../src/journal/lease.ts';
 import type { JournalStore } from '../../src/journal/types.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
 import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from './driver.ts';
 import { toTargetError } from './errors.ts';
 import { describeClickHouse, type ClickHouseDescription } from './introspect.ts';
 import { clickHouseJournal } from './journal.ts';
+import { clickHouseLeases } from './lease.ts';
 import { landingName, refKey, shadowName, shadowViewName, type TableRef } from './names.ts';
 import { schemaProblems, baseType } from './schema-check.ts';
 import { repointSelect } from './sql/rewrite.ts';
+import { engineClauses } from './sql/engine.ts';
 import { qualified } from './sql/quote.ts';
 import { sql, type S3Source } from './sql/statements.ts';
+import { ViewTargetVerifier } from './verify-views.ts';
 
 interface PartitionRow extends Record<string, unknown> {
   partition_id: string;
@@ -49,8 +61,10 @@ export class ClickHouseAdapter implements TargetAdapter {
   readonly kind = 'clickhouse';
   readonly capabilities: TargetCapabilities;
   readonly journal: JournalStore;
+  readonly lease: LeaseStore;
   private description: ClickHouseDescription | undefined;
   private readonly live: TableRef;
+  private readonly views = new ViewTargetVerifier((statement) => this.query(statement));
 
   constructor(
     private readonly config: BackfillConfig,
@@ -69,8 +83,10 @@ export class ClickHouseAdapter implements TargetAdapter {
       streamInput: 'parquet-bytes',
       shadowsViews: true,
       countsSourceRows: server,
+      countsShadowCheaply: true,
     };
-    this.journal = clickHouseJournal(this.guarded(), config.target.database);
+    this.journal = clickHouseJournal(this.guarded('the journal'), config.target.database);
+    this.lease = clickHouseLeases(this.guarded('the lease'), config.target.database);
   }
 
   async connect(): Promise<void> {
@@ -125,12 +141,12 @@ export class ClickHouseAdapter implements TargetAdapter {
       out.push({
         phase: 'prepare',
         title: `landing for ${refKey(t)}`,
-        sql: sql.createTableAs(this.landing(t, run), t),
+        sql: this.createRunTable(this.landing(t, run), t),
       });
       out.push({
         phase: 'prepare',
         title: `shadow of ${refKey(t)}`,
-        sql: sql.createTableAs(this.shadow(t, run), t),
+        sql: this.createRunTable(this.shadow(t, run), t),
       });
     }
     for (const v of d.viewInfos) {
@@ -147,6 +163,13 @@ export class ClickHouseAdapter implements TargetAdapter {
       out.push({ phase: 'load', title, sql: this.insertSql(run, b, true) });
       out.push({ phase: 'verify', title, sql: sql.countFromS3(this.s3Source(run, b, true), run.filter) });
       out.push({ phase: 'verify', title, sql: sql.count(this.landing(this.live, run)) });
+      if (d.viewInfos.length > 0) {
+        out.push({
+          phase: 'verify',
+          title: `${title}: every view target's landing against its views recomputed over the landing (see README)`,
+          sql: '-- fingerprint queries per view target',
+        });
+      }
       for (const t of this.tables(d)) {
         out.push({
           phase: 'commit',
@@ -179,10 +202,9 @@ export class ClickHouseAdapter implements TargetAdapter {
   async createShadows(run: RunContext): Promise<void> {
     const d = this.descFor(run);
     for (const t of this.tables(d)) {
-      await this.command(sql.createTableAs(this.landing(t, run), t));
-      await this.command(sql.createTableAs(this.shadow(t, run), t));
+      await this.command(this.createRunTable(this.landing(t, run), t));
+      await this.command(this.createRunTable(this.shadow(t, run), t));
     }
-    for (const stop of this.mergeStops(run)) await this.command(stop);
     for (const v of d.viewInfos) await this.command(this.shadowViewSql(v, run));
   }
 
@@ -191,11 +213,15 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   async loadBatchFromStore(run: RunContext, batch: BatchSpec): Promise<LoadResult> {
-    await this.exec(
-      () => this.driver.command(this.insertSql(run, batch, false), this.insertSettings()),
-      `loading batch ${batch.index + 1} into ${this.landing(this.live, run).table}`,
-      batch.objects,
-    );
+    try {
+      await this.exec(
+        () => this.driver.command(this.insertSql(run, batch, false), this.insertSettings()),
+        `loading batch ${batch.index + 1} into ${this.landing(this.live, run).table}`,
+        batch.objects,
+      );
+    } catch (error) {
+      throw await this.valueError(error, run, batch.objects);
+    }
     return { rowsWritten: await this.countLandedRows(run), bytesRead: sumBytes(batch.objects) };
   }
 
@@ -207,17 +233,21 @@ export class ClickHouseAdapter implements TargetAdapter {
     const landing = this.landing(this.live, run);
     for await (const item of input as AsyncIterable<ObjectBytes | RowChunk>) {
       if (!('body' in item)) throw new Error('the ClickHouse adapter takes Parquet bytes, not decoded rows');
-      await this.exec(
-        () =>
-          this.driver.insertStream(
-            qualified(landing.database, landing.table),
-            'Parquet',
-            item.body,
-            this.insertSettings(),
-          ),
-        `loading ${item.object.uri} into ${landing.table}`,
-        [item.object],
-      );
+      try {
+        await this.exec(
+          () =>
+            this.driver.insertStream(
+              qualified(landing.database, landing.table),
+              'Parquet',
+              item.body,
+              this.insertSettings(),
+            ),
+          `loading ${item.object.uri} into ${landing.table}`,
+          [item.object],
+        );
+      } catch (error) {
+        throw await this.valueError(error, run, [item.object]);
+      }
     }
     return { rowsWritten: await this.countLandedRows(run), bytesRead: sumBytes(batch.objects) };
   }
@@ -243,6 +273,15 @@ export class ClickHouseAdapter implements TargetAdapter {
         await this.command(sql.movePartition(landing, p.partition_id, this.shadow(t, run)));
       }
     }
+  }
+
+  async verifyViewTargets(
+    run: RunContext,
+    scope: 'landing' | 'shadow',
+  ): Promise<readonly TableVerification[]> {
+    return this.views.verify(run, this.descFor(run), scope, (t) =>
+      scope === 'landing' ? this.landing(t, run) : this.shadow(t, run),
+    );
   }
 
   async countShadowRows(run: RunContext): Promise<number> {
@@ -286,6 +325,43 @@ export class ClickHouseAdapter implements TargetAdapter {
     }
   }
 
+  /**
+   * Drops every object of the run by its name (`…_v2_<run>`, `…_v2_<run>_landing`) in the databases of the
+   * live table, its views and their targets — also the objects of views that were dropped since the run began.
+   * Shadow views first, so no view is left writing into a dropped table. Nothing outside the run's own objects
+   * was changed, so nothing else needs restoring.
+   */
+  async abandon(run: RunContext): Promise<void> {
+    const d = this.descFor(run);
+    const databases = [
+      ...new Set([
+        d.table.database,
+        ...d.viewTargets.map((t) => t.database),
+        ...d.viewInfos.map((v) => v.database),
+      ]),
+    ];
+    const objects = await this.query<{ database: string; name: string; engine: string }>(
+      sql.runObjects(databases, run.runId),
+    );
+    for (const o of objects) {
+      const ref = { database: o.database, table: o.name };
+      await this.command(o.engine === 'MaterializedView' ? sql.dropView(ref) : sql.dropTable(ref));
+    }
+  }
+
+  /**
+   * With `load: server`, counts per column the values ClickHouse would fail to convert, or change, when casting
+   * the source's own type into the table's (`accurateCastOrNull`: text that does not parse, numbers that do not
+   * fit): one full read of those columns only, before any DDL. With `load: client` the objects are not read by
+   * the server; a failing value is then reported by the load, naming column, value and object.
+   */
+  async probeSource(probe: SourceProbe): Promise<readonly string[]> {
+    if (this.config.load !== 'server' || probe.objects.length === 0) return [];
+    const columns = await this.riskyColumns(probe);
+    if (columns.length === 0) return [];
+    return this.probeValues(probe.objects, columns, probe.filter, probe.store.credentials, 'the source');
+  }
+
   // ---- helpers ----
 
   private desc(): ClickHouseDescription {
@@ -317,8 +393,8 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   private shadowViewSql(v: ClickHouseDescription['viewInfos'][number], run: RunContext): string {
-    const from = splitKey(v.from);
-    const to = splitKey(v.to);
+    const from = v.fromRef;
+    const to = v.toRef;
     const { sql: select, replaced } = repointSelect(v.select, from, this.landing(from, run));
     if (replaced === 0) {
       throw new TargetError(
@@ -359,10 +435,12 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   /**
-   * Replacing/Summing/Aggregating/Collapsing engines collapse rows when a block is inserted
-   * (`optimize_on_insert`) and when parts merge, which would make the landed and shadowed row counts differ
-   * from the source's. For those, the run's own landing and shadow of the source table neither optimize on
-   * insert nor merge; the live table merges the moved parts as usual after the swap.
+   * Replacing/Summing/Aggregating/Collapsing engines collapse rows when a block is inserted and when parts
+   * merge, which would make the landed and shadowed row counts differ from the source's — at any time, also
+   * after a restart of the server (a runtime `SYSTEM STOP MERGES` does not survive one). For those, the run's
+   * landing and shadow of the source table are plain MergeTree tables with the live table's columns, partition
+   * key, sorting and primary key and settings: they never collapse, MOVE PARTITION into the live table is
+   * allowed, and the live table collapses the moved parts as usual after the swap.
    */
   private collapsesRows(): boolean {
     return /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(
@@ -370,15 +448,111 @@ export class ClickHouseAdapter implements TargetAdapter {
     );
   }
 
-  private mergeStops(run: RunContext): string[] {
-    if (!this.collapsesRows()) return [];
-    return [sql.stopMerges(this.landing(this.live, run)), sql.stopMerges(this.shadow(this.live, run))];
+  /** `CREATE TABLE` of a run's landing or shadow of live table `like` (see collapsesRows). */
+  private createRunTable(table: TableRef, like: TableRef): string {
+    const d = this.desc();
+    const source = like.database === d.table.database && like.table === d.table.name;
+    if (source && this.collapsesRows() && !/^Replicated/.test(d.table.engine)) {
+      return sql.createPlainTableAs(table, like, engineClauses(d.liveEngineFull));
+    }
+    return sql.createTableAs(table, like);
   }
 
   private insertSettings(): ClickHouseSettings {
-    return this.collapsesRows()
-      ? { ...this.config.settings, optimize_on_insert: 0 }
-      : { ...this.config.settings };
+    return { ...this.config.settings };
+  }
+
+  /** Loaded columns whose source type differs from the table's scalar type (casts that can fail or change values). */
+  private async riskyColumns(probe: {
+    objects: readonly SourceObject[];
+    columns: readonly SourceColumn[];
+    store: SourceProbe['store'];
+  }): Promise<{ name: string; type: string }[]> {
+    const inferred = await this.exec(
+      () =>
+        this.driver.query<{ name: string; type: string }>(
+          sql.describeS3({ objects: probe.objects.slice(0, 1), credentials: probe.store.credentials }),
+        ),
+      'reading the source types',
+      probe.objects.slice(0, 1),
+    );
+    const sourceType = new Map(inferred.map((c) => [c.name, baseType(c.type)]));
+    const loaded = new Set(probe.columns.map((c) => c.name));
+    const out: { name: string; type: string }[] = [];
+    for (const col of this.desc().table.columns) {
+      if (!loaded.has(col.name)) continue;
+      const target = baseType(col.type);
+      const source = sourceType.get(col.name);
+      if (!source || source === target || !CASTABLE.test(target)) continue;
+      out.push({ name: col.name, type: target });
+    }
+    return out;
+  }
+
+  /** One line per column with values that do not survive the cast (see probeSource). */
+  private async probeValues(
+    objects: readonly SourceObject[],
+    columns: readonly { name: string; type: string }[],
+    filter: SourceProbe['filter'],
+    credentials: SourceProbe['store']['credentials'],
+    scope: string,
+  ): Promise<string[]> {
+    const [row] = await this.exec(
+      () =>
+        this.driver.query<Record<string, string>>(sql.probeCasts({ objects, credentials }, columns, filter)),
+      `checking the values of ${scope} against the column types of ${refKey(this.live)}`,
+      objects,
+    );
+    const problems: string[] = [];
+    columns.forEach((c, i) => {
+      const bad = Number(row?.[`b${i}`] ?? 0);
+      if (bad === 0) return;
+      const path = row?.[`p${i}`] ?? '';
+      const object = objects.find((o) => path.endsWith(o.key))?.uri ?? objects[0]?.uri ?? 'the source';
+      problems.push(
+        `column ${c.name}: ${bad} value${bad === 1 ? '' : 's'} of ${scope} cannot be stored as ${c.type} in ` +
+          `${refKey(this.live)} without failing or changing, e.g. ${JSON.stringify(row?.[`s${i}`] ?? '')} in ${object}`,
+      );
+    });
+    return problems;
+  }
+
+  /**
+   * A load that failed converting a value (not a corrupt object): names the column, a sample value and the
+   * object (found by probing the batch's objects), with advice that works.
+   */
+  private async valueError(
+    error: unknown,
+    run: RunContext,
+    objects: readonly SourceObject[],
+  ): Promise<unknown> {
+    const native = (error as { cause?: unknown }).cause;
+    if (!(native instanceof ClickHouseError) || !isConversionFailure(native)) return error;
+    const fix =
+      ' — fix those values in the object and run the same command to resume, or change the column type and run ' +
+      'with --new-run to start over';
+    try {
+      // With load: client the server may not reach the store: then only ClickHouse's message is used.
+      if (this.config.load !== 'server') throw new Error('no probe');
+      const columns = await this.riskyColumns({ objects, columns: run.sourceColumns, store: run.store });
+      const problems = columns.length
+        ? await this.probeValues(objects, columns, run.filter, run.store.credentials, 'the batch')
+        : [];
+      if (problems.length > 0) return new SchemaMismatchError(`${problems[0]}${fix}`, { cause: error });
+    } catch {
+      // Fall back to what ClickHouse said.
+    }
+    const message = native.message;
+    const column = /column:\s*([^:\s]+)\s*:/.exec(message)?.[1];
+    const value = /(?:string|value) '((?:[^'\\]|\\.)*)'/i.exec(message)?.[1];
+    const object =
+      objects.find((o) => message.includes(o.key))?.uri ??
+      (objects.length === 1 ? objects[0]!.uri : 'the batch objects');
+    return new SchemaMismatchError(
+      `${column ? `column ${column}: ` : ''}a value${value !== undefined ? ` (${JSON.stringify(value)})` : ''} of ` +
+        `${object} cannot be stored in ${refKey(this.live)} (${shortReason(message)})${fix}`,
+      { cause: error },
+    );
   }
 
   private async partitions(table: TableRef): Promise<PartitionRow[]> {
@@ -448,21 +622,16 @@ export class ClickHouseAdapter implements TargetAdapter {
     );
   }
 
-  /** Driver whose failures are mapped (used by the journal). */
-  private guarded(): ClickHouseDriver {
+  /** Driver whose failures are mapped (used by the journal and the lease). */
+  private guarded(what: string): ClickHouseDriver {
     return {
       description: this.driver.description,
-      command: (s, settings) => this.exec(() => this.driver.command(s, settings), 'writing the journal'),
-      query: (s, settings) => this.exec(() => this.driver.query(s, settings), 'reading the journal'),
+      command: (s, settings) => this.exec(() => this.driver.command(s, settings), `writing ${what}`),
+      query: (s, settings) => this.exec(() => this.driver.query(s, settings), `reading ${what}`),
       insertStream: (t, f, b, s) => this.driver.insertStream(t, f, b, s),
       close: () => this.driver.close(),
     };
   }
-}
-
-function splitKey(key: string): TableRef {
-  const i = key.indexOf('.');
-  return { database: key.slice(0, i), table: key.slice(i + 1) };
 }
 
 function qualifiedColumn(name: string): string {
@@ -475,6 +644,20 @@ function sumBytes(objects: readonly SourceObject[]): number {
 
 function firstWords(statement: string): string {
   return statement.split(/\s+/).slice(0, 4).join(' ');
+}
+
+/** Scalar types `accurateCastOrNull` can probe (what a source value may fail to become). */
+const CASTABLE =
+  /^(U?Int(8|16|32|64|128|256)|Float(32|64)|BFloat16|Decimal(32|64|128|256)?\(.*\)|Bool|Date|Date32|DateTime(64)?(\(.*\))?|Time(64)?(\(.*\))?|UUID|IPv4|IPv6|Enum(8|16)?\(.*\)|FixedString\(\d+\))$/;
+
+/** Conversion failures of a value (text that does not parse, a number out of range): not a corrupt object. */
+function isConversionFailure(error: ClickHouseError): boolean {
+  return (
+    [6, 27, 38, 41, 69, 70, 72, 321, 407, 376].includes(error.code) ||
+    /^(CANNOT_PARSE_|CANNOT_CONVERT_TYPE|VALUE_IS_OUT_OF_RANGE|DECIMAL_OVERFLOW|ARGUMENT_OUT_OF_BOUND)/.test(
+      error.type,
+    )
+  );
 }
 
 const SOURCE_CODES = new Set([499, 33, 36, 27, 32, 6, 117, 1002, 86, 173, 210, 209, 198, 76, 75, 74, 70]);

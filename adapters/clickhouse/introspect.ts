@@ -12,6 +12,7 @@ import { refKey, type TableRef } from './names.ts';
 interface TableRow extends Record<string, unknown> {
   name: string;
   engine: string;
+  engine_full: string;
   partition_key: string;
   sorting_key: string;
   create_table_query: string;
@@ -29,10 +30,17 @@ interface ColumnRow extends Record<string, unknown> {
 /** A view found by introspection, with the SELECT needed to create its shadow. */
 export interface ViewInfo extends TargetView {
   readonly select: string;
+  /** `from` and `to` by structure (database names may contain dots; never split `from`/`to` text). */
+  readonly fromRef: TableRef;
+  readonly toRef: TableRef;
 }
 
 export interface ClickHouseDescription extends TargetDescription {
   readonly viewInfos: readonly ViewInfo[];
+  /** The live table's `engine_full` (engine and its clauses: PARTITION BY, ORDER BY, …, SETTINGS). */
+  readonly liveEngineFull: string;
+  /** `engine_full` of the live table and every view target, by `refKey`. */
+  readonly enginesFull: ReadonlyMap<string, string>;
 }
 
 async function tableRow(driver: ClickHouseDriver, ref: TableRef): Promise<TableRow | undefined> {
@@ -94,6 +102,7 @@ export async function describeClickHouse(
   const viewInfos: ViewInfo[] = [];
   const viewTargets: TargetTable[] = [];
   const seen = new Set<string>([refKey(live)]);
+  const enginesFull = new Map<string, string>([[refKey(live), liveRow.engine_full ?? '']]);
   const queue: { ref: TableRef; row: TableRow }[] = [{ ref: live, row: liveRow }];
   while (queue.length > 0) {
     const { ref: from, row } = queue.shift()!;
@@ -118,6 +127,8 @@ export async function describeClickHouse(
         name: viewRef.table,
         from: refKey(from),
         to: refKey(to),
+        fromRef: from,
+        toRef: to,
         select: viewRow.as_select,
       });
       if (seen.has(refKey(to))) continue;
@@ -137,6 +148,7 @@ export async function describeClickHouse(
         );
       }
       viewTargets.push(await describeTable(driver, to, toRow, 'view-target'));
+      enginesFull.set(refKey(to), toRow.engine_full ?? '');
       queue.push({ ref: to, row: toRow });
     }
   }
@@ -155,6 +167,8 @@ export async function describeClickHouse(
     viewTargets,
     views: viewInfos.map(({ database, name, from, to }) => ({ database, name, from, to })),
     viewInfos,
+    liveEngineFull: liveRow.engine_full ?? '',
+    enginesFull,
     serverVersion: versionRow?.version ?? 'unknown',
     notes: [
       `engine ${table.engine}, PARTITION BY ${table.partitionKey || 'tuple()'}, ORDER BY ${table.sortingKey || 'tuple()'}`,

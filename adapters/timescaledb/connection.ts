@@ -7,7 +7,7 @@
  * parse back. Dates, timestamps and bigints are returned as text (never converted to JS numbers or Dates).
  */
 import pg from 'pg';
-import { ShadowfillError, TargetError } from '../../src/errors.ts';
+import { ShadowfillError, TargetError, targetErrorCode, type TargetFailure } from '../../src/errors.ts';
 import type { TargetConfig } from '../../src/config/types.ts';
 import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src/local/timescaledb-server.ts';
 
@@ -51,14 +51,65 @@ export function describeUrl(url: string): string {
   }
 }
 
+/** Node's codes for a server that cannot be reached at all, and for a connection cut off during a statement. */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'ETIMEDOUT',
-  'ECONNRESET',
   'EHOSTUNREACH',
-  'EPIPE',
+  'ENETUNREACH',
+  'EAI_AGAIN',
 ]);
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * SQLSTATE → the engine's failure taxonomy (src/errors.ts): exact codes first, then by class (the first two
+ * characters). PostgreSQL's appendix "PostgreSQL Error Codes" lists them.
+ */
+const SQLSTATE_FAILURES: Readonly<Record<string, TargetFailure>> = {
+  '08001': 'unreachable', // sqlclient_unable_to_establish_sqlconnection
+  '08004': 'unreachable', // sqlserver_rejected_establishment_of_sqlconnection
+  '57P03': 'unreachable', // cannot_connect_now (starting up, shutting down)
+  '57P01': 'connection-lost', // admin_shutdown (also pg_terminate_backend)
+  '57P02': 'connection-lost', // crash_shutdown
+  '42501': 'permission', // insufficient_privilege
+  '42P01': 'missing-object', // undefined_table
+  '3F000': 'missing-object', // invalid_schema_name
+  '3D000': 'missing-object', // invalid_catalog_name (database)
+  '42703': 'unknown-identifier', // undefined_column
+  '42883': 'unknown-identifier', // undefined_function
+  '42704': 'unknown-identifier', // undefined_object
+  '42602': 'syntax', // invalid_name
+  '23505': 'unique-violation',
+  '40001': 'conflict', // serialization_failure
+  '40P01': 'conflict', // deadlock_detected
+  '55P03': 'conflict', // lock_not_available (lock_timeout, NOWAIT)
+  '0A000': 'unsupported', // feature_not_supported
+};
+const SQLSTATE_CLASS_FAILURES: Readonly<Record<string, TargetFailure>> = {
+  '08': 'connection-lost', // connection exception
+  '22': 'invalid-data', // data exception
+  '23': 'constraint', // integrity constraint violation
+  '28': 'authentication', // invalid authorization specification
+  '42': 'syntax', // syntax error or access rule violation
+  '53': 'resources', // insufficient resources (disk full, out of memory, too many connections)
+  '54': 'resources', // program limit exceeded
+};
+
+/** The failure of a `pg` or network error. */
+export function pgFailure(error: unknown): TargetFailure {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const text = typeof e.message === 'string' ? e.message : String(error);
+  if (/^[0-9A-Z]{5}$/.test(code)) {
+    if (code === '57014') return /statement timeout|lock timeout/i.test(text) ? 'timeout' : 'cancelled';
+    return SQLSTATE_FAILURES[code] ?? SQLSTATE_CLASS_FAILURES[code.slice(0, 2)] ?? 'other';
+  }
+  if (UNREACHABLE.has(code) || /connect ECONN|timeout expired/i.test(text)) return 'unreachable';
+  if (CONNECTION_LOST.has(code) || /Connection terminated|connection is closed/i.test(text))
+    return 'connection-lost';
+  return 'other';
+}
 
 /** Maps a `pg` or network failure onto a TargetError whose one-line message names `what` and `where`. */
 export function toTargetError(error: unknown, what: string, where: string, hint?: string): TargetError {
@@ -68,36 +119,28 @@ export function toTargetError(error: unknown, what: string, where: string, hint?
   const text = (e.message ?? String(error)).split('\n')[0]?.trim() ?? '';
   const detail = e.detail ? ` (${e.detail.split('\n')[0]})` : '';
   const tail = hint ? `; ${hint}` : '';
-  const options = { cause: error, ...(/^[0-9A-Z]{5}$/.test(code) ? { nativeCode: code } : {}) };
-  if (UNREACHABLE.has(code) || /Connection terminated|connect ECONN|timeout expired/i.test(text)) {
-    return new TargetError(
-      'TARGET_UNREACHABLE',
-      `${what}: cannot reach ${where}: ${text}; check target.url and that the server is running`,
-      options,
-    );
+  const failure = pgFailure(error);
+  const options = { cause: error, failure, ...(/^[0-9A-Z]{5}$/.test(code) ? { nativeCode: code } : {}) };
+  const make = (message: string) => new TargetError(targetErrorCode(failure), message, options);
+  switch (failure) {
+    case 'unreachable':
+      return make(`${what}: cannot reach ${where}: ${text}; check target.url and that the server is running`);
+    case 'connection-lost':
+      return make(
+        `${what}: lost the connection to ${where}: ${text}; check that the server is running, then run the same command again to resume`,
+      );
+    case 'authentication':
+    case 'permission':
+      return make(
+        `${what} was refused on ${where}: ${text}; check target.user/target.password and the role's privileges`,
+      );
+    case 'unsupported':
+      return make(`${what} is not supported by ${where}: ${text}${detail}${tail}`);
+    case 'timeout':
+      return make(`${what} timed out on ${where}: ${text}${tail}`);
+    default:
+      return make(`${what} failed on ${where}: ${text}${detail}${tail}`);
   }
-  if (code.startsWith('28') || code === '42501') {
-    return new TargetError(
-      'TARGET_ACCESS_DENIED',
-      `${what} was refused on ${where}: ${text}; check target.user/target.password and the role's privileges`,
-      options,
-    );
-  }
-  if (code === '42P01' || code === '3F000' || code === '3D000') {
-    return new TargetError('TARGET_MISSING', `${what} failed on ${where}: ${text}${detail}${tail}`, options);
-  }
-  if (code === '0A000') {
-    return new TargetError(
-      'TARGET_UNSUPPORTED',
-      `${what} is not supported by ${where}: ${text}${detail}${tail}`,
-      options,
-    );
-  }
-  return new TargetError(
-    'TARGET_QUERY_FAILED',
-    `${what} failed on ${where}: ${text}${detail}${tail}`,
-    options,
-  );
 }
 
 /** Physical connections whose session settings are applied. */

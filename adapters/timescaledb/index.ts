@@ -7,6 +7,7 @@
 import type {
   BatchSpec,
   LoadResult,
+  MeasureScope,
   ObjectBytes,
   PlannedStatement,
   RowChunk,
@@ -21,10 +22,12 @@ import type {
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { ConfigError, TargetError } from '../../src/errors.ts';
 import type { JournalStore } from '../../src/journal/types.ts';
+import type { LeaseStore } from '../../src/journal/lease.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
 import { openConnection, type PgConnection } from './connection.ts';
 import { introspectHypertable, listChunks, type ChunkInfo, type Hypertable } from './introspect.ts';
 import { createJournal } from './journal.ts';
+import { createLeaseStore } from './lease.ts';
 import { loadBatch } from './load.ts';
 import { measureAll } from './measure.ts';
 import { runNames } from './names.ts';
@@ -58,7 +61,10 @@ class TimescaleAdapter implements TargetAdapter {
   readonly kind = 'timescaledb';
   readonly capabilities = TIMESCALE_CAPABILITIES;
   readonly journal: JournalStore;
+  readonly lease: LeaseStore;
   private readonly db: PgConnection;
+  /** The lease's own connection on a real server (heartbeats must not wait behind a long statement). */
+  private readonly leaseDb: PgConnection;
   private readonly options: TimescaleOptions;
   private readonly schema: string;
   private readonly table: string;
@@ -79,6 +85,8 @@ class TimescaleAdapter implements TargetAdapter {
     this.table = config.target.table;
     this.db = openConnection(config.target);
     this.journal = createJournal(this.db, this.schema);
+    this.leaseDb = url.startsWith('embedded:') ? this.db : openConnection(config.target);
+    this.lease = createLeaseStore(this.leaseDb, this.schema);
   }
 
   /** For tests and the demo: the adapter's connection (one pooled connection). */
@@ -90,8 +98,9 @@ class TimescaleAdapter implements TargetAdapter {
     return this.db.connect();
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    if (this.leaseDb !== this.db) await this.leaseDb.close();
+    await this.db.close();
   }
 
   private async hypertable(): Promise<Hypertable> {
@@ -170,8 +179,8 @@ class TimescaleAdapter implements TargetAdapter {
     return rows[0]?.v ?? null;
   }
 
-  async measure(_target: TargetDescription): Promise<readonly TableMeasurement[]> {
-    return measureAll(this.db, await this.hypertable());
+  async measure(_target: TargetDescription, scope?: MeasureScope): Promise<readonly TableMeasurement[]> {
+    return measureAll(this.db, await this.hypertable(), scope);
   }
 
   planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
@@ -320,6 +329,12 @@ class TimescaleAdapter implements TargetAdapter {
     return `${this.config.target.database}.${this.config.target.table}`;
   }
 
+  /** Resumes a policy the run left paused (per its swap-state table first), then drops its staging and swap-state tables. */
+  async abandon(run: RunContext, swapState: SwapState | undefined): Promise<void> {
+    await this.recover(run, swapState);
+    await this.dropShadows(run);
+  }
+
   async dropShadows(run: RunContext): Promise<void> {
     const { stmts } = await this.context(run);
     await this.db.query(stmts.dropStaging(), [], `dropping the staging table ${stmts.names.staging}`);
@@ -386,7 +401,9 @@ function describeTarget(
 function conflictNote(ht: Hypertable, options: TimescaleOptions): string {
   switch (options.onConflict) {
     case 'error':
-      return 'on_conflict: error (a row colliding with a unique index fails its slice, which stays staged)';
+      return ht.uniqueIndexes.length > 0
+        ? 'on_conflict: error (staged keys colliding with a unique index are looked for before the swap and refused, live table untouched; one written by live ingestion meanwhile stops the swap at its slice, with the swapped part settled)'
+        : 'on_conflict: error (no unique index: nothing can collide)';
     case 'nothing':
       return 'on_conflict: nothing (rows colliding with a unique index are skipped)';
     case 'update': {

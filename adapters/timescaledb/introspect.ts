@@ -2,13 +2,18 @@
  * Introspection of the live hypertable: columns, time and space dimensions, chunk interval, compression settings,
  * compression policy job (also one that never ran), continuous aggregates built on it (transitively), unique
  * indexes, chunks with their compression state and pre-compression sizes, and the server/TimescaleDB versions.
- * Reads `timescaledb_information` views where they carry the fact and `_timescaledb_catalog` where only it does
- * (dimension slices in internal units, chunk status bits, pre-compression sizes).
+ *
+ * Read through the documented interface wherever it carries the fact: `timescaledb_information.hypertables`,
+ * `.dimensions`, `.hypertable_compression_settings`, `.jobs`, `.job_stats`, `.continuous_aggregates`, `.chunks`,
+ * and `chunk_compression_stats()`; PostgreSQL's own catalogs for columns and unique indexes. The few facts only
+ * the internal catalog has (space slices, partitioning functions, the partial-chunk bit, rows before compression,
+ * bucket widths) come from ./catalog/, one module per TimescaleDB version range.
  */
 import { TargetError } from '../../src/errors.ts';
+import { catalogFor } from './catalog/index.ts';
 import type { Queryable } from './connection.ts';
 import { timeKindOf, type TimeKind } from './time.ts';
-import { qualified } from './sql/quote.ts';
+import { versionAtLeast } from './version.ts';
 
 export interface PgColumn {
   readonly name: string;
@@ -65,6 +70,8 @@ export interface ContinuousAggregate {
   readonly name: string;
   /** 1 = built on the hypertable, 2 = on a level-1 aggregate, … (refresh in this order). */
   readonly level: number;
+  /** The view's time-bucket column (the time dimension of its materialization hypertable), if known. */
+  readonly bucketColumn: string | undefined;
   /** Bucket width as text (`01:00:00`, `1 mon`, `10` for integer time), if known. */
   readonly bucketWidth: string | undefined;
   readonly definition: string;
@@ -73,7 +80,6 @@ export interface ContinuousAggregate {
 export interface Hypertable {
   readonly schema: string;
   readonly name: string;
-  readonly id: number;
   readonly columns: readonly PgColumn[];
   readonly time: TimeDimension;
   readonly space: readonly SpaceDimension[];
@@ -91,7 +97,6 @@ export interface Hypertable {
 }
 
 export interface ChunkInfo {
-  readonly id: number;
   readonly schema: string;
   readonly name: string;
   readonly compressed: boolean;
@@ -105,18 +110,20 @@ export interface ChunkInfo {
   /** Bytes before compression (heap + index + toast), for compressed chunks. */
   readonly uncompressedBytes: number | undefined;
   readonly rowsBeforeCompression: number | undefined;
+  /** When the chunk was created (`chunk_creation_time`, ISO 8601 text). */
+  readonly createdAt: string;
 }
 
 const num = (v: string | number | null | undefined): number =>
   v === null || v === undefined ? 0 : Number(v);
 
-/** Major, minor of `2.23.0-dev`. */
-export function versionAtLeast(version: string, major: number, minor: number): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(version);
-  if (!match) return false;
-  const [a, b] = [Number(match[1]), Number(match[2])];
-  return a > major || (a === major && b >= minor);
-}
+/** The oldest TimescaleDB whose documented views carry what the adapter reads (`hypertable_compression_settings`). */
+export const MIN_TIMESCALE_VERSION = '2.15';
+
+/** The internal value of a chunk boundary read as `timestamptz` (±infinity → the int64 extremes). */
+const INTERNAL_BOUND = (column: string) =>
+  `CASE WHEN ${column} IS NULL THEN NULL WHEN isfinite(${column}) THEN (extract(epoch FROM ${column}) * 1000000)::bigint::text
+        WHEN ${column} < 'epoch'::timestamptz THEN '-9223372036854775808' ELSE '9223372036854775807' END`;
 
 export async function introspectHypertable(
   db: Queryable,
@@ -138,6 +145,13 @@ export async function introspectHypertable(
       `the TimescaleDB extension is not installed in ${where}: run CREATE EXTENSION timescaledb, or choose a TimescaleDB server in target.url`,
     );
   }
+  const [major, minor] = MIN_TIMESCALE_VERSION.split('.').map(Number) as [number, number];
+  if (!versionAtLeast(timescaleVersion, major, minor)) {
+    throw new TargetError(
+      'TARGET_UNSUPPORTED',
+      `${where} runs TimescaleDB ${timescaleVersion}; shadowfill needs ${MIN_TIMESCALE_VERSION} or later: upgrade the extension (ALTER EXTENSION timescaledb UPDATE)`,
+    );
+  }
   const relation = await db.query<{ kind: string }>(
     `SELECT c.relkind AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, table],
@@ -149,11 +163,9 @@ export async function introspectHypertable(
       `table ${qualifiedName} does not exist in ${where}: create the hypertable first, or fix target.database (the schema) and target.table`,
     );
   }
-  const hypertable = await db.query<{ id: number; compression: boolean }>(
-    `SELECT h.id, coalesce(i.compression_enabled, false) AS compression
-       FROM _timescaledb_catalog.hypertable h
-       LEFT JOIN timescaledb_information.hypertables i ON i.hypertable_schema = h.schema_name AND i.hypertable_name = h.table_name
-      WHERE h.schema_name = $1 AND h.table_name = $2`,
+  const hypertable = await db.query<{ compression: boolean }>(
+    `SELECT coalesce(compression_enabled, false) AS compression FROM timescaledb_information.hypertables
+      WHERE hypertable_schema = $1 AND hypertable_name = $2`,
     [schema, table],
     `looking up hypertable ${qualifiedName}`,
   );
@@ -164,62 +176,53 @@ export async function introspectHypertable(
       `table ${qualifiedName} in ${where} is not a hypertable: convert it with SELECT create_hypertable(…) or target a hypertable`,
     );
   }
+  const catalog = catalogFor(timescaleVersion);
 
-  const [columns, dimensions, compression, policies, uniqueIndexes, aggregates] = [
-    await readColumns(db, schema, table),
-    await db.query<{
-      column_name: string;
-      column_type: string;
-      num_slices: number | null;
-      interval_length: string | null;
-      func_schema: string | null;
-      func: string | null;
-      now_schema: string | null;
-      now_func: string | null;
-    }>(
-      `SELECT column_name, column_type::text AS column_type, num_slices, interval_length::text AS interval_length,
-              partitioning_func_schema AS func_schema, partitioning_func AS func,
-              integer_now_func_schema AS now_schema, integer_now_func AS now_func
-         FROM _timescaledb_catalog.dimension WHERE hypertable_id = $1 ORDER BY id`,
-      [ht.id],
-      `reading the dimensions of ${qualifiedName}`,
-    ),
-    await db.query<{
-      attname: string;
-      segmentby: number | null;
-      orderby: number | null;
-      asc: boolean | null;
-      nullsfirst: boolean | null;
-    }>(
-      `SELECT attname, segmentby_column_index AS segmentby, orderby_column_index AS orderby, orderby_asc AS asc,
-              orderby_nullsfirst AS nullsfirst
-         FROM timescaledb_information.compression_settings WHERE hypertable_schema = $1 AND hypertable_name = $2`,
-      [schema, table],
-      `reading the compression settings of ${qualifiedName}`,
-    ),
-    await db.query<{
-      job_id: number;
-      scheduled: boolean;
-      compress_after: string | null;
-      created_before: string | null;
-      total_runs: string | null;
-      last_run_status: string | null;
-    }>(
-      `SELECT j.job_id, j.scheduled, j.config->>'compress_after' AS compress_after,
-              j.config->>'compress_created_before' AS created_before,
-              s.total_runs::text AS total_runs, s.last_run_status
-         FROM timescaledb_information.jobs j
-         LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
-        WHERE j.proc_name = 'policy_compression' AND j.hypertable_schema = $1 AND j.hypertable_name = $2
-        ORDER BY j.job_id`,
-      [schema, table],
-      `reading the compression policy of ${qualifiedName}`,
-    ),
-    await readUniqueIndexes(db, schema, table),
-    await readAggregates(db, ht.id, qualifiedName),
-  ];
+  const columns = await readColumns(db, schema, table);
+  const dimensions = await db.query<{
+    column_name: string;
+    column_type: string;
+    dimension_type: string;
+    interval: string | null;
+    num_partitions: number | null;
+  }>(
+    `SELECT column_name, column_type::text AS column_type, dimension_type,
+            coalesce((extract(epoch FROM time_interval) * 1000000)::bigint, integer_interval)::text AS interval,
+            num_partitions
+       FROM timescaledb_information.dimensions
+      WHERE hypertable_schema = $1 AND hypertable_name = $2 ORDER BY dimension_number`,
+    [schema, table],
+    `reading the dimensions of ${qualifiedName}`,
+  );
+  const functions = await catalog.dimensionFunctions(db, schema, table);
+  const compression = await db.query<{ segmentby: string | null; orderby: string | null }>(
+    `SELECT segmentby, orderby FROM timescaledb_information.hypertable_compression_settings
+      WHERE hypertable = format('%I.%I', $1::text, $2::text)::regclass`,
+    [schema, table],
+    `reading the compression settings of ${qualifiedName}`,
+  );
+  const policies = await db.query<{
+    job_id: number;
+    scheduled: boolean;
+    compress_after: string | null;
+    created_before: string | null;
+    total_runs: string | null;
+    last_run_status: string | null;
+  }>(
+    `SELECT j.job_id, j.scheduled, j.config->>'compress_after' AS compress_after,
+            j.config->>'compress_created_before' AS created_before,
+            s.total_runs::text AS total_runs, s.last_run_status
+       FROM timescaledb_information.jobs j
+       LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
+      WHERE j.proc_name = 'policy_compression' AND j.hypertable_schema = $1 AND j.hypertable_name = $2
+      ORDER BY j.job_id`,
+    [schema, table],
+    `reading the compression policy of ${qualifiedName}`,
+  );
+  const uniqueIndexes = await readUniqueIndexes(db, schema, table);
+  const aggregates = await readAggregates(db, schema, table, catalog.bucketWidths);
 
-  const timeRow = dimensions.find((d) => d.interval_length !== null);
+  const timeRow = dimensions.find((d) => d.dimension_type === 'Time' && d.interval !== null);
   if (!timeRow) {
     throw new TargetError(
       'TARGET_UNSUPPORTED',
@@ -234,39 +237,28 @@ export async function introspectHypertable(
     );
   }
   const policy = policies[0];
+  const settings = compression[0];
   return {
     schema,
     name: table,
-    id: ht.id,
     columns,
     time: {
       column: timeRow.column_name,
       type: timeRow.column_type,
       kind,
-      interval: BigInt(timeRow.interval_length!),
-      integerNow:
-        timeRow.now_schema && timeRow.now_func ? qualified(timeRow.now_schema, timeRow.now_func) : undefined,
+      interval: BigInt(timeRow.interval!),
+      integerNow: functions.get(timeRow.column_name)?.integerNow,
     },
     space: dimensions
       .filter((d) => d !== timeRow)
       .map((d) => ({
         column: d.column_name,
-        partitions: d.num_slices ?? 0,
-        partitioningFunction: d.func && d.func_schema ? qualified(d.func_schema, d.func) : undefined,
+        partitions: d.num_partitions ?? 0,
+        partitioningFunction: functions.get(d.column_name)?.partitioning,
       })),
     compressionEnabled: ht.compression,
-    segmentBy: compression
-      .filter((c) => c.segmentby !== null)
-      .sort((a, b) => num(a.segmentby) - num(b.segmentby))
-      .map((c) => c.attname),
-    orderBy: compression
-      .filter((c) => c.orderby !== null)
-      .sort((a, b) => num(a.orderby) - num(b.orderby))
-      .map(
-        (c) =>
-          `${c.attname}${c.asc === false ? ' DESC' : ''}${c.nullsfirst === (c.asc !== false) ? (c.nullsfirst ? ' NULLS FIRST' : ' NULLS LAST') : ''}`,
-      )
-      .join(', '),
+    segmentBy: splitColumnList(settings?.segmentby ?? '', columns),
+    orderBy: (settings?.orderby ?? '').replace(/,/g, ', '),
     policy: policy
       ? {
           jobId: policy.job_id,
@@ -282,6 +274,26 @@ export async function introspectHypertable(
     timescaleVersion,
     postgresVersion,
   };
+}
+
+/**
+ * `hypertable_compression_settings.segmentby` joins the column names with `,` unquoted: split it by matching the
+ * table's column names (a name may itself contain a comma).
+ */
+export function splitColumnList(text: string, columns: readonly { name: string }[]): string[] {
+  const result: string[] = [];
+  let rest = text;
+  const names = [...columns.map((c) => c.name)].sort((a, b) => b.length - a.length);
+  while (rest.length > 0) {
+    const name = names.find((n) => rest === n || rest.startsWith(`${n},`));
+    if (!name) {
+      result.push(...rest.split(','));
+      break;
+    }
+    result.push(name);
+    rest = rest.slice(name.length + 1);
+  }
+  return result.filter((n) => n.length > 0);
 }
 
 export async function readColumns(db: Queryable, schema: string, table: string): Promise<PgColumn[]> {
@@ -356,102 +368,114 @@ function parseTextArray(value: string[] | string): string[] {
 
 async function readAggregates(
   db: Queryable,
-  hypertableId: number,
-  qualifiedName: string,
+  schema: string,
+  table: string,
+  bucketWidths: (db: Queryable) => Promise<Map<string, string>>,
 ): Promise<ContinuousAggregate[]> {
   const rows = await db.query<{
-    mat: number;
-    raw: number;
+    raw_schema: string;
+    raw_name: string;
     schema: string;
     name: string;
+    mat_schema: string;
+    mat_name: string;
+    bucket: string | null;
     definition: string | null;
   }>(
-    `SELECT a.mat_hypertable_id AS mat, a.raw_hypertable_id AS raw, a.user_view_schema AS schema, a.user_view_name AS name,
-            v.view_definition AS definition
-       FROM _timescaledb_catalog.continuous_agg a
-       LEFT JOIN timescaledb_information.continuous_aggregates v
-              ON v.view_schema = a.user_view_schema AND v.view_name = a.user_view_name`,
+    `SELECT a.hypertable_schema AS raw_schema, a.hypertable_name AS raw_name, a.view_schema AS schema, a.view_name AS name,
+            a.materialization_hypertable_schema AS mat_schema, a.materialization_hypertable_name AS mat_name,
+            (SELECT d.column_name FROM timescaledb_information.dimensions d
+              WHERE d.hypertable_schema = a.materialization_hypertable_schema
+                AND d.hypertable_name = a.materialization_hypertable_name
+              ORDER BY d.dimension_number LIMIT 1) AS bucket,
+            a.view_definition AS definition
+       FROM timescaledb_information.continuous_aggregates a`,
     [],
-    `reading the continuous aggregates on ${qualifiedName}`,
+    `reading the continuous aggregates on ${schema}.${table}`,
   );
-  let widths = new Map<number, string>();
-  try {
-    const w = await db.query<{ mat: number; width: string | null }>(
-      `SELECT mat_hypertable_id AS mat, bucket_width::text AS width FROM _timescaledb_catalog.continuous_aggs_bucket_function`,
-    );
-    widths = new Map(w.filter((r) => r.width !== null).map((r) => [r.mat, r.width!]));
-  } catch {
-    // Older TimescaleDB keeps the width elsewhere; without it the refresh covers the whole aggregate.
+  let widths = new Map<string, string>();
+  if (rows.length > 0) {
+    try {
+      widths = await bucketWidths(db);
+    } catch {
+      // Without the width the refresh covers the whole aggregate and the measurement all of it.
+    }
   }
+  const key = (s: string, n: string) => `${s}\u0000${n}`;
   const result: ContinuousAggregate[] = [];
-  let parents = new Set([hypertableId]);
+  let parents = new Set([key(schema, table)]);
   for (let level = 1; parents.size > 0 && level < 16; level += 1) {
-    const found = rows.filter((r) => parents.has(r.raw));
+    const found = rows.filter((r) => parents.has(key(r.raw_schema, r.raw_name)));
     for (const r of found) {
       result.push({
         schema: r.schema,
         name: r.name,
         level,
-        bucketWidth: widths.get(r.mat),
+        bucketWidth: widths.get(`${r.schema}.${r.name}`),
+        bucketColumn: r.bucket ?? undefined,
         definition: r.definition ?? '',
       });
     }
-    parents = new Set(found.map((r) => r.mat));
+    parents = new Set(found.map((r) => key(r.mat_schema, r.mat_name)));
   }
   return result;
 }
 
-/** Every chunk of the hypertable with its time (and space) slices in internal units and compression facts. */
+/**
+ * Every chunk of the hypertable with its time (and space) slices in internal units and compression facts: the
+ * `timescaledb_information.chunks` view and `chunk_compression_stats()`, plus the version's catalog module for
+ * what they lack.
+ */
 export async function listChunks(db: Queryable, ht: Hypertable): Promise<ChunkInfo[]> {
+  const where = `${ht.schema}.${ht.name}`;
   const rows = await db.query<{
-    id: number;
     schema: string;
     name: string;
-    status: number;
-    dim: string;
+    compressed: boolean;
     start: string;
     end: string;
-    bytes: string | null;
-    rows: string | null;
+    created: string;
   }>(
-    `SELECT c.id, c.schema_name AS schema, c.table_name AS name, c.status, d.column_name AS dim,
-            s.range_start::text AS start, s.range_end::text AS "end",
-            (z.uncompressed_heap_size + z.uncompressed_index_size + z.uncompressed_toast_size)::text AS bytes,
-            z.numrows_pre_compression::text AS rows
-       FROM _timescaledb_catalog.chunk c
-       JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = c.id AND cc.dimension_slice_id IS NOT NULL
-       JOIN _timescaledb_catalog.dimension_slice s ON s.id = cc.dimension_slice_id
-       JOIN _timescaledb_catalog.dimension d ON d.id = s.dimension_id
-       LEFT JOIN _timescaledb_catalog.compression_chunk_size z ON z.chunk_id = c.id
-      WHERE c.hypertable_id = $1 AND NOT coalesce((to_jsonb(c) ->> 'dropped')::boolean, false)
-      ORDER BY c.id`,
-    [ht.id],
-    `listing the chunks of ${ht.schema}.${ht.name}`,
+    `SELECT chunk_schema AS schema, chunk_name AS name, is_compressed AS compressed,
+            coalesce(range_start_integer::text, ${INTERNAL_BOUND('range_start')}) AS start,
+            coalesce(range_end_integer::text, ${INTERNAL_BOUND('range_end')}) AS "end",
+            to_char(chunk_creation_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created
+       FROM timescaledb_information.chunks
+      WHERE hypertable_schema = $1 AND hypertable_name = $2`,
+    [ht.schema, ht.name],
+    `listing the chunks of ${where}`,
   );
-  const chunks = new Map<number, ChunkInfo & { space: Record<string, { start: bigint; end: bigint }> }>();
-  for (const r of rows) {
-    let chunk = chunks.get(r.id);
-    if (!chunk) {
-      chunk = {
-        id: r.id,
-        schema: r.schema,
-        name: r.name,
-        compressed: (r.status & 1) === 1,
-        partial: (r.status & 8) === 8,
-        start: 0n,
-        end: 0n,
-        space: {},
-        uncompressedBytes: r.bytes === null ? undefined : Number(r.bytes),
-        rowsBeforeCompression: r.rows === null ? undefined : Number(r.rows),
-      };
-      chunks.set(r.id, chunk);
-    }
-    if (r.dim === ht.time.column) {
-      chunk = { ...chunk, start: BigInt(r.start), end: BigInt(r.end) };
-      chunks.set(r.id, chunk);
-    } else {
-      chunk.space[r.dim] = { start: BigInt(r.start), end: BigInt(r.end) };
-    }
-  }
-  return [...chunks.values()].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id - b.id));
+  if (rows.length === 0) return [];
+  const catalog = catalogFor(ht.timescaleVersion);
+  const sizes = ht.compressionEnabled
+    ? await db.query<{ schema: string; name: string; bytes: string | null }>(
+        `SELECT chunk_schema AS schema, chunk_name AS name, before_compression_total_bytes::text AS bytes
+           FROM chunk_compression_stats(format('%I.%I', $1::text, $2::text)::regclass)`,
+        [ht.schema, ht.name],
+        `reading the compression sizes of the chunks of ${where}`,
+      )
+    : [];
+  const bytes = new Map(sizes.map((r) => [`${r.schema}.${r.name}`, r.bytes]));
+  const facts = await catalog.chunkFacts(db, ht.schema, ht.name);
+  const space = ht.space.length > 0 ? await catalog.spaceSlices(db, ht.schema, ht.name) : new Map();
+  const chunks = rows.map((r): ChunkInfo => {
+    const name = `${r.schema}.${r.name}`;
+    const fact = facts.get(name);
+    const size = bytes.get(name);
+    return {
+      schema: r.schema,
+      name: r.name,
+      compressed: r.compressed,
+      partial: r.compressed && fact?.partial === true,
+      start: BigInt(r.start),
+      end: BigInt(r.end),
+      space: space.get(name) ?? {},
+      uncompressedBytes: r.compressed && size !== null && size !== undefined ? Number(size) : undefined,
+      rowsBeforeCompression: r.compressed ? fact?.rowsBeforeCompression : undefined,
+      createdAt: r.created,
+    };
+  });
+  return chunks.sort((a, b) =>
+    a.start < b.start ? -1 : a.start > b.start ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
 }

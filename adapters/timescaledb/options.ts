@@ -1,170 +1,152 @@
 /**
- * The TimescaleDB adapter's own options (`config.targetOptions`), checked once when the adapter is created.
- * Keys are snake_case as written in config files (camelCase is accepted too); options may also be nested under
- * a `timescaledb` key. Unknown keys are refused so that a typo never silently changes behaviour.
+ * The TimescaleDB adapter's part of the configuration: its option section (`timescaledb:` in config files,
+ * `--timescaledb.<option>` flags, `config.targetOptions` in code), with every default written here once, and the
+ * kind's defaults (schema `public`, `load: client`, `DATABASE_URL`/`PG*`). The configuration loader checks the
+ * section when the file is read; the adapter reads it with `parseTimescaleOptions`. Unknown keys are refused so
+ * that a typo never silently changes behaviour.
  */
+import { z } from 'zod';
+import type { AdapterConfigSpec } from '../../src/config/adapter-config.ts';
+import {
+  bytesField,
+  nameListField,
+  numberField,
+  oneOfField,
+  switchField,
+  wholeNumberField,
+} from '../../src/config/fields.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 export type Strategy = 'decompress' | 'direct' | 'auto';
 export type ConflictMode = 'error' | 'nothing' | 'update';
 export type LoadMethod = 'auto' | 'copy' | 'insert';
 
-export interface TimescaleOptions {
+/** The `timescaledb:` section as written (snake_case). */
+export const timescaleOptionsSection = z
+  .strictObject({
+    strategy: oneOfField<Strategy>(['decompress', 'direct', 'auto'], {
+      default: 'auto',
+      description:
+        'How rows reach compressed chunks: decompress them first, DML into them (TimescaleDB ≥ 2.11), or auto (per chunk, by direct_max_fraction).',
+    }),
+    direct_max_fraction: numberField(0, 'a fraction of the rows a chunk holds', {
+      default: 0.25,
+      description:
+        'With strategy auto: write a compressed chunk directly when it receives at most this fraction of the rows it already holds; otherwise decompress it.',
+    }),
+    on_conflict: oneOfField<ConflictMode>(['error', 'nothing', 'update'], {
+      default: 'error',
+      description:
+        'What a row that collides with a unique index does: fail its slice, be skipped, or update the existing row.',
+    }),
+    conflict_columns: nameListField('[project, timestamp]', {
+      description:
+        'Columns of the unique index to match (chooses among several unique indexes); default: the primary key, else the only unique index.',
+    }),
+    update_columns: nameListField('[version]', {
+      description:
+        'With on_conflict update: the columns to overwrite; default: every column outside the unique index.',
+    }),
+    max_decompressed_bytes: bytesField(0, {
+      default: '10GiB',
+      description:
+        'Refuse the swap when the chunks decompressed at once (one slice’s; all, without progressive_recompress) would take more than this uncompressed.',
+    }),
+    load_method: oneOfField<LoadMethod>(['auto', 'copy', 'insert'], {
+      default: 'auto',
+      description:
+        'COPY FROM STDIN or batched INSERT … SELECT FROM unnest(…); auto = COPY where the server supports it.',
+    }),
+    insert_rows: wholeNumberField(1, 'rows per INSERT statement', {
+      default: 10_000,
+      description: 'Rows per INSERT statement on the insert path.',
+    }),
+    progressive_recompress: switchField({
+      default: true,
+      description:
+        'Recompress a decompressed chunk as soon as none of its slices remain (instead of at the end).',
+    }),
+  })
+  .superRefine((options, ctx) => {
+    if (options.update_columns !== undefined && options.on_conflict !== 'update') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['update_columns'],
+        message:
+          '`{path}` {where} needs on_conflict: update — set on_conflict: update or remove update_columns',
+        params: { style: 'whole' },
+      });
+    }
+  });
+
+const toOptions = timescaleOptionsSection.transform((o) => ({
   /** How rows reach compressed chunks: decompress them first, DML into them (TimescaleDB ≥ 2.11), or decide. */
-  readonly strategy: Strategy;
+  strategy: o.strategy,
   /** What a row that collides with a unique index does: fail the slice, be skipped, or update the existing row. */
-  readonly onConflict: ConflictMode;
+  onConflict: o.on_conflict,
   /** Columns of the unique index to match (chooses among several unique indexes); default: the primary key. */
-  readonly conflictColumns: readonly string[] | undefined;
+  conflictColumns: o.conflict_columns as readonly string[] | undefined,
   /** Columns `update` overwrites; default: every column outside the unique index. */
-  readonly updateColumns: readonly string[] | undefined;
+  updateColumns: o.update_columns as readonly string[] | undefined,
   /** Refuse the swap when the chunks to decompress would take more than this many bytes uncompressed. */
-  readonly maxDecompressedBytes: number;
+  maxDecompressedBytes: o.max_decompressed_bytes,
   /** `COPY FROM STDIN` or batched `INSERT … SELECT FROM unnest(…)`; `auto` = COPY where the server supports it. */
-  readonly loadMethod: LoadMethod;
+  loadMethod: o.load_method,
   /** Rows per INSERT statement on the INSERT path. */
-  readonly insertRows: number;
+  insertRows: o.insert_rows,
   /** Recompress a decompressed chunk as soon as no staged rows remain in it (instead of at the end). */
-  readonly progressiveRecompress: boolean;
+  progressiveRecompress: o.progressive_recompress,
   /**
    * `auto`: a compressed chunk is written directly (no decompression) when its staged rows are at most this
    * fraction of the rows it already holds; otherwise it is decompressed.
    */
-  readonly directMaxFraction: number;
-}
+  directMaxFraction: o.direct_max_fraction,
+}));
 
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 10 * 1024 ** 3;
+/** The default of max_decompressed_bytes, in bytes (written once, in the section above). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES: number =
+  timescaleOptionsSection.shape.max_decompressed_bytes.parse(undefined);
 
-const KEYS = {
-  strategy: 'strategy',
-  on_conflict: 'onConflict',
-  conflict_columns: 'conflictColumns',
-  update_columns: 'updateColumns',
-  max_decompressed_bytes: 'maxDecompressedBytes',
-  load_method: 'loadMethod',
-  insert_rows: 'insertRows',
-  progressive_recompress: 'progressiveRecompress',
-  direct_max_fraction: 'directMaxFraction',
-} as const;
+/** The adapter's options, resolved (camelCase, defaults filled). */
+export type TimescaleOptions = Readonly<z.output<typeof toOptions>>;
 
-type Key = keyof typeof KEYS;
+export const timescaleConfig: AdapterConfigSpec = {
+  kind: 'timescaledb',
+  options: timescaleOptionsSection,
+  defaultDatabase: 'public',
+  defaultLoad: 'client',
+  serverLoad: false,
+  url: { pattern: /^postgres(?:ql)?:\/\/[^/]*/i, example: 'postgres://user@host:5432/db' },
+  env: { 'target.url': ['DATABASE_URL'], 'target.user': ['PGUSER'], 'target.password': ['PGPASSWORD'] },
+  description: 'a TimescaleDB hypertable, compressed chunks included, on PostgreSQL or embedded:<dir>',
+};
 
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(
-    `target option ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`,
-  );
-}
-
-function columnList(key: string, value: unknown): readonly string[] | undefined {
-  if (value === undefined) return undefined;
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    !list.every((c) => typeof c === 'string' && c.length > 0)
-  ) {
-    throw new ConfigError(
-      `target option ${key} must be a list of column names (got ${JSON.stringify(value)})`,
-    );
-  }
-  return list as string[];
-}
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-};
-
-/** `10GiB`, `500 MB`, `1e9`, 1073741824 → bytes. */
-export function parseBytes(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
-  if (typeof value === 'string') {
-    const match = /^\s*([0-9]+(?:\.[0-9]+)?(?:e[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
-    const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
-    if (match && unit !== undefined) return Math.floor(Number(match[1]) * unit);
-  }
-  throw new ConfigError(
-    `target option ${key} must be a size such as 10GiB or 500MB (got ${JSON.stringify(value)})`,
-  );
-}
-
-function positiveInt(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
-  throw new ConfigError(`target option ${key} must be a positive integer (got ${JSON.stringify(value)})`);
-}
-
-function fraction(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n;
-  throw new ConfigError(`target option ${key} must be a number ≥ 0 (got ${JSON.stringify(value)})`);
-}
-
-function flag(key: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 'false') return value === 'true';
-  throw new ConfigError(`target option ${key} must be true or false (got ${JSON.stringify(value)})`);
-}
-
+/**
+ * `config.targetOptions` → TimescaleOptions. Keys are snake_case as in config files; camelCase keys and options
+ * nested under a `timescaledb` key are accepted too (for programs). Throws a one-line ConfigError.
+ */
 export function parseTimescaleOptions(raw: Readonly<Record<string, unknown>>): TimescaleOptions {
   const flat: Record<string, unknown> = {};
   const nested = raw['timescaledb'];
-  const sources = [
-    raw,
-    nested !== null && typeof nested === 'object' ? (nested as Record<string, unknown>) : {},
-  ];
-  for (const source of sources) {
-    for (const [name, value] of Object.entries(source)) {
-      if (name === 'timescaledb') continue;
-      const key = snake(name);
-      if (!(key in KEYS)) {
-        throw new ConfigError(
-          `unknown TimescaleDB target option ${JSON.stringify(name)}: known options are ${Object.keys(KEYS).join(', ')}`,
-        );
-      }
-      flat[key] = value;
+  for (const source of [raw, nested !== null && typeof nested === 'object' ? nested : {}]) {
+    for (const [name, value] of Object.entries(source as Record<string, unknown>)) {
+      if (name !== 'timescaledb' && value !== undefined) flat[snake(name)] = value;
     }
   }
-  const get = (key: Key) => flat[key];
-  const options: TimescaleOptions = {
-    strategy: oneOf('strategy', get('strategy'), ['decompress', 'direct', 'auto'], 'auto'),
-    onConflict: oneOf('on_conflict', get('on_conflict'), ['error', 'nothing', 'update'], 'error'),
-    conflictColumns: columnList('conflict_columns', get('conflict_columns')),
-    updateColumns: columnList('update_columns', get('update_columns')),
-    maxDecompressedBytes: parseBytes(
-      'max_decompressed_bytes',
-      get('max_decompressed_bytes'),
-      DEFAULT_MAX_DECOMPRESSED_BYTES,
-    ),
-    loadMethod: oneOf('load_method', get('load_method'), ['auto', 'copy', 'insert'], 'auto'),
-    insertRows: positiveInt('insert_rows', get('insert_rows'), 10_000),
-    progressiveRecompress: flag('progressive_recompress', get('progressive_recompress'), true),
-    directMaxFraction: fraction('direct_max_fraction', get('direct_max_fraction'), 0.25),
-  };
-  if (options.updateColumns && options.onConflict !== 'update') {
-    throw new ConfigError('target option update_columns needs on_conflict: update');
+  const result = toOptions.safeParse(flat, { reportInput: true });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  if (issue?.code === 'unrecognized_keys') {
+    throw new ConfigError(
+      `unknown TimescaleDB target option ${JSON.stringify(issue.keys[0])}: known options are ${Object.keys(timescaleOptionsSection.shape).join(', ')}`,
+    );
   }
-  return options;
+  const shown = issue && 'input' in issue ? ` (got ${JSON.stringify(issue.input)})` : '';
+  const message = (issue?.message ?? 'is invalid').replace(/`?\{path\}`?/g, path).replace(/ ?\{where\}/g, '');
+  throw new ConfigError(`target option ${path}: ${message}${shown}`);
 }

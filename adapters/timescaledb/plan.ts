@@ -12,6 +12,7 @@ import type { Statements } from './statements.ts';
 import { strategyExplanation } from './swap.ts';
 import { internalText, parseLiteralToInternal } from './time.ts';
 import { qualified, quoteLiteral } from './sql/quote.ts';
+import { catalogFor } from './catalog/index.ts';
 
 export interface PlanInput {
   readonly run: RunContext;
@@ -54,7 +55,8 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   add(
     'validate',
     `introspect ${table}: dimensions, compression settings, policy job, continuous aggregates, unique indexes, chunks`,
-    `SELECT … FROM _timescaledb_catalog.dimension, timescaledb_information.compression_settings, timescaledb_information.jobs, _timescaledb_catalog.continuous_agg, pg_index, _timescaledb_catalog.chunk WHERE hypertable = ${table}`,
+    `SELECT … FROM timescaledb_information.hypertables, timescaledb_information.dimensions, timescaledb_information.hypertable_compression_settings, timescaledb_information.jobs, timescaledb_information.job_stats, timescaledb_information.continuous_aggregates, timescaledb_information.chunks, chunk_compression_stats(${quoteLiteral(qualified(ht.schema, ht.name))}), pg_index` +
+      ` — and from the internal catalog (TimescaleDB ${catalogFor(ht.timescaleVersion).versions}): space slices, partitioning functions, partial-chunk status, rows before compression, bucket widths`,
   );
   add(
     'prepare',
@@ -90,6 +92,15 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     `staged rows per ${ht.time.column} slice (one swap unit per chunk interval)`,
     stmts.sliceStats(),
   );
+  if (options.onConflict === 'error') {
+    for (const index of ht.uniqueIndexes) {
+      add(
+        'swap',
+        `on_conflict: error — per slice, staged keys of unique index ${index.name} (${index.columns.join(', ')}) already in ${table} or staged twice; any found: refuse with the count and one key, before anything changes`,
+        stmts.conflictCheckSql(index, ':slice_start', ':slice_end'),
+      );
+    }
+  }
   const { chunks, lo, hi } = chunksInFilter(input);
   const range =
     lo !== undefined || hi !== undefined
@@ -98,13 +109,18 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   add(
     'swap',
     `headroom: pre-compression size of the chunks to decompress must stay within max_decompressed_bytes ${options.maxDecompressedBytes}`,
-    `SELECT chunk_id, uncompressed_heap_size + uncompressed_index_size + uncompressed_toast_size FROM _timescaledb_catalog.compression_chunk_size`,
+    `SELECT chunk_schema, chunk_name, before_compression_total_bytes FROM chunk_compression_stats(${quoteLiteral(qualified(ht.schema, ht.name))})`,
   );
   if (ht.compressionEnabled && ht.policy) {
     add(
       'swap',
       `pause compression policy job ${ht.policy.jobId} (prior state recorded in ${stmts.names.state})`,
       stmts.pausePolicy().replace('$1', String(ht.policy.jobId)),
+    );
+    add(
+      'swap',
+      `wait until no run of job ${ht.policy.jobId} is under way (the scheduler cancels a run once the job is paused)`,
+      `SELECT count(*) FROM pg_stat_activity a JOIN timescaledb_information.jobs j ON j.application_name = a.application_name WHERE j.job_id = ${ht.policy.jobId}`,
     );
   }
   add('swap', strategyExplanation(ht, options), '');

@@ -2,7 +2,13 @@
  * Pausing and resuming the hypertable's compression policy job with `alter_job(id, scheduled => …)`, recording
  * the prior state in the swap-state table in the same transaction. Never touches `next_start` (the removed
  * timescaledb-extras `decompress_backfill` pushed it forward, which let a never-run job start concurrently).
+ *
+ * Pausing does not stop a run of the job that is already under way: TimescaleDB's scheduler cancels it once it
+ * sees the change (src/bgw/scheduler.c, terminate_and_cleanup_job). `waitUntilJobIdle` waits for that, so no
+ * policy run overlaps the swap; each slice also holds its chunks' locks for its whole transaction, so even a
+ * run that starts in spite of the pause cannot compress a chunk a slice is using.
  */
+import { TargetError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import type { Hypertable } from './introspect.ts';
 import type { Statements } from './statements.ts';
@@ -97,4 +103,38 @@ export async function resumePolicy(
     if (stored.policy)
       await writePolicyRecord(tx, ht.schema, stmts.names.state, { ...record, paused: false });
   });
+}
+
+/** How long a paused policy job may take to stop a run that was under way. */
+export const JOB_STOP_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until no background worker runs job `jobId` (its `application_name` in `pg_stat_activity`), checking every
+ * 100 ms for up to `timeoutMs`. The embedded server runs no background workers: returns at once there.
+ */
+export async function waitUntilJobIdle(
+  db: Queryable,
+  ht: Hypertable,
+  jobId: number,
+  timeoutMs = JOB_STOP_TIMEOUT_MS,
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const rows = await db.query<{ running: string }>(
+      `SELECT count(*)::text AS running FROM pg_stat_activity a
+         JOIN timescaledb_information.jobs j ON j.application_name = a.application_name
+        WHERE j.job_id = $1 AND a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+      [jobId],
+      `checking whether compression policy job ${jobId} of ${ht.schema}.${ht.name} is running`,
+    );
+    if (Number(rows[0]?.running ?? 0) === 0) return;
+    if (Date.now() - started >= timeoutMs) {
+      throw new TargetError(
+        'TARGET_QUERY_FAILED',
+        `compression policy job ${jobId} of ${ht.schema}.${ht.name} is still running ${Math.round(timeoutMs / 1000)} s after shadowfill paused it: ` +
+          `wait for it to finish (SELECT * FROM timescaledb_information.job_stats WHERE job_id = ${jobId}) and run again — the policy is resumed meanwhile`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -114,9 +114,10 @@ export class Statements {
     lo: bigint,
     hi: bigint,
     space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+    time = this.time,
   ): string {
     const kind = this.ht.time.kind;
-    return this.literalRangePredicate(internalLiteral(kind, lo), internalLiteral(kind, hi), space);
+    return this.literalRangePredicate(internalLiteral(kind, lo), internalLiteral(kind, hi), space, time);
   }
 
   /** The same with the bounds given as SQL literals (or plan placeholders). */
@@ -124,8 +125,9 @@ export class Statements {
     lo: string,
     hi: string,
     space?: Readonly<Record<string, { start: bigint; end: bigint }>>,
+    time = this.time,
   ): string {
-    const parts = [`${this.time} >= ${lo}`, `${this.time} < ${hi}`];
+    const parts = [`${time} >= ${lo}`, `${time} < ${hi}`];
     for (const dim of this.ht.space) {
       const slice = space?.[dim.column];
       if (!slice || !dim.partitioningFunction) continue;
@@ -147,6 +149,33 @@ export class Statements {
 
   anyStagedIn(lo: bigint, hi: bigint): string {
     return `SELECT EXISTS (SELECT 1 FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi)}) AS found`;
+  }
+
+  /**
+   * Keys of unique index `index` that staged rows inside [lo, hi) would collide on: already in the hypertable, or
+   * staged twice. Returns how many keys and one of them as JSON. Every unique index of a hypertable includes its
+   * time column, so both sides are bounded to the slice and the hypertable side reads only that slice's chunks.
+   * Rows with a NULL in the key never collide (unique indexes treat NULLs as distinct).
+   */
+  conflictCheck(index: UniqueIndex, lo: bigint, hi: bigint): string {
+    const kind = this.ht.time.kind;
+    return this.conflictCheckSql(index, internalLiteral(kind, lo), internalLiteral(kind, hi));
+  }
+
+  /** `conflictCheck` with the bounds as SQL literals (or plan placeholders). */
+  conflictCheckSql(index: UniqueIndex, lo: string, hi: string): string {
+    const key = index.columns.map(quoteIdent);
+    const list = key.join(', ');
+    const range = this.literalRangePredicate(lo, hi);
+    const liveRange = this.literalRangePredicate(lo, hi, undefined, `l.${this.time}`);
+    const notNull = key.map((c) => `${c} IS NOT NULL`).join(' AND ');
+    const on = key.map((c) => `l.${c} = s.${c}`).join(' AND ');
+    return (
+      `WITH s AS (SELECT ${list} FROM ${this.staging} WHERE ${range} AND ${notNull}), ` +
+      `hits AS (SELECT ${key.map((c) => `s.${c}`).join(', ')} FROM s JOIN ${this.table} l ON ${on} WHERE ${liveRange} ` +
+      `UNION SELECT ${list} FROM s GROUP BY ${list} HAVING count(*) > 1) ` +
+      `SELECT (SELECT count(*) FROM hits)::bigint AS n, (SELECT row_to_json(h)::text FROM hits h LIMIT 1) AS sample`
+    );
   }
 
   /**

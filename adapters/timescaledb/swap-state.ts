@@ -4,7 +4,9 @@
  * journal anything):
  * - `policy`            the compression policy job this run paused and its prior `scheduled` state,
  * - `chunk:<schema.name>` a compressed chunk this run decompressed (or wrote into directly), and whether it has been
- *                       compressed again since.
+ *                       compressed again since,
+ * - `swapped`           how many slices this run has moved into the hypertable and their internal time range (what
+ *                       a stopped swap has already changed: aggregates are refreshed over it).
  * The engine's journal keeps beginSwap's SwapState; this table is what recover/finishSwap trust first.
  */
 import type { Queryable } from './connection.ts';
@@ -27,9 +29,18 @@ export interface ChunkRecord {
   readonly recompressed: boolean;
 }
 
+/** Slices moved into the hypertable so far; bounds in internal time units as decimal text (JSON-safe). */
+export interface SwappedRecord {
+  readonly slices: number;
+  readonly min: string;
+  /** Exclusive end of the last slice. */
+  readonly max: string;
+}
+
 export interface StoredSwapState {
   readonly policy: PolicyRecord | undefined;
   readonly chunks: readonly ChunkRecord[];
+  readonly swapped: SwappedRecord | undefined;
 }
 
 export function stateTableDdl(schema: string, table: string): string {
@@ -44,19 +55,22 @@ export async function stateTableExists(db: Queryable, schema: string, table: str
 }
 
 export async function readSwapState(db: Queryable, schema: string, table: string): Promise<StoredSwapState> {
-  if (!(await stateTableExists(db, schema, table))) return { policy: undefined, chunks: [] };
+  if (!(await stateTableExists(db, schema, table)))
+    return { policy: undefined, chunks: [], swapped: undefined };
   const rows = await db.query<{ key: string; value: Record<string, unknown> }>(
     `SELECT key, value FROM ${qualified(schema, table)} ORDER BY key`,
     [],
     `reading the swap state ${schema}.${table}`,
   );
   let policy: PolicyRecord | undefined;
+  let swapped: SwappedRecord | undefined;
   const chunks: ChunkRecord[] = [];
   for (const { key, value } of rows) {
     if (key === 'policy') policy = value as unknown as PolicyRecord;
+    else if (key === 'swapped') swapped = value as unknown as SwappedRecord;
     else if (key.startsWith('chunk:')) chunks.push(value as unknown as ChunkRecord);
   }
-  return { policy, chunks };
+  return { policy, chunks, swapped };
 }
 
 export async function writePolicyRecord(
@@ -75,6 +89,26 @@ export async function writeChunkRecord(
   record: ChunkRecord,
 ): Promise<void> {
   await put(db, schema, table, `chunk:${record.schema}.${record.name}`, record);
+}
+
+/** Adds the slice [lo, hi) to the `swapped` record (in the slice's own transaction). */
+export async function recordSwappedSlice(
+  db: Queryable,
+  schema: string,
+  table: string,
+  lo: bigint,
+  hi: bigint,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${qualified(schema, table)} (key, value)
+     VALUES ('swapped', jsonb_build_object('slices', 1, 'min', $1::text, 'max', $2::text))
+     ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object(
+       'slices', (${qualified(schema, table)}.value->>'slices')::int + 1,
+       'min', least((${qualified(schema, table)}.value->>'min')::numeric, $1::numeric)::text,
+       'max', greatest((${qualified(schema, table)}.value->>'max')::numeric, $2::numeric)::text)`,
+    [String(lo), String(hi)],
+    `recording the swapped slice in ${schema}.${table}`,
+  );
 }
 
 async function put(db: Queryable, schema: string, table: string, key: string, value: object): Promise<void> {

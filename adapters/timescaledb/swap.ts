@@ -1,8 +1,10 @@
 /**
  * The swap of staged rows into the live hypertable:
- * - beginSwap: index + analyze the staging table, find the compressed chunks the staged rows fall into (time and
- *   space slices), decide per chunk between decompressing it and writing into it directly, check storage headroom
- *   from the chunks' pre-compression sizes, then pause the compression policy (prior state recorded);
+ * - beginSwap: index + analyze the staging table; with `on_conflict: error`, find every staged key that collides
+ *   with the hypertable (or with another staged row) and refuse before anything changes; find the compressed
+ *   chunks the staged rows fall into (time and space slices), decide per chunk between decompressing it and writing
+ *   into it directly, check storage headroom from the chunks' pre-compression sizes, then pause the compression
+ *   policy (prior state recorded) and wait until no run of it is under way;
  * - swap units: one per chunk-interval time slice holding staged rows. One transaction decompresses that slice's
  *   compressed chunks (when decided so), moves its rows staging → hypertable (`DELETE … RETURNING` feeding
  *   `INSERT … ON CONFLICT …`) and records what it did; afterwards, every chunk this run decompressed that has no
@@ -10,18 +12,28 @@
  * - finishSwap: recompress whatever this run decompressed or wrote into and is not compressed yet, compress new
  *   chunks older than the policy's compress_after, resume the policy (always), refresh every continuous
  *   aggregate over the backfilled range;
+ * - a slice that still collides (live ingestion wrote the key after the pre-check) stops the swap with the live
+ *   side consistent: its own transaction rolled back, the slices already moved have their chunks compressed again
+ *   and the aggregates refreshed over them, and the message says what was swapped and how to finish;
  * - recover: resume a policy a stopped or killed invocation left paused.
  */
 import type { SwapState, SwapUnit } from '../../src/adapter/contract.ts';
 import { TargetError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
-import { listChunks, versionAtLeast, type ChunkInfo, type Hypertable } from './introspect.ts';
+import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from './introspect.ts';
 import type { Strategy, TimescaleOptions } from './options.ts';
-import { currentPolicy, pausePolicy, resumePolicy } from './policy.ts';
+import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './policy.ts';
 import type { Statements } from './statements.ts';
-import { readSwapState, stateTableExists, writeChunkRecord, type PolicyRecord } from './swap-state.ts';
+import {
+  readSwapState,
+  recordSwappedSlice,
+  stateTableExists,
+  writeChunkRecord,
+  type PolicyRecord,
+} from './swap-state.ts';
 import { internalText, intervalText } from './time.ts';
 import { qualified } from './sql/quote.ts';
+import { versionAtLeast } from './version.ts';
 
 export interface SwapContext {
   readonly db: PgConnection;
@@ -51,8 +63,8 @@ export interface TimescaleSwapState {
   readonly adapter: 'timescaledb';
   readonly strategy: Strategy;
   readonly policy: PolicyRecord | null;
-  /** Chunks with an id above this did not exist when the swap began. */
-  readonly maxChunkId: number;
+  /** When the swap began (the server's clock, ISO 8601): chunks created since were created by the swap. */
+  readonly beganAt: string;
   /** Internal time range of all staged rows [min, max], or null when nothing was staged. */
   readonly range: { readonly min: string; readonly max: string } | null;
   readonly slices: number;
@@ -155,7 +167,6 @@ export interface SwapBeginning {
 
 export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
   const { db, ht, stmts, options } = ctx;
-  const where = `${ht.schema}.${ht.name}`;
   if (options.strategy === 'direct' && !versionAtLeast(ht.timescaleVersion, 2, 11)) {
     throw new TargetError(
       'TARGET_UNSUPPORTED',
@@ -165,8 +176,51 @@ export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
   await db.query(stmts.createTimeIndex(), [], `indexing ${stmts.names.staging} on ${ht.time.column}`);
   await db.query(stmts.analyzeStaging(), [], `analyzing ${stmts.names.staging}`);
   const slices = await readSlices(ctx);
-  const chunks = await listChunks(db, ht);
-  const plans = await planChunks(ctx, slices, db, chunks);
+  if (options.onConflict === 'error') await refuseConflicts(ctx, slices);
+  const before = await planChunks(ctx, slices, db);
+  checkHeadroom(ctx, slices, before);
+  let policy: PolicyRecord | undefined;
+  if (ht.compressionEnabled) {
+    policy = await db.transaction((tx) => pausePolicy(tx, ht, stmts));
+    if (policy) await waitUntilJobIdle(db, ht, policy.jobId);
+  }
+  const clock = await db.query<{ now: string }>(
+    `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`,
+    [],
+    'reading the server clock',
+  );
+  // The policy may have compressed chunks between the first plan and the pause: plan again now that it cannot.
+  const plans = policy ? await planChunks(ctx, slices, db) : before;
+  const decompress = plans.filter((p) => p.how === 'decompress');
+  const min = slices.reduce<bigint | undefined>(
+    (m, s) => (m === undefined || s.min < m ? s.min : m),
+    undefined,
+  );
+  const max = slices.reduce<bigint | undefined>(
+    (m, s) => (m === undefined || s.max > m ? s.max : m),
+    undefined,
+  );
+  const state: TimescaleSwapState = {
+    adapter: 'timescaledb',
+    strategy: options.strategy,
+    policy: policy ?? null,
+    beganAt: clock[0]?.now ?? new Date().toISOString(),
+    range: min === undefined || max === undefined ? null : { min: String(min), max: String(max) },
+    slices: slices.length,
+    rows: slices.reduce((n, s) => n + s.rows, 0),
+    chunks: plans.map((p) => ({
+      chunk: `${p.chunk.schema}.${p.chunk.name}`,
+      how: p.how,
+      bytes: p.chunk.uncompressedBytes ?? 0,
+    })),
+    decompressBytes: decompress.reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0),
+  };
+  return { state, slices };
+}
+
+/** Refuses a swap that would decompress more than max_decompressed_bytes at once (before anything is paused). */
+function checkHeadroom(ctx: SwapContext, slices: readonly Slice[], plans: readonly ChunkPlan[]): void {
+  const { ht, options } = ctx;
   const decompress = plans.filter((p) => p.how === 'decompress');
   const total = decompress.reduce((n, p) => n + (p.chunk.uncompressedBytes ?? 0), 0);
   // With progressive recompression a chunk is compressed again as soon as its slices are done, so the peak is
@@ -184,34 +238,57 @@ export async function beginSwap(ctx: SwapContext): Promise<SwapBeginning> {
   if (peak > options.maxDecompressedBytes) {
     throw new TargetError(
       'TARGET_UNSUPPORTED',
-      `the backfill of ${where} would decompress ${decompress.length} chunk(s) needing ${fmtBytes(peak)} uncompressed at once (${fmtBytes(total)} in all), above max_decompressed_bytes ${fmtBytes(options.maxDecompressedBytes)}: make room and raise max_decompressed_bytes, or use strategy direct`,
+      `the backfill of ${ht.schema}.${ht.name} would decompress ${decompress.length} chunk(s) needing ${fmtBytes(peak)} uncompressed at once (${fmtBytes(total)} in all), above max_decompressed_bytes ${fmtBytes(options.maxDecompressedBytes)}: make room and raise max_decompressed_bytes, or use strategy direct`,
     );
   }
-  const policy = ht.compressionEnabled ? await db.transaction((tx) => pausePolicy(tx, ht, stmts)) : undefined;
-  const min = slices.reduce<bigint | undefined>(
-    (m, s) => (m === undefined || s.min < m ? s.min : m),
-    undefined,
-  );
-  const max = slices.reduce<bigint | undefined>(
-    (m, s) => (m === undefined || s.max > m ? s.max : m),
-    undefined,
-  );
-  const state: TimescaleSwapState = {
-    adapter: 'timescaledb',
-    strategy: options.strategy,
-    policy: policy ?? null,
-    maxChunkId: chunks.reduce((m, c) => Math.max(m, c.id), 0),
-    range: min === undefined || max === undefined ? null : { min: String(min), max: String(max) },
-    slices: slices.length,
-    rows: slices.reduce((n, s) => n + s.rows, 0),
-    chunks: plans.map((p) => ({
-      chunk: `${p.chunk.schema}.${p.chunk.name}`,
-      how: p.how,
-      bytes: p.chunk.uncompressedBytes ?? 0,
-    })),
-    decompressBytes: total,
-  };
-  return { state, slices };
+}
+
+/** `{"device":1,"t":"2024-12-17T00:00:00+00:00"}` → `(device, t) = (1, 2024-12-17T00:00:00+00:00)`. */
+function keyText(index: UniqueIndex, json: string | null | undefined): string {
+  if (!json) return `(${index.columns.join(', ')})`;
+  try {
+    const value = JSON.parse(json) as Record<string, unknown>;
+    const values = index.columns.map((c) => {
+      const v = value[c];
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    });
+    return `(${index.columns.join(', ')}) = (${values.join(', ')})`;
+  } catch {
+    return json;
+  }
+}
+
+/**
+ * `on_conflict: error`: every staged key that would collide with a unique index of the hypertable (or with
+ * another staged row), slice by slice, before anything changes. Refuses with the count and one key.
+ */
+async function refuseConflicts(ctx: SwapContext, slices: readonly Slice[]): Promise<void> {
+  const { db, ht, stmts } = ctx;
+  for (const index of ht.uniqueIndexes) {
+    let count = 0;
+    let sample: string | null = null;
+    for (const slice of slices) {
+      const rows = await db.query<{ n: string; sample: string | null }>(
+        stmts.conflictCheck(index, slice.lo, slice.hi),
+        [],
+        `looking for staged keys of ${stmts.names.staging} already in ${ht.schema}.${ht.name} (${index.name})`,
+      );
+      const n = Number(rows[0]?.n ?? 0);
+      if (n > 0) {
+        count += n;
+        sample ??= rows[0]?.sample ?? null;
+      }
+    }
+    if (count > 0) {
+      throw new TargetError(
+        'TARGET_QUERY_FAILED',
+        `on_conflict: error — ${count} staged key${count === 1 ? '' : 's'} of ${ht.schema}.${ht.name} on unique index ${index.name} ` +
+          `already exist in the table or twice in the source, e.g. ${keyText(index, sample)}; nothing was swapped and ${ht.schema}.${ht.name} is unchanged: ` +
+          `run again with on_conflict: nothing (keep the existing rows) or update (take the source's), or remove those rows from the source and start over with --new-run`,
+        { nativeCode: '23505' },
+      );
+    }
+  }
 }
 
 /** One unit per staged slice; `known` are slices just read by beginSwap (saves a scan of the staging table). */
@@ -247,44 +324,117 @@ export async function swapUnit(ctx: SwapContext, unit: SwapUnit): Promise<SliceR
   const { db, ht, stmts } = ctx;
   const { lo, hi } = parseUnit(ctx, unit);
   const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
-  const result = await db.transaction(async (tx) => {
-    const pending = await tx.query<{ found: boolean }>(
-      stmts.anyStagedIn(lo, hi),
-      [],
-      `checking ${range} in ${stmts.names.staging}`,
-    );
-    if (!pending[0]?.found) return { moved: 0, inserted: 0, decompressed: [] as string[] };
-    // A resumed swap (after recover() resumed the policy) pauses it again before touching chunks.
-    if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
-    const slice: Slice = { slice: 0n, lo, hi, min: lo, max: hi - 1n, rows: 0 };
-    const plans = await planChunks(ctx, [slice], tx);
-    const decompressed: string[] = [];
-    for (const plan of plans) {
-      const name = `${plan.chunk.schema}.${plan.chunk.name}`;
-      if (plan.how === 'decompress') {
-        await tx.query(
-          stmts.decompressChunk(),
-          [qualified(plan.chunk.schema, plan.chunk.name)],
-          `decompressing chunk ${name}`,
-        );
-        decompressed.push(name);
-      }
-      await writeChunkRecord(tx, ht.schema, stmts.names.state, {
-        schema: plan.chunk.schema,
-        name: plan.chunk.name,
-        how: plan.how === 'decompress' ? 'decompressed' : 'direct',
-        recompressed: false,
-      });
+  // A resumed swap (after recover() resumed the policy) pauses it again, and waits for a run under way to stop,
+  // before touching chunks.
+  if (ht.compressionEnabled) {
+    const stored = await readSwapState(db, ht.schema, stmts.names.state);
+    if (!stored.policy?.paused) {
+      const paused = await db.transaction((tx) => pausePolicy(tx, ht, stmts));
+      if (paused) await waitUntilJobIdle(db, ht, paused.jobId);
     }
-    const moved = await tx.query<{ moved: string; inserted: string }>(
-      stmts.moveSlice(lo, hi),
-      [],
-      `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
-    );
-    return { moved: Number(moved[0]?.moved ?? 0), inserted: Number(moved[0]?.inserted ?? 0), decompressed };
-  });
+  }
+  let result: SliceResult;
+  try {
+    result = await db.transaction(async (tx) => {
+      const pending = await tx.query<{ found: boolean }>(
+        stmts.anyStagedIn(lo, hi),
+        [],
+        `checking ${range} in ${stmts.names.staging}`,
+      );
+      if (!pending[0]?.found) return { moved: 0, inserted: 0, decompressed: [] as string[] };
+      if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
+      const slice: Slice = { slice: 0n, lo, hi, min: lo, max: hi - 1n, rows: 0 };
+      const plans = await planChunks(ctx, [slice], tx);
+      const decompressed: string[] = [];
+      for (const plan of plans) {
+        const name = `${plan.chunk.schema}.${plan.chunk.name}`;
+        if (plan.how === 'decompress') {
+          await tx.query(
+            stmts.decompressChunk(),
+            [qualified(plan.chunk.schema, plan.chunk.name)],
+            `decompressing chunk ${name}`,
+          );
+          decompressed.push(name);
+        }
+        await writeChunkRecord(tx, ht.schema, stmts.names.state, {
+          schema: plan.chunk.schema,
+          name: plan.chunk.name,
+          how: plan.how === 'decompress' ? 'decompressed' : 'direct',
+          recompressed: false,
+        });
+      }
+      const moved = await tx.query<{ moved: string; inserted: string }>(
+        stmts.moveSlice(lo, hi),
+        [],
+        `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
+      );
+      await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
+      return {
+        moved: Number(moved[0]?.moved ?? 0),
+        inserted: Number(moved[0]?.inserted ?? 0),
+        decompressed,
+      };
+    });
+  } catch (error) {
+    if (ctx.options.onConflict === 'error' && error instanceof TargetError && error.nativeCode === '23505') {
+      throw await stopAfterConflict(ctx, range, error);
+    }
+    throw error;
+  }
   if (ctx.options.progressiveRecompress) await recompressFinished(ctx, false);
   return result;
+}
+
+/**
+ * A slice collided with a row live ingestion wrote after the pre-check: its transaction rolled back. Leaves the
+ * live side consistent — the chunks of the slices already moved compressed again, every aggregate refreshed over
+ * them — and returns the error saying what was swapped and how to finish. (The engine then resumes the policy.)
+ */
+async function stopAfterConflict(ctx: SwapContext, range: string, error: TargetError): Promise<TargetError> {
+  const { db, ht, stmts } = ctx;
+  const table = `${ht.schema}.${ht.name}`;
+  const cause = error.cause as { detail?: string } | undefined;
+  const key = cause?.detail ? ` (${cause.detail.replace(/\.$/, '')})` : '';
+  let done = 'none of its slices had been moved';
+  try {
+    await recompressFinished(ctx, false);
+    const stored = await readSwapState(db, ht.schema, stmts.names.state);
+    const swapped = stored.swapped;
+    if (swapped) {
+      const lo = BigInt(swapped.min);
+      const hi = BigInt(swapped.max);
+      const refreshed = await refreshAggregates(ctx, lo, hi - 1n);
+      done =
+        `${swapped.slices} slice${swapped.slices === 1 ? ' was' : 's were'} moved (${ht.time.column} ` +
+        `[${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})), their chunks compressed again` +
+        (refreshed.length > 0 ? ` and ${refreshed.join(', ')} refreshed over them` : '');
+    }
+  } catch (settle) {
+    done += ` (settling the swapped part failed too: ${(settle as Error).message.split('\n')[0]})`;
+  }
+  const left = await readSlices(ctx).catch(() => [] as Slice[]);
+  return new TargetError(
+    'TARGET_QUERY_FAILED',
+    `on_conflict: error — ${range} of ${table} collides with a row written after the pre-check (live ingestion)${key}; ` +
+      `that slice was not changed; ${done}; ${left.length} slice${left.length === 1 ? '' : 's'} stay staged in ${stmts.names.staging}. ` +
+      `To finish: remove the colliding live rows and run the same command again, or run it again with on_conflict: nothing or update — slices already moved are not repeated`,
+    { cause: error, nativeCode: '23505' },
+  );
+}
+
+/** Refreshes every continuous aggregate (lowest level first) over internal time [min, max]. */
+async function refreshAggregates(ctx: SwapContext, min: bigint, max: bigint): Promise<string[]> {
+  const { db, ht, stmts } = ctx;
+  const refreshed: string[] = [];
+  for (const agg of [...ht.aggregates].sort((a, b) => a.level - b.level)) {
+    await db.query(
+      stmts.refreshAggregate(agg.schema, agg.name, agg.bucketWidth, min, max),
+      [],
+      `refreshing continuous aggregate ${agg.schema}.${agg.name}`,
+    );
+    refreshed.push(`${agg.schema}.${agg.name}`);
+  }
+  return refreshed;
 }
 
 /**
@@ -343,7 +493,7 @@ export async function finishSwap(
     const policy = ht.compressionEnabled ? await currentPolicy(db, ht) : undefined;
     const listing =
       policy?.compressAfter !== undefined ? stmts.chunksPastCompressAfter(policy.compressAfter) : undefined;
-    if (listing && typeof state.maxChunkId === 'number') {
+    if (listing && typeof state.beganAt === 'string') {
       const old = await db.query<{ chunk: string }>(
         listing,
         [],
@@ -352,7 +502,7 @@ export async function finishSwap(
       const past = new Set(old.map((r) => r.chunk.replace(/"/g, '')));
       for (const chunk of await listChunks(db, ht)) {
         const name = `${chunk.schema}.${chunk.name}`;
-        if (chunk.id <= state.maxChunkId || chunk.compressed || !past.has(name)) continue;
+        if (chunk.createdAt < state.beganAt || chunk.compressed || !past.has(name)) continue;
         await db.query(
           stmts.compressChunk(),
           [qualified(chunk.schema, chunk.name)],
@@ -364,19 +514,9 @@ export async function finishSwap(
   } finally {
     await resumePolicy(db, ht, stmts, state.policy ?? undefined);
   }
-  const refreshed: string[] = [];
-  if (state.range) {
-    const min = BigInt(state.range.min);
-    const max = BigInt(state.range.max);
-    for (const agg of [...ht.aggregates].sort((a, b) => a.level - b.level)) {
-      await db.query(
-        stmts.refreshAggregate(agg.schema, agg.name, agg.bucketWidth, min, max),
-        [],
-        `refreshing continuous aggregate ${agg.schema}.${agg.name}`,
-      );
-      refreshed.push(`${agg.schema}.${agg.name}`);
-    }
-  }
+  const refreshed = state.range
+    ? await refreshAggregates(ctx, BigInt(state.range.min), BigInt(state.range.max))
+    : [];
   return { recompressed, compressedNew, refreshed };
 }
 

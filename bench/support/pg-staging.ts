@@ -10,7 +10,7 @@ import { readColumns, type Hypertable } from '../../adapters/timescaledb/introsp
 import { loadBatch } from '../../adapters/timescaledb/load.ts';
 import { runNames } from '../../adapters/timescaledb/names.ts';
 import { parseTimescaleOptions } from '../../adapters/timescaledb/options.ts';
-import { mapColumns, Statements } from '../../adapters/timescaledb/statements.ts';
+import { mapColumns, Statements, type ColumnMapping } from '../../adapters/timescaledb/statements.ts';
 import type { LoadResult, RowChunk } from '../../src/adapter/contract.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
 
@@ -21,6 +21,9 @@ export interface PgStaging {
   load(batch: number, input: AsyncIterable<RowChunk>): Promise<LoadResult>;
   /** Empties the staging table between rounds. */
   truncate(): Promise<void>;
+  /** The adapter's statements and column mapping for this table (for loaders other than `loadBatch`). */
+  readonly statements: Statements;
+  readonly mapping: readonly ColumnMapping[];
 }
 
 /** Creates the adapter's staging table for `schema.table` and returns its loader. */
@@ -39,7 +42,6 @@ export async function createPgStaging(
   const ht: Hypertable = {
     schema,
     name: table,
-    id: 0,
     columns,
     time: {
       column: timeColumn,
@@ -68,6 +70,8 @@ export async function createPgStaging(
     );
   }
   return {
+    statements,
+    mapping,
     staging: statements.names.staging,
     load: (batch, input) =>
       loadBatch(

@@ -21,14 +21,25 @@
  *                    be compressed or finalized while later units are still being processed.
  * - **journal**      An append-only event log kept in the target database (table `shadowfill_journal`); the
  *                    engine derives a run's state from it and is the only writer.
+ * - **lease**        A record in the target database naming the one process that may act for a live table now
+ *                    (holder, host, pid, heartbeat, expiry); see src/journal/lease.ts.
+ * - **abandon**      Giving up a run that will never finish: what it paused is restored, its landing, shadow and
+ *                    shadow-view objects are dropped, and the journal records it. Never once its swap began.
  *
  * Division of labour: the engine (src/) decides batching, ordering, retries, verification and journaling and
  * never writes target SQL. An adapter (adapters/<kind>/) owns its SQL, introspection and drivers, and decides
  * nothing about batching, ordering or retries. Differences between targets are the capability flags below.
  */
 import type { BackfillConfig } from '../config/types.ts';
-import type { SourceColumn, SourceObject, SourceSchema, ObjectStoreLocation } from '../source/types.ts';
+import type {
+  ColumnRange,
+  SourceColumn,
+  SourceObject,
+  SourceSchema,
+  ObjectStoreLocation,
+} from '../source/types.ts';
 import type { JournalStore } from '../journal/types.ts';
+import type { LeaseStore } from '../journal/lease.ts';
 import type { RunEvent } from '../runner/events.ts';
 
 export interface TargetCapabilities {
@@ -49,6 +60,11 @@ export interface TargetCapabilities {
    * `SELECT count() FROM s3(…) WHERE filter`). When false the engine counts rows as it streams them.
    */
   readonly countsSourceRows: boolean;
+  /**
+   * `countShadowRows` is cheap (ClickHouse reads it from part metadata), so the engine checks the whole shadow
+   * after every commit. Default false: the engine checks it when a run resumes and before the swap.
+   */
+  readonly countsShadowCheaply?: boolean;
 }
 
 /** A column of a live table as the target describes it. */
@@ -156,12 +172,51 @@ export interface PlannedStatement {
   readonly sql: string;
 }
 
+/**
+ * The part of the live tables a run can change, for `measure`: the smallest and largest value of each source column
+ * over every object of the run, from the Parquet footers' statistics (columns without statistics are absent).
+ * An adapter counts only the rows inside the range of its partitioning column (chunk- or partition-pruned) instead
+ * of scanning whole tables; before and after the run it gets the same scope.
+ */
+export interface MeasureScope {
+  readonly ranges: Readonly<Record<string, ColumnRange>>;
+}
+
 /** Rows (and aggregate sums) of one live table, for the report. */
 export interface TableMeasurement {
   readonly table: string;
+  /**
+   * What part of the table was counted, e.g. `timestamp in [2024-12-17T00:00:00.000Z, 2024-12-19T23:59:59.999Z]`;
+   * absent when the whole table was.
+   */
+  readonly scope?: string;
   readonly rows: number;
   /** Aggregates per column (`sum(count)`, `countMerge(c)` …) keyed by the expression shown to users. */
   readonly aggregates: Readonly<Record<string, number>>;
+}
+
+/** What one check established about one table (shown in the report, per table). */
+export interface TableVerification {
+  /** `database.table` of the live table whose landing or shadow was checked. */
+  readonly table: string;
+  /** `batch`: a batch's landing before its commit; `shadow`: the whole shadow before the swap. */
+  readonly scope: 'batch' | 'shadow';
+  /** How, in words: `count() = rows the source selects`, `per-key sum(count) vs pypi_downloads_mv's SELECT …`. */
+  readonly method: string;
+  /** True when the check compares every value it covers exactly; false for a documented weaker check. */
+  readonly exact: boolean;
+  readonly ok: boolean;
+  /** The figures compared, and what differs when not ok. */
+  readonly detail: string;
+}
+
+/** What `probeSource` examines: the objects about to be planned and the columns loaded from them. */
+export interface SourceProbe {
+  readonly target: TargetDescription;
+  readonly store: ObjectStoreLocation;
+  readonly objects: readonly SourceObject[];
+  readonly columns: readonly SourceColumn[];
+  readonly filter: RowFilter | undefined;
 }
 
 /** Opaque state an adapter hands the engine at `beginSwap`, to be journaled and handed back later. */
@@ -172,6 +227,8 @@ export interface TargetAdapter {
   readonly capabilities: TargetCapabilities;
   /** Where the engine keeps this target's journal. */
   readonly journal: JournalStore;
+  /** Where the engine keeps leases (who may act for a live table now), next to the journal. */
+  readonly lease: LeaseStore;
 
   /** Connects and checks credentials; throws TargetError(TARGET_UNREACHABLE | TARGET_ACCESS_DENIED). */
   connect(): Promise<void>;
@@ -183,8 +240,17 @@ export interface TargetAdapter {
   checkSchema(target: TargetDescription, columns: readonly SourceColumn[]): readonly string[];
   /** Smallest value of `column` in the live table, as a literal the target parses back; null if empty. */
   minValue(column: string): Promise<string | null>;
-  /** Row counts and aggregates of the live table and every view target. */
-  measure(target: TargetDescription): Promise<readonly TableMeasurement[]>;
+  /**
+   * Row counts and aggregates of the live table and every view target — within `scope` when the adapter can bound
+   * them by it (see MeasureScope), else of the whole tables.
+   */
+  measure(target: TargetDescription, scope?: MeasureScope): Promise<readonly TableMeasurement[]>;
+  /**
+   * Optional: reads the source values whose conversion into the live table's column types can fail or change
+   * them (text → number or date, narrowing), before any DDL. One line per column that would not load, naming
+   * the column, a sample value and the object; empty when every value converts.
+   */
+  probeSource?(probe: SourceProbe): Promise<readonly string[]>;
 
   /** Every statement of the run, in order, without running any. */
   planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[];
@@ -208,11 +274,18 @@ export interface TargetAdapter {
   countSourceRows?(run: RunContext, batch: BatchSpec): Promise<number>;
   /** Rows of the batch now in the landing table (or staged for it). */
   countLandedRows(run: RunContext, batch: BatchSpec): Promise<number>;
+  /**
+   * Only when `shadowsViews`: reconciles every view target's landing (`landing`: after a batch loaded, before
+   * its commit) or shadow (`shadow`: before the swap) with its views' SELECT recomputed over the landing or
+   * shadow of their source. One result per view target; the engine refuses to commit or swap when one is not ok.
+   */
+  verifyViewTargets?(run: RunContext, scope: 'landing' | 'shadow'): Promise<readonly TableVerification[]>;
   /** Makes the verified batch part of the shadow. Idempotent. */
   commitBatch(run: RunContext, batch: BatchSpec): Promise<void>;
   /**
    * Rows of the live table's data the shadow holds now (every committed batch). Checked against the sum of
-   * the verified batches before the swap begins, so a shadow that lost rows is never swapped in.
+   * the committed batches' verified rows before the swap begins, when a run resumes, and after every commit
+   * when `countsShadowCheaply`, so a shadow that lost or gained rows is never swapped in.
    */
   countShadowRows(run: RunContext): Promise<number>;
 
@@ -227,6 +300,13 @@ export interface TargetAdapter {
 
   /** Drops every landing, shadow and shadow-view object of the run. Idempotent. */
   dropShadows(run: RunContext): Promise<void>;
+  /**
+   * Gives up a run that will never finish (`shadowfill abandon`, `--new-run`): puts back anything the run
+   * changed outside its own objects (e.g. a paused compression policy, per the adapter's own record first and
+   * `swapState` second), then drops its landing, shadow and shadow-view objects. Idempotent; the engine never
+   * calls it once the run's swap began.
+   */
+  abandon(run: RunContext, swapState: SwapState | undefined): Promise<void>;
 }
 
 /** Builds an adapter for a resolved config. Each adapter folder exports one. */

@@ -6,6 +6,9 @@
  * - stderr is not a TTY: the same status as plain lines, at most one every `intervalSeconds` (plus the last
  *   batch), and the notes; never a control character;
  * - `--json`: one JSON object per event on stdout (schema: docs/EVENTS.md), nothing on stderr.
+ *
+ * A failure is printed once, as the command's final `error:` line: a batch attempt that will not be retried and
+ * the run stopping are shown only with `verbose` (and always as `--json` events).
  */
 import type { RunEvent } from '../runner/events.ts';
 import { formatBytes, formatCount, formatRate, formatSeconds } from './format.ts';
@@ -13,6 +16,8 @@ import { formatBytes, formatCount, formatRate, formatSeconds } from './format.ts
 export interface ProgressOptions {
   readonly json: boolean;
   readonly quiet: boolean;
+  /** Also print the notes that repeat the final error (the failed last attempt, the run stopping). */
+  readonly verbose?: boolean;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Clock in milliseconds (tests pass a fake one). Default `Date.now`. */
@@ -137,7 +142,7 @@ export function statusLine(state: ProgressState, elapsedSeconds: number): string
 }
 
 /** A one-off line worth keeping in the scrollback, or undefined. */
-function noteFor(event: RunEvent): string | undefined {
+function noteFor(event: RunEvent, verbose: boolean): string | undefined {
   switch (event.type) {
     case 'run-started':
       return (
@@ -145,6 +150,8 @@ function noteFor(event: RunEvent): string | undefined {
         `${formatBytes(event.bytes)} in ${event.batches} batches`
       );
     case 'batch-failed':
+      // The last attempt's error is the command's error line; say it twice only when asked.
+      if (!event.willRetry && !verbose) return undefined;
       return `batch ${event.batch + 1} attempt ${event.attempt} failed: ${event.error}${event.willRetry ? ' — retrying' : ''}`;
     case 'policy-paused':
       return `paused background jobs ${event.jobs.join(', ')} of ${event.table}`;
@@ -157,7 +164,7 @@ function noteFor(event: RunEvent): string | undefined {
     case 'run-finished':
       return `run ${event.runId} finished: ${formatCount(event.rowsLoaded)} rows in ${formatSeconds(event.seconds)}`;
     case 'run-stopped':
-      return `run ${event.runId} stopped: ${event.error} — run the same command again to resume`;
+      return verbose ? `run ${event.runId} stopped: ${event.error}` : undefined;
     default:
       return undefined;
   }
@@ -196,10 +203,15 @@ export function createProgress(options: ProgressOptions): (event: RunEvent) => v
     }
     applyEvent(state, event);
     if (options.quiet) return;
-    const note = noteFor(event);
+    const note = noteFor(event, options.verbose === true);
     if (tty) {
       if (note !== undefined) writeNote(note);
-      if (event.type === 'run-finished' || event.type === 'run-stopped') return;
+      if (event.type === 'run-finished' || event.type === 'run-stopped') {
+        // The command's own last line (report or error) starts on a clean line.
+        if (live) options.stderr.write('\r\x1b[2K');
+        live = false;
+        return;
+      }
       redraw();
       return;
     }

@@ -8,6 +8,8 @@ import { formatBytes, formatCount, formatRate, formatSeconds } from './format.ts
 
 export interface TableDelta {
   readonly table: string;
+  /** The part of the table that was measured (e.g. the backfilled time range); absent when the whole table was. */
+  readonly scope?: string;
   readonly rowsBefore: number;
   readonly rowsAfter: number;
   readonly rowsDelta: number;
@@ -38,6 +40,7 @@ export function tableDeltas(report: RunReport): TableDelta[] {
     }
     return {
       table: after.table,
+      ...(after.scope !== undefined ? { scope: after.scope } : {}),
       rowsBefore,
       rowsAfter: after.rows,
       rowsDelta: after.rows - rowsBefore,
@@ -89,7 +92,7 @@ export function formatReport(report: RunReport): string {
   );
   for (const t of json.tables) {
     lines.push(
-      `  ${t.table}: rows ${formatCount(t.rowsBefore)} → ${formatCount(t.rowsAfter)} (+${formatCount(t.rowsDelta)})`,
+      `  ${t.table}${t.scope !== undefined ? ` (${t.scope})` : ''}: rows ${formatCount(t.rowsBefore)} → ${formatCount(t.rowsAfter)} (+${formatCount(t.rowsDelta)})`,
     );
     for (const [expr, a] of Object.entries(t.aggregates)) {
       lines.push(
@@ -99,6 +102,12 @@ export function formatReport(report: RunReport): string {
   }
   if (json.verification.verdict !== 'UNKNOWN') {
     lines.push(`  verification: ${json.verification.verdict} — ${json.verification.detail}`);
+  }
+  for (const c of report.checks ?? []) {
+    lines.push(
+      `  checked ${c.table} ${c.scope === 'batch' ? 'in every batch' : 'before the swap'}: ${c.ok ? 'OK' : 'MISMATCH'} — ` +
+        `${c.method}${c.exact ? '' : ' (documented check, not exact)'}; ${c.detail}`,
+    );
   }
   return lines.join('\n');
 }

@@ -1,9 +1,12 @@
 /**
- * The resolved configuration of a backfill: what `loadConfig` returns after merging the file, CLI flags and
- * environment variables and checking every field. Field names in YAML/JSON files are snake_case versions of
- * these (e.g. `source.access_key_id`, `filter.before`); see README "Configuration".
+ * The resolved configuration of a backfill: what `loadConfig` and `defineConfig` return after the configuration
+ * schema (src/config/schema.ts) has checked every field and filled every default. Field names in YAML/JSON files
+ * are snake_case versions of these (e.g. `source.access_key_id`, `filter.before`); see README "Configuration" or
+ * `shadowfill config schema`.
  */
+import type { z } from 'zod';
 import type { ObjectStoreCredentials } from '../source/types.ts';
+import type { batchSection } from './schema.ts';
 
 export type TargetKind = 'clickhouse' | 'timescaledb';
 
@@ -40,12 +43,8 @@ export interface FilterConfig {
   readonly after: string | undefined;
 }
 
-export interface BatchConfig {
-  /** At most this many objects per batch. */
-  readonly files: number;
-  /** At most this many bytes per batch (a single larger object still forms its own batch). */
-  readonly bytes: number;
-}
+/** `files`: at most this many objects per batch; `bytes`: at most this many bytes (a larger object still forms its own batch). */
+export type BatchConfig = Readonly<z.output<typeof batchSection>>;
 
 /** `server`: the database reads the objects itself (ClickHouse `s3()`); `client`: the engine streams them. */
 export type LoadMode = 'server' | 'client';
@@ -62,9 +61,12 @@ export interface BackfillConfig {
   readonly load: LoadMode;
   /** Attempts per batch before the run stops with an error (1 = no retry). */
   readonly attempts: number;
-  /** Adapter-specific options (e.g. TimescaleDB `strategy`, `on_conflict`), validated by the adapter. */
+  /**
+   * The option section of the target's adapter (e.g. TimescaleDB `strategy`, `on_conflict`) as written,
+   * checked against the adapter's schema; the adapter reads it with its own parser (defaults filled there).
+   */
   readonly targetOptions: Readonly<Record<string, unknown>>;
 }
 
-export const DEFAULT_BATCH: BatchConfig = { files: 100, bytes: 15 * 1024 ** 3 };
-export const DEFAULT_ATTEMPTS = 3;
+/** Defaults of the engine's sections, for programs that build a BackfillConfig by hand (written in the schema). */
+export { DEFAULT_ATTEMPTS, DEFAULT_BATCH } from './defaults.ts';

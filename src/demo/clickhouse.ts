@@ -22,6 +22,8 @@ export interface DemoOptions {
   readonly rowsPerFile: number;
   readonly onEvent?: EventSink;
   readonly log: (line: string) => void;
+  /** Aborting stops the backfill after the step in progress (the CLI's first Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 export interface DemoResult {
@@ -100,7 +102,10 @@ export async function clickhouseDemo(options: DemoOptions): Promise<DemoResult> 
     await adapter.connect();
     let report: RunReport;
     try {
-      report = await runBackfill(config, adapter, { onEvent: options.onEvent });
+      report = await runBackfill(config, adapter, {
+        onEvent: options.onEvent,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } finally {
       await adapter.close();
     }

@@ -1,6 +1,11 @@
 /**
  * `shadowfill demo --target timescaledb`: the TimescaleDB docs' "backfill historical data on compressed chunks"
- * scenario end to end, on the embedded TimescaleDB and a local S3 server (both child processes) under `--dir`.
+ * scenario end to end, on the embedded TimescaleDB (default) or a real TimescaleDB server (`url`), with a local S3
+ * server (child process) under `--dir`.
+ *
+ * On a real server everything lives in the schema `shadowfill_demo` (tables, aggregate, journal): the demo creates
+ * it, marked with a comment, and drops it again at the next demo only when it carries that mark — it never touches
+ * anything else in the database. The server's scheduler runs the compression policy by itself there.
  *
  * 30 days of PyPI-shaped Parquet (4 files a day) ending yesterday (UTC). The `pypi` hypertable (1-day chunks,
  * compression segmentby project / orderby timestamp) with the continuous aggregate `pypi_daily` gets its "live"
@@ -13,19 +18,28 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { describeUrl, serverConnectionString } from '../../adapters/timescaledb/connection.ts';
+import { qualified, quoteIdent, quoteLiteral } from '../../adapters/timescaledb/sql/quote.ts';
 import { generatePypiParquet, PYPI_PG_COLUMNS, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import { createAdapter } from '../adapter/registry.ts';
 import { formatCount, formatSeconds } from '../cli/format.ts';
 import { formatReport, reportJson } from '../cli/report.ts';
 import { loadConfig } from '../config/load.ts';
-import { acquireEmbeddedTimescale, type EmbeddedTimescale } from '../local/timescaledb-server.ts';
+import { ConfigError, TargetError } from '../errors.ts';
+import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../local/timescaledb-server.ts';
 import { startLocalS3, type LocalS3Server } from '../local/s3-server.ts';
 import type { EventSink } from '../runner/events.ts';
 import { runBackfill, type RunReport } from '../runner/run.ts';
 
 export interface TimescaleDemoOptions {
   readonly dir: string;
+  /**
+   * `target.url` of a real TimescaleDB server (`postgres://user:password@host:5432/db`; the database needs the
+   * timescaledb extension): the demo runs there, in the schema `shadowfill_demo`. Default: the embedded TimescaleDB
+   * in `<dir>/timescaledb`.
+   */
+  readonly url?: string | undefined;
   /** Rows per Parquet file (120 files); default DEFAULT_ROWS_PER_FILE. */
   readonly rows: number | undefined;
   readonly onEvent?: EventSink;
@@ -35,6 +49,8 @@ export interface TimescaleDemoOptions {
   readonly json?: boolean;
   /** Where the report goes; default process.stdout. */
   readonly out?: NodeJS.WritableStream;
+  /** Aborting stops the backfill after the step in progress (the CLI's first Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 /** About a minute on the 2-core dev machine (see README "TimescaleDB"). */
@@ -50,6 +66,9 @@ const BACKFILL_LAST_DAY = 26;
 const COMPRESS_AFTER = '7 days';
 const TABLE = 'pypi';
 const AGGREGATE = 'pypi_daily';
+/** The schema of the demo's objects on a real server (`public` on the embedded one, which is the demo's own). */
+export const DEMO_SCHEMA = 'shadowfill_demo';
+const DEMO_MARK = 'created by shadowfill demo --target timescaledb; dropped by the next demo';
 const DAY_MS = 86_400_000;
 
 /** Which files the live pipeline ingested and which the backfill brings. */
@@ -159,45 +178,74 @@ export async function runTimescaleDemo(options: TimescaleDemoOptions): Promise<T
   );
 
   const s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['live', 'backfill'] });
-  let lease: Awaited<ReturnType<typeof acquireEmbeddedTimescale>> | undefined;
+  let lease: EmbeddedTimescaleLease | undefined;
   try {
     const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
     await uploadDirectory(s3.endpoint, 'live', join(root, 'parquet', 'live'), credentials);
     await uploadDirectory(s3.endpoint, 'backfill', join(root, 'parquet', 'backfill'), credentials);
     const t1 = Date.now();
-    lease = await acquireEmbeddedTimescale({ directory: dbDir });
-    const server = lease.server;
+    let db: DemoDatabase;
+    if (options.url === undefined) {
+      lease = await acquireEmbeddedTimescale({ directory: dbDir });
+      const server = lease.server;
+      db = {
+        url: `embedded:${dbDir}`,
+        schema: 'public',
+        client: { host: server.host, port: server.port, user: 'postgres', database: 'postgres' },
+        realServer: false,
+      };
+      log(
+        `local S3 at ${s3.endpoint}; embedded TimescaleDB ${server.version} in ${dbDir} (started in ${seconds(t1)})`,
+      );
+    } else {
+      db = await realServer(options.url);
+      const version = await withSql(db, async (sql) => {
+        const r = await sql.query<{ v: string }>(
+          `SELECT extversion || ' on PostgreSQL ' || current_setting('server_version') AS v FROM pg_extension WHERE extname = 'timescaledb'`,
+        );
+        return r.rows[0]?.v;
+      });
+      if (version === undefined) {
+        throw new TargetError(
+          'TARGET_UNSUPPORTED',
+          `the TimescaleDB extension is not installed in ${describeUrl(options.url)}: run CREATE EXTENSION timescaledb there, or run the demo without --target.url (embedded)`,
+        );
+      }
+      await withSql(db, prepareDemoSchema);
+      log(
+        `local S3 at ${s3.endpoint}; TimescaleDB ${version} at ${describeUrl(options.url)}, schema ${DEMO_SCHEMA}`,
+      );
+    }
+    await withSql(db, (sql) => createSchema(sql, db.schema));
     log(
-      `local S3 at ${s3.endpoint}; embedded TimescaleDB ${server.version} in ${dbDir} (started in ${seconds(t1)})`,
-    );
-    await withSql(server, createSchema);
-    log(
-      `created hypertable ${TABLE} (1-day chunks, compression segmentby project, orderby timestamp) and continuous aggregate ${AGGREGATE}`,
+      `created hypertable ${db.schema}.${TABLE} (1-day chunks, compression segmentby project, orderby timestamp) and continuous aggregate ${AGGREGATE}`,
     );
 
     const t2 = Date.now();
-    const liveReport = await backfill(configFor(s3, dbDir, 'live', 30));
+    const liveReport = await backfill(configFor(s3, db, 'live', 30));
     log(
       `live data: ${formatCount(liveReport.rowsLoaded)} rows of ${live.files.length} files (all days except ${dayList(GAP_DAYS, firstDay)}; ` +
         `without the first file of each day ${dayOf(BACKFILL_FIRST_DAY, firstDay)}..${dayOf(BACKFILL_LAST_DAY, firstDay)}) in ${seconds(t2)}`,
     );
 
     const t3 = Date.now();
-    const jobId = await withSql(server, compressAsThePolicyWould);
-    const before = await withSql(server, snapshot);
+    const jobId = await withSql(db, (sql) => compressAsThePolicyWould(sql, db.schema));
+    const before = await withSql(db, (sql) => snapshot(sql, db.schema));
     log(
-      `added compression policy job ${jobId} (compress_after ${COMPRESS_AFTER}) and ran it once with CALL run_job, as the ` +
-        `scheduler would (the embedded server has no background workers): ${before.chunks.filter((c) => c.compressed).length} ` +
-        `of ${before.chunks.length} chunks compressed in ${seconds(t3)}`,
+      `added compression policy job ${jobId} (compress_after ${COMPRESS_AFTER}) and ran it once with CALL run_job` +
+        (db.realServer
+          ? " (the server's scheduler runs it by itself too)"
+          : ', as the scheduler would (the embedded server has no background workers)') +
+        `: ${before.chunks.filter((c) => c.compressed).length} of ${before.chunks.length} chunks compressed in ${seconds(t3)}`,
     );
 
-    const config = configFor(s3, dbDir, 'backfill', 10);
+    const config = configFor(s3, db, 'backfill', 10);
     log(
       `backfilling ${back.files.length} files (${formatCount(back.totalRows)} rows): the first file of each day ` +
         `${dayOf(BACKFILL_FIRST_DAY, firstDay)}..${dayOf(BACKFILL_LAST_DAY, firstDay)} (compressed and uncompressed chunks) and the gap ${dayList(GAP_DAYS, firstDay)}`,
     );
-    const report = await backfill(config, options.onEvent, log);
-    const verification = await withSql(server, (sql) => verify(sql, before, totalRows, back.files));
+    const report = await backfill(config, options.onEvent, log, options.signal);
+    const verification = await withSql(db, (sql) => verify(sql, db.schema, before, totalRows, back.files));
     return { report, verification };
   } finally {
     // The server's stop() waits for its child's exit without keeping this process alive (the child is
@@ -212,11 +260,59 @@ export async function runTimescaleDemo(options: TimescaleDemoOptions): Promise<T
   }
 }
 
-function configFor(s3: LocalS3Server, dbDir: string, bucket: string, filesPerBatch: number) {
+/** Where the demo's tables live and how to reach them. */
+interface DemoDatabase {
+  /** `target.url` for the engine. */
+  readonly url: string;
+  readonly schema: string;
+  readonly client: pg.ClientConfig;
+  readonly realServer: boolean;
+}
+
+async function realServer(url: string): Promise<DemoDatabase> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError(
+      `--target.url ${JSON.stringify(describeUrl(url))} is not a PostgreSQL URL: use postgres://user@host:5432/db, or leave it out for the embedded TimescaleDB`,
+    );
+  }
+  return {
+    url,
+    schema: DEMO_SCHEMA,
+    client: { connectionString: serverConnectionString({ url, user: undefined, password: undefined }) },
+    realServer: true,
+  };
+}
+
+/**
+ * Drops what an earlier demo left in `shadowfill_demo` (only a schema carrying the demo's mark) and creates the
+ * schema again, marked. Refuses a schema of that name the demo did not create.
+ */
+async function prepareDemoSchema(sql: pg.Client): Promise<void> {
+  const found = await sql.query<{ mark: string | null }>(
+    `SELECT obj_description(n.oid, 'pg_namespace') AS mark FROM pg_namespace n WHERE n.nspname = $1`,
+    [DEMO_SCHEMA],
+  );
+  if (found.rows.length > 0) {
+    if (found.rows[0]!.mark !== DEMO_MARK) {
+      throw new ConfigError(
+        `schema ${DEMO_SCHEMA} already exists and was not created by the demo: the demo will not touch it — drop it yourself or point --target.url at another database`,
+      );
+    }
+    // Aggregate first, then the hypertable (its policies and chunks go with it), then the rest.
+    await sql.query(`DROP MATERIALIZED VIEW IF EXISTS ${qualified(DEMO_SCHEMA, AGGREGATE)}`);
+    await sql.query(`DROP TABLE IF EXISTS ${qualified(DEMO_SCHEMA, TABLE)}`);
+    await sql.query(`DROP SCHEMA ${quoteIdent(DEMO_SCHEMA)} CASCADE`);
+  }
+  await sql.query(`CREATE SCHEMA ${quoteIdent(DEMO_SCHEMA)}`);
+  await sql.query(`COMMENT ON SCHEMA ${quoteIdent(DEMO_SCHEMA)} IS ${quoteLiteral(DEMO_MARK)}`);
+}
+
+function configFor(s3: LocalS3Server, db: DemoDatabase, bucket: string, filesPerBatch: number) {
   return loadConfig({
     flags: {
       'target.kind': 'timescaledb',
-      'target.url': `embedded:${dbDir}`,
+      'target.url': db.url,
+      'target.database': db.schema,
       'target.table': TABLE,
       'source.url': `s3://${bucket}/pypi/*/*.parquet`,
       'source.endpoint': s3.endpoint,
@@ -233,20 +329,21 @@ async function backfill(
   config: ReturnType<typeof loadConfig>,
   onEvent?: EventSink,
   log?: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<RunReport> {
   const adapter = await createAdapter(config);
   await adapter.connect();
   try {
     if (log) for (const note of (await adapter.describe()).notes) log(`  ${note}`);
-    return await runBackfill(config, adapter, { onEvent });
+    return await runBackfill(config, adapter, { onEvent, ...(signal ? { signal } : {}) });
   } finally {
     await adapter.close();
   }
 }
 
 /** Runs `fn` with a connection of its own, closed again before the engine needs the (one-session) server. */
-async function withSql<T>(server: EmbeddedTimescale, fn: (sql: pg.Client) => Promise<T>): Promise<T> {
-  const sql = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: 'postgres' });
+async function withSql<T>(db: DemoDatabase, fn: (sql: pg.Client) => Promise<T>): Promise<T> {
+  const sql = new pg.Client(db.client);
   await sql.connect();
   try {
     await sql.query("SET TimeZone = 'UTC'");
@@ -256,44 +353,47 @@ async function withSql<T>(server: EmbeddedTimescale, fn: (sql: pg.Client) => Pro
   }
 }
 
-async function createSchema(sql: pg.Client): Promise<void> {
-  await sql.query(`CREATE TABLE ${TABLE} (${PYPI_PG_COLUMNS})`);
-  await sql.query(`SELECT create_hypertable('${TABLE}', by_range('timestamp', INTERVAL '1 day'))`);
+async function createSchema(sql: pg.Client, schema: string): Promise<void> {
+  const table = qualified(schema, TABLE);
+  await sql.query(`CREATE TABLE ${table} (${PYPI_PG_COLUMNS})`);
   await sql.query(
-    `ALTER TABLE ${TABLE} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project',
+    `SELECT create_hypertable(${quoteLiteral(table)}, by_range('timestamp', INTERVAL '1 day'))`,
+  );
+  await sql.query(
+    `ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project',
        timescaledb.compress_orderby = '"timestamp"')`,
   );
   await sql.query(
-    `CREATE MATERIALIZED VIEW ${AGGREGATE} WITH (timescaledb.continuous) AS
+    `CREATE MATERIALIZED VIEW ${qualified(schema, AGGREGATE)} WITH (timescaledb.continuous) AS
        SELECT time_bucket(INTERVAL '1 day', "timestamp") AS day, project, count(*) AS downloads
-         FROM ${TABLE} GROUP BY 1, 2 WITH NO DATA`,
+         FROM ${table} GROUP BY 1, 2 WITH NO DATA`,
   );
 }
 
 /** Adds the 7-day compression policy and runs its job once (the embedded server has no background workers). */
-async function compressAsThePolicyWould(sql: pg.Client): Promise<number> {
+async function compressAsThePolicyWould(sql: pg.Client, schema: string): Promise<number> {
   const added = await sql.query<{ job: number }>(
-    `SELECT add_compression_policy('${TABLE}', INTERVAL '${COMPRESS_AFTER}') AS job`,
+    `SELECT add_compression_policy(${quoteLiteral(qualified(schema, TABLE))}, INTERVAL '${COMPRESS_AFTER}') AS job`,
   );
   const job = added.rows[0]!.job;
   await sql.query(`CALL run_job($1)`, [job]);
   return job;
 }
 
-async function snapshot(sql: pg.Client): Promise<Snapshot> {
+async function snapshot(sql: pg.Client, schema: string): Promise<Snapshot> {
   const chunks = await sql.query<{ name: string; day: string; status: number; cid: number | null }>(
     `SELECT c.table_name AS name, to_char(ds.range_start, 'YYYY-MM-DD') AS day, c.status,
             c.compressed_chunk_id AS cid
        FROM timescaledb_information.chunks ds
        JOIN _timescaledb_catalog.chunk c ON c.schema_name = ds.chunk_schema AND c.table_name = ds.chunk_name
-      WHERE ds.hypertable_schema = 'public' AND ds.hypertable_name = $1
+      WHERE ds.hypertable_schema = $2 AND ds.hypertable_name = $1
       ORDER BY ds.range_start`,
-    [TABLE],
+    [TABLE, schema],
   );
   const job = await sql.query<{ job_id: number; scheduled: boolean }>(
     `SELECT job_id, scheduled FROM timescaledb_information.jobs
-      WHERE hypertable_schema = 'public' AND hypertable_name = $1 AND proc_name = 'policy_compression'`,
-    [TABLE],
+      WHERE hypertable_schema = $2 AND hypertable_name = $1 AND proc_name = 'policy_compression'`,
+    [TABLE, schema],
   );
   return {
     chunks: chunks.rows.map((r) => ({
@@ -310,23 +410,26 @@ async function snapshot(sql: pg.Client): Promise<Snapshot> {
 
 async function verify(
   sql: pg.Client,
+  schema: string,
   before: Snapshot,
   totalRows: number,
   backfilled: readonly GeneratedFile[],
 ): Promise<TimescaleDemoVerification> {
-  const after = await snapshot(sql);
-  const count = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${TABLE}`);
+  const after = await snapshot(sql, schema);
+  const table = qualified(schema, TABLE);
+  const count = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
   const aggregate = await sql.query<{ n: string; diff: string }>(
     `WITH raw AS (SELECT time_bucket(INTERVAL '1 day', "timestamp") AS day, project, count(*) AS downloads
-                    FROM ${TABLE} GROUP BY 1, 2),
-          agg AS (SELECT day, project, downloads FROM ${AGGREGATE})
+                    FROM ${table} GROUP BY 1, 2),
+          agg AS (SELECT day, project, downloads FROM ${qualified(schema, AGGREGATE)})
      SELECT (SELECT count(*) FROM agg)::text AS n,
             ((SELECT count(*) FROM (SELECT * FROM raw EXCEPT ALL SELECT * FROM agg) a) +
              (SELECT count(*) FROM (SELECT * FROM agg EXCEPT ALL SELECT * FROM raw) b))::text AS diff`,
   );
   const staging = await sql.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM pg_class WHERE relkind = 'r' AND relname LIKE $1`,
-    [`${TABLE}\\_v2\\_%`],
+    `SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname = $2 AND c.relname LIKE $1`,
+    [`${TABLE}\\_v2\\_%`, schema],
   );
   // Days (YYYY-MM-DD) that received backfilled rows: the key's directory is the file's day.
   const backfilledDays = new Set(backfilled.map((f) => f.key.split('/')[1]));

@@ -3,7 +3,14 @@
  * interprets it.
  */
 import type { JournalEvent } from './types.ts';
-import type { BatchSpec, RowFilter, SwapState, TableMeasurement } from '../adapter/contract.ts';
+import type {
+  BatchSpec,
+  MeasureScope,
+  RowFilter,
+  SwapState,
+  TableMeasurement,
+  TableVerification,
+} from '../adapter/contract.ts';
 import type { SourceColumn } from '../source/types.ts';
 
 /** What `run-started` records: everything a resumed invocation needs to continue the very same run. */
@@ -16,6 +23,8 @@ export interface RunStartedData {
   /** Rows per object key from the Parquet footers (before any filter). */
   readonly objectRows: Readonly<Record<string, number>>;
   readonly before: readonly TableMeasurement[];
+  /** What `before` measured, measured again after the swap (absent in runs journaled before it existed). */
+  readonly scope?: MeasureScope;
 }
 
 export type BatchState = 'pending' | 'loaded' | 'committed';
@@ -34,6 +43,11 @@ export interface RunState {
   readonly swapFinished: boolean;
   readonly finished: boolean;
   readonly finishedAt: string | undefined;
+  /** Given up (`shadowfill abandon` or `--new-run`): never resumed, its objects dropped. */
+  readonly abandoned: boolean;
+  readonly abandonedAt: string | undefined;
+  /** What was verified before the swap began (from `shadow-verified`). */
+  readonly shadowChecks: readonly TableVerification[];
   readonly lastSeq: number;
 }
 
@@ -59,6 +73,8 @@ export function reduceRun(events: readonly JournalEvent[]): RunState | undefined
   let swapState: SwapState | undefined;
   let swapFinished = false;
   let finishedAt: string | undefined;
+  let abandonedAt: string | undefined;
+  let shadowChecks: TableVerification[] = [];
   let failures = 0;
   let lastSeq = 0;
   for (const e of events) {
@@ -86,6 +102,12 @@ export function reduceRun(events: readonly JournalEvent[]): RunState | undefined
       case 'run-finished':
         finishedAt = e.at;
         break;
+      case 'run-abandoned':
+        abandonedAt = e.at;
+        break;
+      case 'shadow-verified':
+        shadowChecks = JSON.parse(e.data || '[]') as TableVerification[];
+        break;
       default:
         break;
     }
@@ -103,6 +125,9 @@ export function reduceRun(events: readonly JournalEvent[]): RunState | undefined
     swapFinished,
     finished: finishedAt !== undefined,
     finishedAt,
+    abandoned: abandonedAt !== undefined && finishedAt === undefined,
+    abandonedAt,
+    shadowChecks,
     lastSeq,
   };
 }

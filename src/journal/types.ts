@@ -20,10 +20,12 @@ export type JournalEventKind =
   | 'run-finished'
   /** data: { error } — the run stopped; it can be resumed */
   | 'run-stopped'
+  /** data: TableVerification[] — what was verified before the swap began */
+  | 'shadow-verified'
+  /** data: { reason, host, pid } — the run was given up (`shadowfill abandon`, or `--new-run`); never resumed */
+  | 'run-abandoned'
   /** add-view: the live view (and its target, if the run created it) exists; data: { cutoff } */
   | 'view-created'
-  /** add-view: a process works on the run; data: { owner, pid, host } (src/addview/journal.ts) */
-  | 'lease'
   /** add-view: the windows from `from` on were planned again (another view.window); data: { from, windows, window } */
   | 'windows-planned';
 

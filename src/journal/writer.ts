@@ -2,7 +2,8 @@
  * A run's writer to the journal: numbers events in order and writes them through the adapter's JournalStore.
  * `defer` buffers events whose loss on a crash is harmless (swap units: atomic, idempotent, re-listed by the next
  * invocation) and writes them in groups — one journal write per unit would cost more than the move it records.
- * (src/runner/run.ts keeps a private copy of this class; it can use this one.)
+ * `guard` runs before every write: the runner passes its lease check, so a process that lost the table's lease
+ * cannot journal anything.
  */
 import type { JournalEvent, JournalEventKind, JournalStore } from './types.ts';
 
@@ -13,21 +14,23 @@ export interface JournalFields {
 }
 
 export class JournalWriter {
-  protected seq: number;
+  private seq: number;
   private deferred: JournalEvent[] = [];
   private lastFlush = Date.now();
 
   constructor(
-    protected readonly store: JournalStore,
+    private readonly store: JournalStore,
     readonly runId: string,
     private readonly fingerprint: string,
     lastSeq: number,
+    private readonly guard: () => Promise<void> = async () => undefined,
   ) {
     this.seq = lastSeq;
   }
 
   async append(kind: JournalEventKind, fields: JournalFields = {}): Promise<void> {
     await this.flush();
+    await this.guard();
     await this.store.append(this.event(kind, fields));
   }
 
@@ -41,6 +44,7 @@ export class JournalWriter {
     this.deferred = [];
     this.lastFlush = Date.now();
     if (events.length === 0) return;
+    await this.guard();
     if (this.store.appendMany) await this.store.appendMany(events);
     else for (const e of events) await this.store.append(e);
   }

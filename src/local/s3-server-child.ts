@@ -24,5 +24,7 @@ const stop = () => {
   void server.close().finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
 process.on('disconnect', stop);
+// Ctrl-C in a terminal reaches the whole process group: the parent decides (it may still be finishing a step
+// that reads objects from this server); the server stops when the parent stops it or goes away.
+process.on('SIGINT', () => undefined);

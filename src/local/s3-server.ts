@@ -3,10 +3,9 @@
  * the tests and the benchmarks. Its credentials are s3rver's fixed `S3RVER`/`S3RVER`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
+import { childEntry } from './child-entry.ts';
 
 export interface LocalS3Server {
   readonly endpoint: string;
@@ -16,8 +15,6 @@ export interface LocalS3Server {
   stop(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-
 export async function startLocalS3(options: {
   directory: string;
   buckets: readonly string[];
@@ -25,16 +22,7 @@ export async function startLocalS3(options: {
   mkdirSync(options.directory, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      // Node runs the child with tsx's loader directly (the tsx CLI would add a relay process, so the child
-      // would not notice this process dying and would outlive it).
-      '--import',
-      pathToFileURL(require.resolve('tsx')).href,
-      fileURLToPath(new URL('./s3-server-child.ts', import.meta.url)),
-      options.directory,
-      '0',
-      options.buckets.join(','),
-    ],
+    [...childEntry('s3-server-child', import.meta.url), options.directory, '0', options.buckets.join(',')],
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   let stderr = '';

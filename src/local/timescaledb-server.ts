@@ -10,11 +10,10 @@
  * second server while the owning process is alive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
+import { childEntry } from './child-entry.ts';
 
 export interface EmbeddedTimescale {
   readonly directory: string;
@@ -34,8 +33,6 @@ export interface EmbeddedTimescaleOptions {
   /** Milliseconds to wait for the server to listen (default 120 s: the first start initialises the data directory). */
   readonly startTimeoutMs?: number;
 }
-
-const require = createRequire(import.meta.url);
 
 interface LockFacts {
   readonly pid: number;
@@ -79,11 +76,8 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      // Node itself runs the child with tsx's loader (not the tsx CLI, which would put a relay process in between
-      // and keep the IPC channel from reaching the child).
-      '--import',
-      pathToFileURL(require.resolve('tsx')).href,
-      fileURLToPath(new URL('./timescaledb-server-child.ts', import.meta.url)),
+      // Node itself runs the child (never a relay process: the IPC channel must reach the child).
+      ...childEntry('timescaledb-server-child', import.meta.url),
       dataDir,
       lockFile,
       '0',

@@ -5,7 +5,7 @@
  * Cost: one thrift header parse per page and a native CRC-32 (node:zlib) over the compressed bytes.
  */
 import { crc32 } from 'node:zlib';
-import { parquetHeader } from 'hyparquet/src/column.js';
+import { parquetHeader } from './hyparquet-internals.ts';
 import type { SourceObject } from '../source/types.ts';
 import { corruptObject, reasonOf } from './errors.ts';
 
@@ -17,6 +17,8 @@ export interface ColumnChunkBytes {
   readonly bytes: Uint8Array;
   /** Offset of `bytes[0]` in the object, for messages. */
   readonly fileOffset: number;
+  /** The chunk's `num_values`: pages are walked until this many values (all pages when omitted). */
+  readonly numValues?: number;
 }
 
 const hex = (value: number): string => `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
@@ -27,8 +29,11 @@ export function verifyPageChecksums(object: SourceObject, chunk: ColumnChunkByte
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = { view, offset: 0 };
   const where = `column "${chunk.column}" of row group ${chunk.rowGroup}`;
-  // Like hyparquet's reader, a single trailing byte is not taken for another page.
-  while (reader.offset < bytes.byteLength - 1) {
+  const total = chunk.numValues ?? Infinity;
+  let values = 0;
+  // Like hyparquet's reader, a single trailing byte is not taken for another page; and like the reference
+  // readers, nothing after the chunk's last value is taken for a page either (see column-pages.ts).
+  while (reader.offset < bytes.byteLength - 1 && values < total) {
     const headerStart = reader.offset;
     let header: ReturnType<typeof parquetHeader>;
     try {
@@ -41,6 +46,9 @@ export function verifyPageChecksums(object: SourceObject, chunk: ColumnChunkByte
       );
     }
     const size = header.compressed_page_size;
+    if (header.type !== 'DICTIONARY_PAGE') {
+      values += header.data_page_header?.num_values ?? header.data_page_header_v2?.num_values ?? 0;
+    }
     if (!(size >= 0) || reader.offset + size > bytes.byteLength) {
       throw corruptObject(
         object,

@@ -4,14 +4,23 @@
  * they are taken. Decoding itself is hyparquet's (`readPage`: decompression, encodings, dictionary, Dremel
  * assembly of repeated leaves); this module only walks the pages and keeps the rows in order.
  *
+ * Pages are read until the chunk's `num_values` (footer) have been read, as the reference readers (Arrow,
+ * ClickHouse) do: whatever follows is never decoded, so a trailing empty page, or the padding read past a chunk
+ * whose footer declares it too short (see chunk-range.ts), is not mistaken for data. A data page with no
+ * values (an empty v2 page's body is only snappy's length header) is skipped without being decoded.
+ *
  * Dictionary-encoded pages of flat columns, which can hold a whole row group, are decoded lazily
  * (dictionary-page.ts). A repeated leaf (inside a LIST or MAP) may continue its last row on the next page (v1 data pages), so its
  * last decoded row is held back until the next page, or the end of the chunk, shows it is complete.
  */
-import { readPage, parquetHeader } from 'hyparquet/src/column.js';
-import { convert } from 'hyparquet/src/convert.js';
-import { getMaxRepetitionLevel } from 'hyparquet/src/schema.js';
-import type { ColumnDecoder, DecodedArray } from 'hyparquet/src/types.js';
+import {
+  convert,
+  getMaxRepetitionLevel,
+  parquetHeader,
+  readPage,
+  type ColumnDecoder,
+  type DecodedArray,
+} from './hyparquet-internals.ts';
 import { isLazyDictionaryPage, lazyDictionaryPage } from './dictionary-page.ts';
 import type { PagePiece } from './dictionary-page.ts';
 
@@ -29,10 +38,14 @@ export class LeafPageReader {
   /** Repeated leaves: the last decoded row, which the next page may continue (hyparquet appends to it). */
   private open: unknown[] | undefined;
   private ended = false;
+  /** Values (levels) of the data pages read so far, against the chunk's `num_values`. */
+  private valuesRead = 0;
 
   constructor(
     bytes: Uint8Array,
     private readonly decoder: ColumnDecoder,
+    /** The chunk's `num_values` from the footer; pages are read until this many (all pages when unknown). */
+    private readonly totalValues = Infinity,
   ) {
     this.reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
     this.repeated = getMaxRepetitionLevel(decoder.schemaPath) > 0;
@@ -58,11 +71,30 @@ export class LeafPageReader {
   private readNextPage(): void {
     const { reader } = this;
     // Like hyparquet's readColumn, a single trailing byte is not taken for another page.
-    if (reader.offset >= reader.view.byteLength - 1) {
+    if (this.valuesRead >= this.totalValues || reader.offset >= reader.view.byteLength - 1) {
       this.end();
       return;
     }
+    const start = reader.offset;
     const header = parquetHeader(reader);
+    if (
+      !(header.compressed_page_size >= 0) ||
+      reader.offset + header.compressed_page_size > reader.view.byteLength
+    ) {
+      throw new Error(`the page at byte ${start} of the column chunk runs past its end`);
+    }
+    if (header.type === 'INDEX_PAGE') {
+      reader.offset += header.compressed_page_size;
+      return;
+    }
+    const values = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_values ?? 0;
+    if (header.type !== 'DICTIONARY_PAGE') {
+      this.valuesRead += values;
+      if (values === 0) {
+        reader.offset += header.compressed_page_size;
+        return;
+      }
+    }
     if (header.type === 'DICTIONARY_PAGE') {
       const { data } = readPage(reader, header, this.decoder, undefined, undefined, 0);
       if (data) this.dictionary = convert(data, this.decoder);

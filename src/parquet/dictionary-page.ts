@@ -6,10 +6,15 @@
  * dictionary only for the rows taken, so a slice costs its own rows, not its page's.
  * Output matches hyparquet's for the same page: a plain array of dictionary values, `null` for missing ones.
  */
-import { decompressPage } from 'hyparquet/src/datapage.js';
-import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
-import { getMaxDefinitionLevel } from 'hyparquet/src/schema.js';
-import type { ColumnDecoder, DataPageHeader, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
+import {
+  decompressPage,
+  getMaxDefinitionLevel,
+  readRleBitPackedHybrid,
+  type ColumnDecoder,
+  type DataPageHeader,
+  type DecodedArray,
+  type PageHeader,
+} from './hyparquet-internals.ts';
 
 /** Rows of one page, taken in order. */
 export interface PagePiece {

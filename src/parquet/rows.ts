@@ -23,11 +23,16 @@ import * as zlib from 'node:zlib';
 import { parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
-import { assembleNested } from 'hyparquet/src/assemble.js';
-import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
-import { parquetPlanGroup } from 'hyparquet/src/plan.js';
-import { getTreePath } from 'hyparquet/src/schema.js';
-import type { ColumnDecoder, DecodedArray, GroupPlan, ParquetParsers } from 'hyparquet/src/types.js';
+import {
+  assembleNested,
+  DEFAULT_PARSERS,
+  getTreePath,
+  parquetPlanGroup,
+  type ColumnDecoder,
+  type DecodedArray,
+  type GroupPlan,
+  type ParquetParsers,
+} from './hyparquet-internals.ts';
 import type { RowChunk } from '../adapter/contract.ts';
 import { SchemaMismatchError } from '../errors.ts';
 import type { SourceColumn, SourceObject } from '../source/types.ts';
@@ -37,6 +42,7 @@ import { decodeMetadata } from './decode-metadata.ts';
 import { reasonOf, undecodableColumn, unrepresentableValue } from './errors.ts';
 import { readFooter } from './footer.ts';
 import { bytesOf, fetchRanges } from './row-group-bytes.ts';
+import { chunkPadding, paddedRanges } from './chunk-range.ts';
 import type { FetchedRange } from './row-group-bytes.ts';
 import { describeSchema, unsupportedDetail } from './schema.ts';
 import { isFinalAsDecoded, normalizeValue, UnrepresentableValueError, valueParsers } from './values.ts';
@@ -71,6 +77,9 @@ interface RowGroupWork {
   readonly index: number;
   readonly groupRows: number;
   readonly plan: GroupPlan;
+  /** How far past each chunk's declared end its pages may run, and the byte they may never reach. */
+  readonly padding: number;
+  readonly limit: number;
   readonly fetches: readonly { startByte: number; endByte: number }[];
   readonly fetchBytes: number;
 }
@@ -94,9 +103,14 @@ export async function* readRowChunks(
   const columns = selectColumns(describeSchema(footer, object).columns, object, options.columns);
   const metadata = decodeMetadata(footer);
   const schemaTree = parquetSchema(metadata);
+  // Chunks are read up to `padding` bytes past their declared end (never into the footer): chunk-range.ts.
+  const padding = chunkPadding(footer);
+  const limit = buffer.byteLength - (footer.metadata_length ?? 0) - 8;
   const work = planRowGroups(
     metadata,
     columns.map((column) => column.name),
+    padding,
+    limit,
   );
 
   const fetch = (group: RowGroupWork): Promise<FetchedRange[]> => {
@@ -152,7 +166,12 @@ function selectColumns(
   return selected;
 }
 
-function planRowGroups(metadata: FileMetaData, names: string[]): RowGroupWork[] {
+function planRowGroups(
+  metadata: FileMetaData,
+  names: string[],
+  padding: number,
+  limit: number,
+): RowGroupWork[] {
   const work: RowGroupWork[] = [];
   let groupStart = 0;
   metadata.row_groups.forEach((rowGroup, index) => {
@@ -166,8 +185,9 @@ function planRowGroups(metadata: FileMetaData, names: string[]): RowGroupWork[] 
         columns: names,
       });
       const plan = planned.groups[0];
-      const fetchBytes = planned.fetches.reduce((sum, f) => sum + (f.endByte - f.startByte), 0);
-      if (plan) work.push({ index, groupRows, plan, fetches: planned.fetches, fetchBytes });
+      const fetches = padding > 0 ? paddedRanges(planned.fetches, padding, limit) : planned.fetches;
+      const fetchBytes = fetches.reduce((sum, f) => sum + (f.endByte - f.startByte), 0);
+      if (plan) work.push({ index, groupRows, plan, padding, limit, fetches, fetchBytes });
     }
     groupStart += groupRows;
   });
@@ -186,12 +206,15 @@ function openRowGroup(
   for (const chunk of group.plan.chunks) {
     const meta = chunk.columnMetadata;
     const path = meta.path_in_schema.join('.');
-    const bytes = bytesOf(ranges, chunk.range.startByte, chunk.range.endByte);
+    const end = Math.max(chunk.range.endByte, Math.min(chunk.range.endByte + group.padding, group.limit));
+    const bytes = bytesOf(ranges, chunk.range.startByte, end);
+    const numValues = Number(meta.num_values);
     verifyPageChecksums(object, {
       column: path,
       rowGroup: group.index,
       bytes,
       fileOffset: chunk.range.startByte,
+      numValues,
     });
     const top = meta.path_in_schema[0] ?? '';
     let schemaPath: SchemaTree[];
@@ -211,7 +234,7 @@ function openRowGroup(
       utf8: false,
     };
     const leaves = leavesByColumn.get(top) ?? [];
-    leaves.push({ path, reader: new LeafPageReader(bytes, decoder) });
+    leaves.push({ path, reader: new LeafPageReader(bytes, decoder, numValues) });
     leavesByColumn.set(top, leaves);
   }
   return columns.map((column) => {

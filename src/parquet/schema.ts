@@ -5,7 +5,7 @@
  */
 import { parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from 'hyparquet';
-import type { SourceColumn, SourceObject, SourceSchema, ValueType } from '../source/types.ts';
+import type { ColumnRange, SourceColumn, SourceObject, SourceSchema, ValueType } from '../source/types.ts';
 import { readFooter } from './footer.ts';
 
 /** Reads the object's footer and describes its columns. Throws SourceError(SOURCE_CORRUPT) for non-Parquet. */
@@ -22,7 +22,130 @@ export function describeSchema(metadata: FileMetaData, object: SourceObject): So
     columns: root.children.map(describeTopLevel),
     numRows: Number(metadata.num_rows),
     rowGroups: metadata.row_groups.length,
+    ranges: columnRanges(metadata),
   };
+}
+
+/**
+ * Per top-level primitive column: the smallest and largest value over the object, from the row groups' column
+ * statistics (`min_value`/`max_value`, else the deprecated `min`/`max`). Only times, dates and numbers; a column
+ * is left out when any row group lacks its statistics (then nothing bounds it). Decimals are left out (hyparquet
+ * turns their statistics into floats).
+ */
+export function columnRanges(metadata: FileMetaData): Record<string, ColumnRange> {
+  const found = new Map<
+    string,
+    { kind: ColumnRange['kind']; min: number | bigint; max: number | bigint } | null
+  >();
+  for (const group of metadata.row_groups) {
+    const seen = new Set<string>();
+    for (const column of group.columns) {
+      const meta = column.meta_data;
+      const path = meta?.path_in_schema ?? [];
+      if (path.length !== 1) continue;
+      const name = path[0]!;
+      seen.add(name);
+      if (found.get(name) === null) continue;
+      const stats = meta?.statistics;
+      const min = bound(stats?.min_value ?? stats?.min);
+      const max = bound(stats?.max_value ?? stats?.max);
+      const decimal = metadata.schema.some((e) => e.name === name && e.converted_type === 'DECIMAL');
+      if (!min || !max || min.kind !== max.kind || decimal || (meta?.num_values ?? 0n) === 0n) {
+        found.set(name, null);
+        continue;
+      }
+      const prior = found.get(name);
+      found.set(
+        name,
+        prior
+          ? {
+              kind: prior.kind,
+              min: min.value < prior.min ? min.value : prior.min,
+              max: max.value > prior.max ? max.value : prior.max,
+            }
+          : { kind: min.kind, min: min.value, max: max.value },
+      );
+    }
+    for (const name of found.keys()) if (!seen.has(name)) found.set(name, null);
+  }
+  const result: Record<string, ColumnRange> = {};
+  for (const [name, range] of found) {
+    if (!range) continue;
+    if (range.kind === 'number') {
+      result[name] = {
+        kind: 'number',
+        min: numberText(range.min, 'floor'),
+        max: numberText(range.max, 'ceil'),
+      };
+      continue;
+    }
+    // hyparquet turns micro/nanosecond statistics into Dates truncated toward zero: widen to cover the lost digits.
+    const element = metadata.schema.find((e) => e.name === name && !e.num_children);
+    const exact =
+      element?.converted_type === 'DATE' ||
+      element?.converted_type === 'TIMESTAMP_MILLIS' ||
+      (element?.logical_type?.type === 'TIMESTAMP' && element.logical_type.unit === 'MILLIS');
+    const min = Number(range.min);
+    const max = Number(range.max);
+    result[name] = {
+      kind: 'time',
+      min: isoMicros(exact || min >= 0 ? min : min - 1, 0),
+      max: isoMicros(max, exact || max < 0 ? 0 : 999),
+    };
+  }
+  return result;
+}
+
+/** `2024-12-17T00:00:00.000123Z`: always six fractional digits, so that bounds compare as text. */
+function isoMicros(ms: number, extraMicros: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(extraMicros).padStart(3, '0')}Z`;
+}
+
+function bound(value: unknown): { kind: ColumnRange['kind']; value: number | bigint } | undefined {
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? undefined : { kind: 'time', value: value.getTime() };
+  if (typeof value === 'bigint') return { kind: 'number', value };
+  if (typeof value === 'number' && Number.isFinite(value)) return { kind: 'number', value };
+  return undefined;
+}
+
+function numberText(value: number | bigint, round: 'floor' | 'ceil'): string {
+  if (typeof value === 'bigint') return String(value);
+  return Number.isInteger(value)
+    ? String(value)
+    : String(round === 'floor' ? Math.floor(value) : Math.ceil(value));
+}
+
+/** The ranges of several objects together: a column is bounded only if every object bounds it. */
+export function mergeColumnRanges(
+  all: readonly (Readonly<Record<string, ColumnRange>> | undefined)[],
+): Record<string, ColumnRange> {
+  if (all.length === 0 || all.some((r) => r === undefined)) return {};
+  const [first, ...rest] = all as Readonly<Record<string, ColumnRange>>[];
+  const result: Record<string, ColumnRange> = { ...first };
+  for (const ranges of rest) {
+    for (const [name, range] of Object.entries(result)) {
+      const other = ranges[name];
+      if (!other || other.kind !== range.kind) {
+        delete result[name];
+        continue;
+      }
+      result[name] = {
+        kind: range.kind,
+        min: lessOf(range.kind, range.min, other.min),
+        max: lessOf(range.kind, range.max, other.max) === range.max ? other.max : range.max,
+      };
+    }
+  }
+  return result;
+}
+
+/** The smaller of two range bounds (ISO instants compare as text; numbers as BigInt or Number). */
+function lessOf(kind: ColumnRange['kind'], a: string, b: string): string {
+  if (kind === 'time') return a <= b ? a : b;
+  const exact = /^-?\d+$/;
+  if (exact.test(a) && exact.test(b)) return BigInt(a) <= BigInt(b) ? a : b;
+  return Number(a) <= Number(b) ? a : b;
 }
 
 function describeTopLevel(node: SchemaTree): SourceColumn {

@@ -17,7 +17,7 @@
  *   make the read fail with a SourceError naming object, column and row group.
  * - list → array; struct → plain object keyed by field name; map → plain object keyed by the key's text.
  */
-import type { ParquetParsers } from 'hyparquet/src/types.js';
+import type { ParquetParsers } from './hyparquet-internals.ts';
 import type { ValueType } from '../source/types.ts';
 
 /** Largest |milliseconds| a JS Date can hold. */

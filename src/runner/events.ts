@@ -2,6 +2,7 @@
  * Progress events of a run, emitted in order to `onEvent` (the CLI renders them as a live view on a TTY,
  * plain lines otherwise, or one JSON object per line with --json). Schema: docs/EVENTS.md.
  */
+import type { TableVerification } from '../adapter/contract.ts';
 
 export type RunEvent =
   | { type: 'run-started'; runId: string; resumed: boolean; batches: number; objects: number; bytes: number }
@@ -17,6 +18,12 @@ export type RunEvent =
   | { type: 'shadows-dropped' }
   | { type: 'run-finished'; runId: string; rowsLoaded: number; seconds: number }
   | { type: 'run-stopped'; runId: string; error: string }
+  // The lease (see docs/EVENTS.md): waiting for another process, or taking over from one that died.
+  | { type: 'lease-waiting'; holder: string; since: string; expiresAt: string }
+  | { type: 'lease-taken-over'; from: string; lastHeartbeat: string }
+  // Verification of everything that is swapped (per table), before the swap begins.
+  | { type: 'shadow-verified'; checks: readonly TableVerification[] }
+  | { type: 'run-abandoned'; runId: string; reason: string }
   // TimescaleDB only (emitted by the adapter through the runner; see docs/EVENTS.md).
   | { type: 'policy-paused'; table: string; jobs: readonly number[] }
   | { type: 'policy-resumed'; table: string; jobs: readonly number[] }

@@ -16,7 +16,7 @@ import { resolveLocation } from '../source/location.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import { configFingerprint } from './fingerprint.ts';
 import { findRuns, resolveFilter } from './run.ts';
-import { validateSource } from './validate.ts';
+import { probeSourceValues, validateSource } from './validate.ts';
 
 export interface RunPlan {
   readonly target: TargetDescription;
@@ -38,6 +38,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
     const source = await validateSource(client, objects, adapter, target);
     const filter = await resolveFilter(config, adapter);
     const batches = planBatches(objects, config.batch);
+    await probeSourceValues(adapter, { target, store: location, objects, columns: source.columns, filter });
     let resumes: string | undefined;
     let finished: string | undefined;
     try {

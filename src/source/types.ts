@@ -73,4 +73,18 @@ export interface SourceSchema {
   readonly columns: readonly SourceColumn[];
   readonly numRows: number;
   readonly rowGroups: number;
+  /** Per top-level column whose footer statistics bound it in every row group: its smallest and largest value. */
+  readonly ranges?: Readonly<Record<string, ColumnRange>>;
+}
+
+/**
+ * The smallest and largest value of a column (both inclusive), from Parquet footer statistics, as JSON-safe text:
+ * times and dates as ISO 8601 UTC instants with six fractional digits (`2024-12-17T00:00:00.000000Z`; widened where
+ * the statistics lost sub-millisecond digits, so the range always contains the true values), numbers as decimal
+ * text (exact for 64-bit integers).
+ */
+export interface ColumnRange {
+  readonly kind: 'time' | 'number';
+  readonly min: string;
+  readonly max: string;
 }

@@ -9,12 +9,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { TargetAdapter } from '../../src/adapter/contract.ts';
+import type { BatchSpec, RunContext, TargetAdapter } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { defineConfig } from '../../src/config/define.ts';
 import { ShadowfillError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { runBackfill, type RunOptions, type RunReport } from '../../src/runner/run.ts';
+import { abandonRun } from '../../src/runner/abandon.ts';
 import { planRun } from '../../src/runner/plan.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import { generatePypiParquet, type ChdbQueryRunner, type GeneratedFile } from '../../fixtures/pypi.ts';
@@ -38,6 +39,11 @@ export interface ConformanceHarness {
   /** Target-specific config defaults (load mode, options). */
   readonly defaults?: Partial<BackfillConfig>;
   createAdapter(config: BackfillConfig): TargetAdapter;
+  /**
+   * The server serves one connection at a time (the embedded TimescaleDB): a second process cannot reach it
+   * while the first works, so two runs at once cannot be tried. Default: true for `embedded:` TimescaleDB.
+   */
+  readonly oneConnectionAtATime?: boolean;
   stop(): Promise<void>;
 }
 
@@ -161,6 +167,64 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       );
       await run(c);
       expect(await h.rowCount('c_corrupt')).toBe(rows(files));
+    });
+
+    it('a second run of the table stops at once while the first runs; abandon gives the first up cleanly', async () => {
+      await h.createLiveTable('c_lease');
+      await h.insertLive('c_lease', files.slice(0, 1));
+      const before = await h.contentHash('c_lease');
+      const c = config('c_lease', url('pypi/*/*-00000000000{1,2,3,4,5}.parquet'), {
+        batch: { files: 1, bytes: 1e12 },
+      });
+      const target = h.target('c_lease');
+      const oneConnection =
+        h.oneConnectionAtATime ?? (target.kind === 'timescaledb' && target.url.startsWith('embedded:'));
+      let second: Promise<unknown> | undefined;
+      // The first run holds the lease while the second tries: its commit of batch 2 waits for the second to
+      // have been refused (however slow the machine), then the first "crashes".
+      const first = h.createAdapter(c);
+      const gated = new Proxy(first, {
+        get(adapter, property) {
+          if (property === 'commitBatch') {
+            return async (runContext: RunContext, batch: BatchSpec) => {
+              if (batch.index === 1 && second) await second;
+              return adapter.commitBatch(runContext, batch);
+            };
+          }
+          const value = Reflect.get(adapter, property, adapter) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(adapter) : value;
+        },
+      });
+      await first.connect();
+      const crash = await runBackfill(c, gated, {
+        onEvent: (e) => {
+          if (e.type === 'batch-committed' && e.batch === 0 && !oneConnection) {
+            second = run(c).catch((error: unknown) => error);
+          }
+          if (e.type === 'batch-committed' && e.batch === 2) throw new Error('simulated crash');
+        },
+      })
+        .catch((e: unknown) => e)
+        .finally(() => first.close());
+      expect((crash as Error).message).toContain('simulated crash');
+      if (!oneConnection) {
+        const refused = (await second) as ShadowfillError;
+        expect(refused.code).toBe('JOURNAL_CONFLICT');
+        expect(refused.message).toMatch(/is being backfilled by another shadowfill process \(pid \d+ on /);
+      }
+      expect(await h.contentHash('c_lease')).toBe(before);
+      const adapter = h.createAdapter(c);
+      await adapter.connect();
+      try {
+        const abandoned = await abandonRun(c, adapter);
+        expect(abandoned.abandoned.map((r) => r.committedBatches)).toEqual([3]);
+      } finally {
+        await adapter.close();
+      }
+      expect(await h.contentHash('c_lease')).toBe(before);
+      const report = await run(c);
+      expect(report.resumed).toBe(false);
+      expect(await h.rowCount('c_lease')).toBe(rows(files));
     });
 
     it('names a missing table and an empty glob in one line, changing nothing', async () => {

@@ -1,32 +1,28 @@
 /**
- * The conformance suite on the embedded TimescaleDB (PGlite + TimescaleDB 2.23 in a child process). Each live
- * table is a hypertable with the PyPI columns, 1-day chunks, compression (segmentby project, orderby timestamp)
- * and a 7-day compression policy; live rows are inserted directly (read from the Parquet files by chDB's
- * stateless API, an independent reader) and their chunks compressed, as the policy would, so the suite's
- * backfills land in compressed chunks and new ones.
+ * The conformance suite on every TimescaleDB target (test/support/timescale-targets.ts): the embedded TimescaleDB
+ * 2.23 (PGlite, child process) and a real TimescaleDB 2.28 server. Each live table is a hypertable with the PyPI
+ * columns, 1-day chunks, compression (segmentby project, orderby timestamp) and a 7-day compression policy (its
+ * first start a day away, so the real server's scheduler leaves the test's own compression alone); live rows are
+ * inserted directly (read from the Parquet files by chDB's stateless API, an independent reader) and their chunks
+ * compressed, as the policy would, so the suite's backfills land in compressed chunks and new ones.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
 import { quoteIdent, quoteLiteral } from '../../adapters/timescaledb/sql/quote.ts';
 import { quoteString } from '../../adapters/clickhouse/sql/quote.ts';
-import { acquireEmbeddedTimescale } from '../../src/local/timescaledb-server.ts';
-import { defineConformanceSuite } from './suite.ts';
+import {
+  startTimescale,
+  TIMESCALE_TARGET_TEXT,
+  TIMESCALE_TARGETS,
+  type TimescaleTargetKind,
+} from '../support/timescale-targets.ts';
+import { defineConformanceSuite, type ConformanceHarness } from './suite.ts';
 
 const COLUMNS = ['country_code', 'project', 'type', 'installer', 'python_minor', 'system', 'version'];
 
-defineConformanceSuite('timescaledb', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'shadowfill-conf-tsdb-'));
-  const dir = join(root, 'tsdb');
-  const lease = await acquireEmbeddedTimescale({ directory: dir });
-  const sql = new pg.Client({
-    host: lease.server.host,
-    port: lease.server.port,
-    user: 'postgres',
-    database: 'postgres',
-  });
+async function harness(kind: TimescaleTargetKind): Promise<ConformanceHarness> {
+  const server = await startTimescale(kind, 'shadowfill-conf-tsdb-');
+  const sql = new pg.Client(server.client);
   await sql.connect();
   await sql.query("SET TimeZone = 'UTC'");
   const chdb = await import('chdb');
@@ -43,7 +39,9 @@ defineConformanceSuite('timescaledb', async () => {
       await sql.query(
         `ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project', timescaledb.compress_orderby = '"timestamp"')`,
       );
-      await sql.query(`SELECT add_compression_policy(${quoteLiteral(table)}, INTERVAL '7 days')`);
+      await sql.query(
+        `SELECT add_compression_policy(${quoteLiteral(table)}, INTERVAL '7 days', initial_start => now() + INTERVAL '1 day')`,
+      );
     },
     insertLive: async (name, files) => {
       const table = quoteIdent(name);
@@ -63,7 +61,7 @@ defineConformanceSuite('timescaledb', async () => {
           [JSON.stringify(rows)],
         );
       }
-      // What the 7-day policy does to these (2024) days; the embedded server runs no background jobs.
+      // What the 7-day policy does to these (2024) days.
       await sql.query(
         `SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks(${quoteLiteral(table)}) c`,
       );
@@ -75,7 +73,7 @@ defineConformanceSuite('timescaledb', async () => {
       ),
     target: (name) => ({
       kind: 'timescaledb',
-      url: `embedded:${dir}`,
+      url: server.url,
       database: 'public',
       table: name,
       user: undefined,
@@ -85,8 +83,11 @@ defineConformanceSuite('timescaledb', async () => {
     createAdapter: (config) => createTimescaleAdapter(config),
     stop: async () => {
       await sql.end().catch(() => undefined);
-      await lease.release();
-      await rm(root, { recursive: true, force: true });
+      await server.stop();
     },
   };
-});
+}
+
+for (const kind of TIMESCALE_TARGETS) {
+  defineConformanceSuite(`timescaledb on ${TIMESCALE_TARGET_TEXT[kind]}`, () => harness(kind));
+}

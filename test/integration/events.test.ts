@@ -72,6 +72,7 @@ describe('run events of a small ClickHouse backfill', () => {
       ...perBatch,
       ...perBatch,
       ...perBatch,
+      'shadow-verified',
       'swap-started',
       ...Array.from({ length: units }, () => 'swap-unit-done'),
       'swap-finished',

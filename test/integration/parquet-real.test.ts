@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Session } from 'chdb';
 import { asyncBufferFromFile, parquetMetadata } from 'hyparquet';
 import type { AsyncBuffer } from 'hyparquet';
-import { parquetHeader } from 'hyparquet/src/column.js';
+import { parquetHeader } from '../../src/parquet/hyparquet-internals.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowChunk } from '../../src/adapter/contract.ts';
 import { SchemaMismatchError, SourceError } from '../../src/errors.ts';

@@ -1,8 +1,9 @@
 /**
- * The TimescaleDB adapter's real-server paths against Debian's PostgreSQL (no TimescaleDB extension there):
+ * The TimescaleDB adapter's real-server paths, on a real TimescaleDB 2.28 server (the embedded one has no COPY):
  * the COPY load (and the INSERT … unnest load, which must store identical values), value encoding of every
- * kind, errors naming object/column/row group, aborting a COPY when the source fails, the slice move with
- * on_conflict, and describe()/connect() failures.
+ * kind, errors naming object/column/row group, aborting a COPY when the source fails, the slice move into a
+ * hypertable with on_conflict, a whole run through the engine loading by COPY from Parquet on S3, and
+ * describe()/connect() failures (a database without the extension, an unreachable server).
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,14 @@ import { SchemaMismatchError, SourceError } from '../../src/errors.ts';
 import { PreciseDate } from '../../src/parquet/values.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres-server.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS } from '../../fixtures/pypi.ts';
+import { uploadDirectory } from '../../fixtures/upload.ts';
+import { defineConfig } from '../../src/config/define.ts';
+import { startLocalS3 } from '../../src/local/s3-server.ts';
+import { runBackfill } from '../../src/runner/run.ts';
 
 let server: TestPostgres;
 let db: PgConnection;
@@ -34,7 +43,7 @@ const target = (url: string): TargetConfig => ({
 });
 
 beforeAll(async () => {
-  server = await startTestPostgres();
+  server = await startTestPostgres({ timescaledb: true });
   db = openConnection(target(server.url));
   sql = new pg.Client({ connectionString: server.url });
   await sql.connect();
@@ -44,6 +53,7 @@ beforeAll(async () => {
       t timestamptz NOT NULL, device integer NOT NULL, v double precision, note text, amount numeric(20, 6),
       big bigint, tags text[], payload jsonb, blob bytea, day date, id uuid, flag boolean, local timestamp,
       PRIMARY KEY (device, t))`);
+  await sql.query(`SELECT create_hypertable('metrics', by_range('t', INTERVAL '1 day'))`);
 });
 
 afterAll(async () => {
@@ -115,7 +125,6 @@ function statementsFor(columns: Hypertable['columns'], runId: string): Statement
   const ht: Hypertable = {
     schema: 'public',
     name: 'metrics',
-    id: 0,
     columns,
     time: {
       column: 't',
@@ -145,7 +154,7 @@ async function* iterate(...chunks: RowChunk[]): AsyncIterable<RowChunk> {
   yield* chunks;
 }
 
-describe('TimescaleDB adapter load paths on PostgreSQL', () => {
+describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
   it('COPY and INSERT … unnest store identical, exact values of every kind', async () => {
     const columns = await readColumns(db, 'public', 'metrics');
     const stmts = statementsFor(columns, 'copy1');
@@ -268,6 +277,70 @@ describe('TimescaleDB adapter load paths on PostgreSQL', () => {
     await db.query(stmts.dropStaging());
   });
 
+  it('a whole run through the engine loads by COPY from Parquet on S3, storing what the INSERT path stores', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shadowfill-tsdb-copy-'));
+    const s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['copy'] });
+    try {
+      const generated = await generatePypiParquet({
+        dir: join(root, 'parquet'),
+        files: [0, 1, 2, 3],
+        rowsPerFile: 3000,
+        days: 2,
+        rowGroupRows: 1000,
+      });
+      await uploadDirectory(s3.endpoint, 'copy', join(root, 'parquet'), {
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      });
+      const results: Record<string, { notes: string[]; rows: number }> = {};
+      for (const method of ['copy', 'insert'] as const) {
+        const table = `pypi_${method}`;
+        await sql.query(`CREATE TABLE ${table} (${PYPI_PG_COLUMNS})`);
+        await sql.query(`SELECT create_hypertable('${table}', by_range('timestamp', INTERVAL '1 day'))`);
+        await sql.query(
+          `ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'project')`,
+        );
+        const config = defineConfig({
+          target: { kind: 'timescaledb', url: server.url, table },
+          source: {
+            url: 's3://copy/pypi/*/*.parquet',
+            endpoint: s3.endpoint,
+            credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+          },
+          batch: { files: 2, bytes: 1e12 },
+          attempts: 1,
+          targetOptions: { load_method: method },
+        });
+        const adapter = createTimescaleAdapter(config);
+        await adapter.connect();
+        try {
+          const notes = [...(await adapter.describe()).notes];
+          const report = await runBackfill(config, adapter);
+          results[method] = { notes, rows: report.rowsLoaded };
+        } finally {
+          await adapter.close();
+        }
+      }
+      expect(results['copy']!.notes).toContain('load: COPY … FROM STDIN into the staging table');
+      expect(results['insert']!.notes.find((n) => n.startsWith('load:'))).toMatch(
+        /^load: INSERT … SELECT FROM unnest/,
+      );
+      expect(results['copy']!.rows).toBe(generated.totalRows);
+      expect(results['insert']!.rows).toBe(generated.totalRows);
+      const list = PYPI_COLUMNS.map((c) => `"${c}"`).join(', ');
+      const diff = await sql.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ((SELECT ${list} FROM pypi_copy EXCEPT ALL SELECT ${list} FROM pypi_insert)
+           UNION ALL (SELECT ${list} FROM pypi_insert EXCEPT ALL SELECT ${list} FROM pypi_copy)) d`,
+      );
+      expect(diff.rows[0]!.n).toBe('0');
+      const count = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM pypi_copy`);
+      expect(Number(count.rows[0]!.n)).toBe(generated.totalRows);
+    } finally {
+      await s3.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('describe() refuses a server without TimescaleDB; an unreachable server is TARGET_UNREACHABLE', async () => {
     const config = (url: string): BackfillConfig => ({
       target: target(url),
@@ -280,13 +353,16 @@ describe('TimescaleDB adapter load paths on PostgreSQL', () => {
       attempts: 1,
       targetOptions: {},
     });
-    const adapter = createTimescaleAdapter(config(server.url));
+    await sql.query('CREATE DATABASE plain');
+    const plain = new URL(server.url);
+    plain.pathname = '/plain';
+    const adapter = createTimescaleAdapter(config(plain.toString()));
     try {
       await adapter.connect();
       await expect(adapter.describe()).rejects.toMatchObject({
         code: 'TARGET_UNSUPPORTED',
-        message: expect.stringContaining(
-          'the TimescaleDB extension is not installed in postgres://127.0.0.1:',
+        message: expect.stringMatching(
+          /^the TimescaleDB extension is not installed in postgres:\/\/127\.0\.0\.1:\d+\/plain: run CREATE EXTENSION timescaledb/,
         ),
       });
     } finally {

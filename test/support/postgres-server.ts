@@ -44,9 +44,11 @@ export interface TestPostgresOptions {
   /**
    * Load TimescaleDB (`shared_preload_libraries=timescaledb`, the job scheduler running) and
    * `CREATE EXTENSION timescaledb` in the `postgres` database: the real server of `../shared/timescaledb`
-   * (`bash ../shared/timescaledb/install.sh`).
+   * (`bash .ci/install-timescaledb.sh`, which runs its install.sh).
    */
   readonly timescaledb?: boolean;
+  /** More server settings (`-c name=value`), e.g. `{ 'timescaledb.enable_job_execution_logging': 'on' }`. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
@@ -70,10 +72,18 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
     : '';
   if (options.timescaledb && !existsSync(join(bin, '..', 'lib', 'timescaledb.so'))) {
     throw new Error(
-      `TimescaleDB is not installed for ${bin}: run bash ../shared/timescaledb/install.sh (as root)`,
+      `TimescaleDB is not installed for ${bin}: run bash .ci/install-timescaledb.sh (as root; it runs ../shared/timescaledb/install.sh)`,
     );
   }
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off${timescale}`;
+  const extra = Object.entries(options.settings ?? {})
+    .map(([name, value]) => {
+      if (!/^[a-z_.]+$/.test(name) || !/^[A-Za-z0-9_.:/-]+$/.test(value)) {
+        throw new Error(`unexpected server setting ${name}=${value}`);
+      }
+      return ` -c ${name}=${value}`;
+    })
+    .join('');
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off${timescale}${extra}`;
   run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   if (options.timescaledb) {
     run('psql', [

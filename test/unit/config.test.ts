@@ -2,12 +2,16 @@
  * Configuration: byte sizes, loading YAML/JSON files, flags over file over environment over defaults, every
  * validation error (one line, names the field, never a secret), redaction, and the example configs.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatBytes, parseBytes } from '../../src/config/bytes.ts';
 import { loadConfig, redactConfig, redactUrl, type ConfigFlags } from '../../src/config/load.ts';
+import { defineConfig } from '../../src/config/define.ts';
+import { configFields, configJsonSchema } from '../../src/config/schema.ts';
+import { DEFAULT_ATTEMPTS, DEFAULT_BATCH } from '../../src/config/types.ts';
+import { parseTimescaleOptions } from '../../adapters/timescaledb/options.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowfill-config-'));
@@ -117,7 +121,7 @@ views: [pypi_downloads_mv, other_mv]
 settings: { max_insert_threads: 4, min_insert_block_size_rows: 1000000, async_insert: false, mode: fast }
 load: server
 attempts: 5
-clickhouse: { merge_wait: 30s, nested: { a: 1 } }
+clickhouse: {}
 `;
 
   const EXPECTED = {
@@ -146,7 +150,7 @@ clickhouse: { merge_wait: 30s, nested: { a: 1 } }
     },
     load: 'server',
     attempts: 5,
-    targetOptions: { merge_wait: '30s', nested: { a: 1 } },
+    targetOptions: {},
   };
 
   it('reads every field from YAML', () => {
@@ -182,7 +186,6 @@ clickhouse: { merge_wait: 30s, nested: { a: 1 } }
       },
       load: 'server',
       attempts: 5,
-      clickhouse: { merge_wait: '30s', nested: { a: 1 } },
     });
     expect(load({ text: json, name: 'backfill.json' })).toEqual(EXPECTED);
   });
@@ -274,7 +277,7 @@ describe('loadConfig: defaults', () => {
 describe('loadConfig: flags override the file', () => {
   it('overrides any field, coerces types and reads kebab-case names', () => {
     const config = load({
-      text: `${MINIMAL}\nbatch: { files: 50 }\nsettings: { max_insert_threads: 4 }\nviews: [a_mv]\nclickhouse: { x: 1 }`,
+      text: `${MINIMAL}\nbatch: { files: 50 }\nsettings: { max_insert_threads: 4 }\nviews: [a_mv]`,
       flags: {
         '--target.url': 'http://127.0.0.1:8123',
         'target.table': 'pypi_2',
@@ -291,7 +294,6 @@ describe('loadConfig: flags override the file', () => {
         '--views': 'x_mv,y_mv',
         '--load': 'client',
         '--attempts': '1',
-        '--clickhouse.wait.seconds': '5',
         // The CLI's own flags are not config fields and are left alone.
         '--config': 'backfill.yaml',
         yes: true,
@@ -318,7 +320,7 @@ describe('loadConfig: flags override the file', () => {
     expect(config.views).toEqual(['x_mv', 'y_mv']);
     expect(config.load).toBe('client');
     expect(config.attempts).toBe(1);
-    expect(config.targetOptions).toEqual({ x: 1, wait: { seconds: 5 } });
+    expect(config.targetOptions).toEqual({});
   });
 
   it('can switch target.kind from the command line', () => {
@@ -520,7 +522,7 @@ describe('loadConfig: errors', () => {
       /^`batch\.files` is `2\.5` from --batch\.files/,
     );
     expect(configError(() => load({ text: `${MINIMAL}\nbatch: { bytes: 15XB }` })).message).toBe(
-      '`batch.bytes` is `15XB` in backfill.yaml — write a size ≥ 1 byte like 15GB, 512MiB or 1e9',
+      '`batch.bytes` is `15XB` in backfill.yaml — use a size ≥ 1 byte like 15GB, 10GiB, 512MiB or 1e9',
     );
     expect(configError(() => load({ text: `${MINIMAL}\nattempts: 0` })).message).toMatch(
       /^`attempts` is `0`/,
@@ -658,9 +660,12 @@ describe('redactConfig', () => {
     const config = load({
       text: `target: { kind: timescaledb, url: 'postgres://me:${SECRET}@db/app?sslpassword=${SECRET}&x=1', table: t, password: '${SECRET}' }
 source: { url: 's3://b/k', endpoint: 'http://u:${SECRET}@minio:9000', access_key_id: AKIA, secret_access_key: '${SECRET}', session_token: '${SECRET}' }
-timescaledb: { strategy: auto, nested: { api_key: '${SECRET}' }, password: '${SECRET}' }`,
+timescaledb: { strategy: direct }`,
     });
-    const redacted = redactConfig(config);
+    const redacted = redactConfig({
+      ...config,
+      targetOptions: { strategy: 'auto', nested: { api_key: SECRET }, password: SECRET },
+    });
     expect(JSON.stringify(redacted)).not.toContain(SECRET);
     expect(redacted.target.url).toBe('postgres://me:***@db/app?sslpassword=***&x=1');
     expect(redacted.target.password).toBe('***');
@@ -699,6 +704,197 @@ describe('example configs', () => {
     const config = loadConfig({ file: join(examples, 'timescaledb-docker.yaml'), flags: {}, env: {} });
     expect(config.target).toMatchObject({ kind: 'timescaledb', database: 'public', table: 'pypi' });
     expect(config.load).toBe('client');
-    expect(config.targetOptions).toEqual({ strategy: 'auto', on_conflict: 'nothing' });
+    expect(config.targetOptions).toMatchObject({ strategy: 'auto', on_conflict: 'nothing' });
+  });
+});
+
+describe('adapter option sections', () => {
+  const TSDB = `target: { kind: timescaledb, url: 'postgres://h/db', table: t }\nsource: { url: 's3://b/k' }`;
+
+  it('checks the TimescaleDB section when the file is read, and fills its defaults', () => {
+    const config = load({ text: `${TSDB}\ntimescaledb: { strategy: direct, conflict_columns: 'a, b' }` });
+    expect(config.targetOptions).toEqual({
+      strategy: 'direct',
+      direct_max_fraction: 0.25,
+      on_conflict: 'error',
+      conflict_columns: ['a', 'b'],
+      max_decompressed_bytes: 10 * 1024 ** 3,
+      load_method: 'auto',
+      insert_rows: 10_000,
+      progressive_recompress: true,
+    });
+    expect(parseTimescaleOptions(config.targetOptions)).toMatchObject({
+      strategy: 'direct',
+      conflictColumns: ['a', 'b'],
+    });
+  });
+
+  it('reads byte sizes with the one parser everywhere: 10Gi, 10GiB, 15GB, 1e9', () => {
+    for (const [text, bytes] of [
+      ['10Gi', 10 * 1024 ** 3],
+      ['10GiB', 10 * 1024 ** 3],
+      ['15GB', 15e9],
+      ['1e9', 1e9],
+    ] as const) {
+      expect(
+        load({ text: `${TSDB}\ntimescaledb: { max_decompressed_bytes: ${text} }` }).targetOptions
+          .max_decompressed_bytes,
+      ).toBe(bytes);
+      expect(load({ text: MINIMAL, flags: { 'batch.bytes': text } }).batch.bytes).toBe(bytes);
+      expect(parseTimescaleOptions({ max_decompressed_bytes: text }).maxDecompressedBytes).toBe(bytes);
+    }
+  });
+
+  it('refuses unknown and mistyped options with a suggestion, naming the origin', () => {
+    expect(configError(() => load({ text: `${TSDB}\ntimescaledb: { on_conflcit: nothing }` })).message).toBe(
+      'unknown key `timescaledb.on_conflcit` in backfill.yaml — did you mean `timescaledb.on_conflict`?',
+    );
+    expect(configError(() => load({ text: TSDB, flags: { 'timescaledb.stratgy': 'direct' } })).message).toBe(
+      'unknown flag `--timescaledb.stratgy` — did you mean `--timescaledb.strategy`?',
+    );
+    expect(configError(() => load({ text: TSDB, flags: { 'timescaledb.strategy': 'fast' } })).message).toBe(
+      '`timescaledb.strategy` is `fast` from --timescaledb.strategy — use decompress or direct or auto',
+    );
+    expect(
+      configError(() => load({ text: `${TSDB}\ntimescaledb: { max_decompressed_bytes: lots }` })).message,
+    ).toBe(
+      '`timescaledb.max_decompressed_bytes` is `lots` in backfill.yaml — use a size like 15GB, 10GiB, 512MiB or 1e9',
+    );
+    expect(configError(() => load({ text: `${TSDB}\ntimescaledb: { update_columns: [v] }` })).message).toBe(
+      '`timescaledb.update_columns` in backfill.yaml needs on_conflict: update — set on_conflict: update or remove update_columns',
+    );
+    expect(configError(() => load({ text: `${MINIMAL}\nclickhouse: { merge_wait: 30s }` })).message).toBe(
+      'unknown key `clickhouse.merge_wait` in backfill.yaml — remove it (`clickhouse` takes no keys)',
+    );
+    expect(() => parseTimescaleOptions({ stratgy: 'x' })).toThrow(
+      /unknown TimescaleDB target option "stratgy"/,
+    );
+  });
+
+  it('names an environment variable as the origin of a bad value', () => {
+    expect(configError(() => load({ text: MINIMAL, env: { AWS_ENDPOINT_URL: 'ftp://x' } })).message).toBe(
+      '`source.endpoint` is `ftp://x` from $AWS_ENDPOINT_URL — write it like http://127.0.0.1:9000',
+    );
+    expect(
+      configError(() =>
+        load({
+          text: `target: { kind: clickhouse, table: t }\nsource: { url: 's3://b/k' }`,
+          env: { CLICKHOUSE_URL: `postgres://u:${SECRET}@h/db` },
+        }),
+      ).message,
+    ).toBe(
+      '`target.url` is `postgres://u:***@h/db` from $CLICKHOUSE_URL, not a clickhouse URL — use http(s)://host:8123 or embedded:<dir>',
+    );
+  });
+});
+
+describe('defineConfig', () => {
+  it('fills the same defaults as loadConfig, from the same schema', () => {
+    const config = defineConfig({
+      target: { kind: 'clickhouse', url: 'embedded:./.data/ch', table: 'pypi' },
+      source: { url: 's3://bucket/pypi/2024-12-17/*.parquet' },
+    });
+    expect(config).toEqual(load({ text: MINIMAL }));
+    expect(config.batch).toEqual(DEFAULT_BATCH);
+    expect(config.attempts).toBe(DEFAULT_ATTEMPTS);
+    expect(DEFAULT_BATCH).toEqual({ files: 100, bytes: 15 * 1024 ** 3 });
+  });
+
+  it('maps credentials and adapter options, and refuses bad input in one line', () => {
+    const config = defineConfig({
+      target: { kind: 'timescaledb', url: 'embedded:./x', table: 't' },
+      source: {
+        url: 's3://b/k',
+        serverEndpoint: 'http://minio:9000/',
+        credentials: { accessKeyId: 'a', secretAccessKey: SECRET, sessionToken: undefined },
+      },
+      filter: { column: 'ts', before: 'auto', after: undefined },
+      targetOptions: { strategy: 'direct' },
+    });
+    expect(config.source).toMatchObject({
+      serverEndpoint: 'http://minio:9000',
+      credentials: { accessKeyId: 'a', secretAccessKey: SECRET, sessionToken: undefined },
+    });
+    expect(config.load).toBe('client');
+    expect(config.targetOptions).toMatchObject({ strategy: 'direct' });
+    expect(
+      configError(() =>
+        defineConfig({
+          target: { kind: 'timescaledb', url: 'embedded:./x', table: 't' },
+          source: { url: 's3://b/k' },
+          targetOptions: { strategy: 'sideways' },
+        }),
+      ).message,
+    ).toBe('`timescaledb.strategy` is `sideways` in defineConfig() — use decompress or direct or auto');
+    expect(
+      configError(() =>
+        defineConfig({
+          target: { kind: 'clickhouse', url: 'embedded:./x', table: 't' },
+          source: { url: 's3://b/k' },
+          batch: { files: 0, bytes: 1 },
+        }),
+      ).message,
+    ).toBe('`batch.files` is `0` in defineConfig() — use a whole number ≥ 1 (objects per batch)');
+  });
+});
+
+describe('JSON Schema', () => {
+  const schema = configJsonSchema() as {
+    properties: Record<string, { properties?: Record<string, Record<string, unknown>>; required?: string[] }>;
+    required: string[];
+    additionalProperties: boolean;
+  };
+
+  it('describes every section, refuses unknown keys and shows defaults and enums', () => {
+    expect(Object.keys(schema.properties)).toEqual([
+      'target',
+      'source',
+      'filter',
+      'batch',
+      'views',
+      'settings',
+      'load',
+      'attempts',
+      'clickhouse',
+      'timescaledb',
+    ]);
+    expect(schema.required).toEqual(['target', 'source']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.target?.required).toEqual(['kind', 'url', 'table']);
+    expect(schema.properties.target?.properties?.kind).toMatchObject({ enum: ['clickhouse', 'timescaledb'] });
+    expect(schema.properties.batch?.properties?.files).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      default: 100,
+    });
+    expect(schema.properties.batch?.properties?.bytes).toMatchObject({ default: '15GiB' });
+    expect(schema.properties.timescaledb?.properties?.strategy).toMatchObject({
+      enum: ['decompress', 'direct', 'auto'],
+      default: 'auto',
+    });
+    expect(JSON.stringify(schema)).not.toContain('"required":["files"');
+  });
+
+  it('is the committed schema/backfill.schema.json (regenerate with `shadowfill config schema`)', () => {
+    const committed = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'schema', 'backfill.schema.json'), 'utf8'),
+    ) as unknown;
+    expect(committed).toEqual(schema);
+  });
+
+  it('the example configs point editors at it', () => {
+    for (const name of ['clickhouse-docker.yaml', 'timescaledb-docker.yaml']) {
+      const text = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'examples', name), 'utf8');
+      expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../../schema/backfill.schema.json');
+    }
+  });
+
+  it('lists every field for the CLI flags', () => {
+    const paths = configFields().map((f) => f.path);
+    expect(paths).toContain('target.url');
+    expect(paths).toContain('batch.files');
+    expect(paths).toContain('views');
+    expect(paths).toContain('timescaledb.max_decompressed_bytes');
+    expect(paths).not.toContain('settings');
   });
 });

@@ -69,4 +69,22 @@ describe('journal state', () => {
       reduceRun(events('x', '2026-01-01T00:00:00Z', [['batch-committed', { batch: 0 }]])),
     ).toBeUndefined();
   });
+  it('an abandoned run is neither resumed nor finished, and keeps what was verified before the swap', () => {
+    const checks = [
+      { table: 'default.pypi', scope: 'shadow', method: 'rows', exact: true, ok: true, detail: '3 rows' },
+    ];
+    const state = reduceRun(
+      events('r9', '2026-01-03T00:00:00Z', [
+        ['run-started'],
+        ['batch-loaded', { batch: 0, data: '{"rows":3}' }],
+        ['batch-committed', { batch: 0 }],
+        ['shadow-verified', { data: JSON.stringify(checks) }],
+        ['run-abandoned', { data: '{"reason":"shadowfill abandon"}' }],
+      ]),
+    )!;
+    expect(state.abandoned).toBe(true);
+    expect(state.finished).toBe(false);
+    expect(state.abandonedAt).toBe('2026-01-03T00:00:00Z');
+    expect(state.shadowChecks).toEqual(checks);
+  });
 });

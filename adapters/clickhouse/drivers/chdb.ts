@@ -1,9 +1,10 @@
 /**
  * Embedded ClickHouse through chDB, with a persistent data directory. Only chDB's async API is used: its
  * synchronous calls block the event loop. One chDB session exists per data directory per process, so sessions
- * are shared through a registry and closed when the last user closes.
+ * are shared through a registry and closed when the last user closes. A directory held by another process is
+ * refused before chDB tries it (chDB would print its own lines on stderr), in one line naming that process.
  */
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { mkdirSync, createWriteStream, readFileSync } from 'node:fs';
 import { rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,43 @@ import {
   type ClickHouseSettings,
 } from '../driver.ts';
 import { quoteString, settingsClause } from '../sql/quote.ts';
+import { TargetError } from '../../../src/errors.ts';
 
 const sessions = new Map<string, { session: Session; users: number }>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The live process, other than this one, that holds `dir`: ClickHouse writes `PID: n` into `<dir>/status` and
+ * locks it while the directory is open, and removes it on a clean close (a killed holder leaves it behind, with
+ * a dead pid).
+ */
+function holderOf(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'status'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(/^PID:\s*(\d+)/m.exec(text)?.[1]);
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : undefined;
+}
+
+function lockedError(dir: string, pid: number | undefined, cause?: unknown): TargetError {
+  return new TargetError(
+    'TARGET_UNREACHABLE',
+    `another process${pid === undefined ? '' : ` (pid ${pid})`} holds the embedded ClickHouse data directory ${dir} — ` +
+      'wait for it to finish or stop it, or use another directory',
+    { failure: 'locked', cause },
+  );
+}
 
 function openSession(dir: string): Session {
   const existing = sessions.get(dir);
@@ -27,7 +63,23 @@ function openSession(dir: string): Session {
     return existing.session;
   }
   mkdirSync(dir, { recursive: true });
-  const session = new Session(dir);
+  const holder = holderOf(dir);
+  if (holder !== undefined) throw lockedError(dir, holder);
+  let session: Session;
+  try {
+    session = new Session(dir);
+  } catch (error) {
+    // A holder that appeared meanwhile, or another reason chDB could not open the directory.
+    const now = holderOf(dir);
+    if (now !== undefined || /lock|another server instance/i.test(String((error as Error)?.message))) {
+      throw lockedError(dir, now, error);
+    }
+    throw new TargetError(
+      'TARGET_UNREACHABLE',
+      `cannot open the embedded ClickHouse data directory ${dir}: ${(error as Error)?.message ?? String(error)} — check that it is a writable directory`,
+      { cause: error, failure: 'unreachable', retryable: false },
+    );
+  }
   sessions.set(dir, { session, users: 1 });
   return session;
 }

@@ -1,8 +1,9 @@
 /**
  * A ClickHouse server over HTTP(S), through @clickhouse/client. Runs statements, returns JSONEachRow rows and
  * streams INSERT bodies (Parquet, JSONEachRow) without buffering them. Every failure becomes a ClickHouseError:
- * the server's own code and type, or code 0 / type NETWORK when no ClickHouse answered (refused, timed out,
- * DNS, a proxy's page). Works with servers from 18.16 on (they report errors without their type name).
+ * the server's own code and type, or code 0 when no ClickHouse answered, with type NETWORK (refused, DNS, a
+ * proxy's page), CONNECTION_LOST (cut off during a request) or TIMEOUT. Works with servers from 18.16 on (they
+ * report errors without their type name).
  */
 import { Readable } from 'node:stream';
 import {
@@ -193,7 +194,15 @@ export class HttpDriver implements ClickHouseDriver {
         : message.trim().length > 0
           ? message.trim().split('\n')[0]!
           : 'the server answered without a ClickHouse error (is this a ClickHouse HTTP endpoint?)';
-    return new ClickHouseError(mask(transport), 0, 'NETWORK', { cause: error });
+    // Refused before a request was made: unreachable; cut off during one: the connection was lost.
+    const code = String((error as { code?: unknown } | null)?.code ?? '');
+    const type =
+      message === 'Timeout error.'
+        ? 'TIMEOUT'
+        : /ECONNRESET|EPIPE|socket hang up/i.test(`${code} ${message}`)
+          ? 'CONNECTION_LOST'
+          : 'NETWORK';
+    return new ClickHouseError(mask(transport), 0, type, { cause: error });
   }
 }
 

@@ -14,7 +14,7 @@ export const sql = {
   serverVersion: () => 'SELECT version() AS version',
 
   tableInfo: (ref: TableRef) =>
-    `SELECT name, engine, partition_key, sorting_key, create_table_query, as_select, ` +
+    `SELECT name, engine, engine_full, partition_key, sorting_key, create_table_query, as_select, ` +
     `dependencies_database, dependencies_table FROM system.tables ` +
     `WHERE database = ${quoteString(ref.database)} AND name = ${quoteString(ref.table)}`,
 
@@ -30,11 +30,16 @@ export const sql = {
 
   createTableAs: (table: TableRef, like: TableRef) => `CREATE TABLE IF NOT EXISTS ${q(table)} AS ${q(like)}`,
 
+  /**
+   * `CREATE TABLE … AS <like> ENGINE = MergeTree <clauses>`: the columns of `like` with a plain MergeTree engine;
+   * `clauses` (PARTITION BY, ORDER BY, PRIMARY KEY, SETTINGS …) are the live table's own, as the server printed
+   * them in system.tables.engine_full, so MOVE PARTITION between the two tables is allowed.
+   */
+  createPlainTableAs: (table: TableRef, like: TableRef, clauses: string) =>
+    `CREATE TABLE IF NOT EXISTS ${q(table)} AS ${q(like)} ENGINE = MergeTree${clauses ? ` ${clauses}` : ''}`,
+
   createShadowView: (view: TableRef, to: TableRef, select: string) =>
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${q(view)} TO ${q(to)} AS ${select}`,
-
-  /** Keeps background merges from collapsing rows of a run's own table (merges are not stopped anywhere else). */
-  stopMerges: (table: TableRef) => `SYSTEM STOP MERGES ${q(table)}`,
 
   truncate: (table: TableRef) => `TRUNCATE TABLE IF EXISTS ${q(table)}`,
 
@@ -99,6 +104,60 @@ export const sql = {
       )
       .join(', '),
 
+  /** Every table and view of run `runId` (`…_v2_<run>`, `…_v2_<run>_landing`) in `databases`, views first. */
+  runObjects: (databases: readonly string[], runId: string) =>
+    `SELECT database, name, engine FROM system.tables WHERE database IN (${databases.map(quoteString).join(', ')}) ` +
+    `AND (endsWith(name, ${quoteString(`_v2_${runId}`)}) OR endsWith(name, ${quoteString(`_v2_${runId}_landing`)})) ` +
+    `ORDER BY engine = 'MaterializedView' DESC, name`,
+
+  /** Output columns of a SELECT. */
+  describeSelect: (select: string) => `DESCRIBE TABLE (${select})`,
+
+  /** The query plan of a SELECT (to find out whether it aggregates). */
+  explainPlan: (select: string) => `EXPLAIN PLAN ${select}`,
+
+  /** Columns of the objects as ClickHouse infers them from the Parquet schema. */
+  describeS3: (source: S3Source) => `DESCRIBE TABLE ${s3Function(source)}`,
+
+  /**
+   * For each column: how many values are not null yet do not survive `accurateCastOrNull` into the table's
+   * type, one of them, and the object it is in (`b<i>`, `s<i>`, `p<i>`). Reads only those columns.
+   */
+  probeCasts: (
+    source: S3Source,
+    columns: readonly { readonly name: string; readonly type: string }[],
+    filter: RowFilter | undefined,
+  ) =>
+    `SELECT ` +
+    columns
+      .map((c, i) => {
+        const col = quoteIdent(c.name);
+        const bad = `${col} IS NOT NULL AND accurateCastOrNull(${col}, ${quoteString(c.type)}) IS NULL`;
+        return `countIf(${bad}) AS b${i}, anyIf(substring(toString(${col}), 1, 80), ${bad}) AS s${i}, anyIf(_path, ${bad}) AS p${i}`;
+      })
+      .join(', ') +
+    ` FROM ${s3Function(source)}${whereClause(filter)}`,
+
+  // ---- leases (see adapters/clickhouse/lease.ts) ----
+
+  /** Generation tables of the lease whose tables start with `prefix`. */
+  leaseTables: (database: string, prefix: string) =>
+    `SELECT name, comment, toUnixTimestamp(metadata_modification_time) * 1000 AS created FROM system.tables ` +
+    `WHERE database = ${quoteString(database)} AND startsWith(name, ${quoteString(prefix)})`,
+
+  /** Creating a table is exclusive: of two processes creating the same generation, one fails. */
+  createLease: (table: TableRef, comment: string) =>
+    `CREATE TABLE ${q(table)} (at DateTime64(3), expires DateTime64(3), run_id String, kind LowCardinality(String)) ` +
+    `ENGINE = MergeTree ORDER BY at COMMENT ${quoteString(comment)}`,
+
+  leaseBeat: (table: TableRef, ttlMs: number, runId: string, kind: 'acquired' | 'heartbeat') =>
+    `INSERT INTO ${q(table)} (at, expires, run_id, kind) SELECT now64(3), now64(3) + toIntervalMillisecond(${Math.trunc(ttlMs)}), ` +
+    `${quoteString(runId)}, ${quoteString(kind)}`,
+
+  leaseState: (table: TableRef) =>
+    `SELECT count() AS n, toUnixTimestamp64Milli(max(at)) AS heartbeat, toUnixTimestamp64Milli(max(expires)) AS expires, ` +
+    `argMaxIf(run_id, at, run_id != '') AS run_id, toUnixTimestamp64Milli(now64(3)) AS now FROM ${q(table)}`,
+
   readJournal: (journal: TableRef, where: { fingerprint?: string; runId?: string }) =>
     `SELECT run_id, fingerprint, seq, formatDateTime(at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS at, kind, batch, unit, data ` +
     `FROM ${q(journal)} WHERE ` +
@@ -112,8 +171,8 @@ export const sql = {
 export interface S3Source {
   readonly objects: readonly SourceObject[];
   readonly credentials: ObjectStoreCredentials | undefined;
-  /** ClickHouse structure (`name Type, …`) the objects are read as. */
-  readonly structure: string;
+  /** ClickHouse structure (`name Type, …`) the objects are read as; inferred from the Parquet schema when omitted. */
+  readonly structure?: string;
 }
 
 const GLOB_CHARS = /[{}*?,\\]/;
@@ -130,7 +189,8 @@ export function s3Function(source: S3Source): string {
     if (pattern !== undefined) return s3Call(pattern, source);
   }
   if (urls.length === 1 && !GLOB_CHARS.test(urls[0]!)) return s3Call(urls[0]!, source);
-  return `(${urls.map((u) => `SELECT * FROM ${s3Call(u, source)}`).join(' UNION ALL ')})`;
+  // `_path` is a virtual column: a subquery passes it on only when it is selected by name.
+  return `(${urls.map((u) => `SELECT *, _path FROM ${s3Call(u, source)}`).join(' UNION ALL ')})`;
 }
 
 function s3Call(url: string, source: S3Source): string {
@@ -138,7 +198,8 @@ function s3Call(url: string, source: S3Source): string {
     ? `, ${quoteString(source.credentials.accessKeyId)}, ${quoteString(source.credentials.secretAccessKey)}` +
       (source.credentials.sessionToken ? `, ${quoteString(source.credentials.sessionToken)}` : '')
     : `, NOSIGN`;
-  return `s3(${quoteString(url)}${creds}, 'Parquet', ${quoteString(source.structure)})`;
+  const structure = source.structure === undefined ? '' : `, ${quoteString(source.structure)}`;
+  return `s3(${quoteString(url)}${creds}, 'Parquet'${structure})`;
 }
 
 /** `common{x,y,z}suffix` over the differing middle of the URLs; undefined when a middle would be empty. */

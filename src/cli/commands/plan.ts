@@ -1,51 +1,62 @@
 /** `shadowfill plan`: validate and print every statement; changes nothing. */
+import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
-import { planRun } from '../../runner/plan.ts';
-import type { ParsedArgs } from '../args.ts';
-import { configFromArgs } from '../config-from-args.ts';
+import type { CliContext } from '../context.ts';
 import { formatBytes, formatCount } from '../format.ts';
+import { addConfigOptions, addOutputOptions, configFromOptions } from '../options.ts';
 
-export async function planCommand(args: ParsedArgs): Promise<number> {
-  const config = configFromArgs(args);
-  const adapter = await createAdapter(config);
-  await adapter.connect();
-  try {
-    const plan = await planRun(config, adapter);
-    const objects = plan.batches.flatMap((b) => b.objects);
-    const bytes = objects.reduce((n, o) => n + o.size, 0);
-    const out: string[] = [];
-    out.push(
-      `target ${config.target.kind} ${plan.target.table.database}.${plan.target.table.name} (server ${plan.target.serverVersion})`,
+export function registerPlan(program: Command, cli: CliContext): void {
+  const command = program
+    .command('plan')
+    .summary('validate everything and print every statement; changes nothing')
+    .description(
+      'Validates the target (table, views), the source (glob, every object’s Parquet footer) and the schema, then prints\n' +
+        'every step of the run with its SQL (credentials shown as ***). Changes nothing.',
     );
-    for (const n of plan.target.notes) out.push(`  ${n}`);
-    out.push(
-      `source ${config.source.url}: ${objects.length} objects, ${formatBytes(bytes)}, ${formatCount(plan.sourceRows)} rows`,
-    );
-    if (plan.filter) {
+  addConfigOptions(command);
+  addOutputOptions(command, {});
+  command.action(async () => {
+    const config = configFromOptions(command, cli);
+    const { planRun } = await import('../../runner/plan.ts');
+    const adapter = await createAdapter(config);
+    try {
+      await adapter.connect();
+      const plan = await planRun(config, adapter);
+      const objects = plan.batches.flatMap((b) => b.objects);
+      const bytes = objects.reduce((n, o) => n + o.size, 0);
+      const out: string[] = [];
       out.push(
-        `filter ${plan.filter.column}` +
-          (plan.filter.after !== undefined ? ` >= ${plan.filter.after}` : '') +
-          (plan.filter.before !== undefined ? ` < ${plan.filter.before}` : '') +
-          (config.filter?.before === 'auto' ? ' (before: auto = oldest row in the live table now)' : ''),
+        `target ${config.target.kind} ${plan.target.table.database}.${plan.target.table.name} (server ${plan.target.serverVersion})`,
       );
-    }
-    out.push(
-      `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
-    );
-    if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`run\` resumes it`);
-    else if (plan.finished)
-      out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
-    let phase = '';
-    for (const s of plan.statements) {
-      if (s.phase !== phase) {
-        phase = s.phase;
-        out.push('', `-- ${phase}`);
+      for (const n of plan.target.notes) out.push(`  ${n}`);
+      out.push(
+        `source ${config.source.url}: ${objects.length} objects, ${formatBytes(bytes)}, ${formatCount(plan.sourceRows)} rows`,
+      );
+      if (plan.filter) {
+        out.push(
+          `filter ${plan.filter.column}` +
+            (plan.filter.after !== undefined ? ` >= ${plan.filter.after}` : '') +
+            (plan.filter.before !== undefined ? ` < ${plan.filter.before}` : '') +
+            (config.filter?.before === 'auto' ? ' (before: auto = oldest row in the live table now)' : ''),
+        );
       }
-      out.push(`-- ${s.title}`, `${s.sql};`);
+      out.push(
+        `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
+      );
+      if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`run\` resumes it`);
+      else if (plan.finished)
+        out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
+      let phase = '';
+      for (const s of plan.statements) {
+        if (s.phase !== phase) {
+          phase = s.phase;
+          out.push('', `-- ${phase}`);
+        }
+        out.push(`-- ${s.title}`, `${s.sql};`);
+      }
+      cli.stdout.write(`${out.join('\n')}\n`);
+    } finally {
+      await adapter.close();
     }
-    process.stdout.write(`${out.join('\n')}\n`);
-    return 0;
-  } finally {
-    await adapter.close();
-  }
+  });
 }

@@ -1,0 +1,75 @@
+/**
+ * Builds the scheduler's state (decide.ts) from what survives a process: the run's journal (reduced by
+ * src/journal/state.ts), the adapter's listings (swap units still holding shadow rows, chunks still to compress)
+ * and the live claims of other processes — plus what this process has in flight. A killed process leaves no
+ * in-flight steps behind: its claims expire, its half-done transactions were rolled back by the database, and
+ * the same function gives the resumed run exactly the steps that are still missing.
+ */
+import type { RunState } from '../journal/state.ts';
+import type { BatchStatus, ChunkView, SchedulerState, SliceView, UnitStatus } from './decide.ts';
+import type { BatchRange, KeyInterval } from './watermark.ts';
+
+/** What this process is doing right now (empty for a process that just started or resumed). */
+export interface InFlight {
+  readonly loading?: ReadonlySet<number>;
+  readonly committing?: ReadonlySet<number>;
+  readonly slices?: ReadonlySet<string>;
+  readonly chunks?: ReadonlySet<string>;
+  readonly phase?: 'begin-swap' | 'commit-all' | 'final-pass';
+}
+
+export interface StateSources {
+  /** The journal's view of the run (batch states, whether the swap began and finished). */
+  readonly run: Pick<RunState, 'batches' | 'swapState' | 'swapFinished'>;
+  /** Batch ranges by batch index (undefined entries: unknown). */
+  readonly ranges: readonly (BatchRange | undefined)[];
+  /** Swap units still holding shadow rows (the adapter's listing); units not listed are done. */
+  readonly slices: readonly (KeyInterval & { readonly id: string })[];
+  /** Chunks this run decompressed or wrote into and has not compressed again (the adapter's record). */
+  readonly chunks: readonly (KeyInterval & { readonly id: string })[];
+  /** Batches another process holds a live claim on (lease not expired). */
+  readonly claimedElsewhere?: ReadonlySet<number>;
+  /** Batches that failed for good in this run (permanent error, or attempts used up). */
+  readonly failed?: ReadonlySet<number>;
+  readonly inFlight?: InFlight;
+}
+
+export function schedulerState(sources: StateSources): SchedulerState {
+  const flight = sources.inFlight ?? {};
+  const batches = sources.run.batches.map((journaled, index) => {
+    let status: BatchStatus = journaled;
+    if (journaled !== 'committed') {
+      if (flight.committing?.has(index)) status = 'committing';
+      else if (journaled === 'pending') {
+        if (sources.failed?.has(index)) status = 'failed';
+        else if (flight.loading?.has(index)) status = 'loading';
+        else if (sources.claimedElsewhere?.has(index)) status = 'claimed';
+      }
+    }
+    return { index, status, range: sources.ranges[index] };
+  });
+  const unit = (running: boolean): UnitStatus => (running ? 'running' : 'pending');
+  const slices: SliceView[] = sources.slices.map((s) => ({
+    id: s.id,
+    lo: s.lo,
+    hi: s.hi,
+    status: unit(flight.slices?.has(s.id) ?? false),
+  }));
+  const chunks: ChunkView[] = sources.chunks.map((c) => ({
+    id: c.id,
+    lo: c.lo,
+    hi: c.hi,
+    status: unit(flight.chunks?.has(c.id) ?? false),
+  }));
+  const phase = (name: InFlight['phase'], finished: boolean): UnitStatus =>
+    flight.phase === name ? 'running' : finished ? 'done' : 'pending';
+  const began = sources.run.swapState !== undefined;
+  return {
+    batches,
+    slices,
+    chunks,
+    beginSwap: phase('begin-swap', began),
+    commitAll: phase('commit-all', began && sources.slices.length === 0),
+    finalPass: phase('final-pass', sources.run.swapFinished),
+  };
+}

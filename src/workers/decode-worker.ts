@@ -1,0 +1,118 @@
+/**
+ * A decode worker (worker thread): for each task, reads the object's row groups with ranged GETs, decodes them
+ * (readRowChunks), applies the run's row filter, encodes pieces of `pieceRows` rows with the adapter's encoder
+ * module, and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
+ * an error ends the task with a serialized error (typed errors keep their code).
+ */
+import { parentPort } from 'node:worker_threads';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readRowChunks } from '../parquet/rows.ts';
+import { filterRowChunks } from '../runner/row-filter.ts';
+import { s3AsyncBuffer } from '../source/range-reader.ts';
+import { createS3Client } from '../source/s3-client.ts';
+import type { ObjectStoreLocation } from '../source/types.ts';
+import type { ChunkEncoder, EncoderModule, EncoderSpec } from './encoder.ts';
+import { serializeError, type DecodeTask, type FromWorker, type ToWorker } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('decode-worker.ts runs as a worker thread (src/workers/pool.ts starts it)');
+
+interface Flow {
+  credits: number;
+  cancelled: boolean;
+  wake: (() => void) | undefined;
+}
+
+const flows = new Map<number, Flow>();
+const clients = new Map<string, S3Client>();
+const modules = new Map<string, Promise<EncoderModule>>();
+
+function clientFor(location: ObjectStoreLocation): S3Client {
+  const key = JSON.stringify([location.endpoint, location.region, location.bucket, location.credentials]);
+  let client = clients.get(key);
+  if (!client) {
+    client = createS3Client(location);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+async function encoderFor(spec: EncoderSpec): Promise<ChunkEncoder> {
+  let module = modules.get(spec.module);
+  if (!module) {
+    module = import(spec.module) as Promise<EncoderModule>;
+    modules.set(spec.module, module);
+  }
+  return (await module).createEncoder(spec.options);
+}
+
+function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(message, transfer ?? []);
+}
+
+/** Bytes that own their whole ArrayBuffer (so it can be transferred without moving anything else). */
+function owned(bytes: Uint8Array): Uint8Array {
+  const whole =
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer;
+  return whole ? bytes : bytes.slice();
+}
+
+async function credit(flow: Flow): Promise<void> {
+  while (flow.credits <= 0 && !flow.cancelled) {
+    await new Promise<void>((resolve) => (flow.wake = resolve));
+    flow.wake = undefined;
+  }
+  flow.credits -= 1;
+}
+
+/** Runs one task; always ends with exactly one `done` or `error` message (also when cancelled), which frees the worker. */
+async function run(task: DecodeTask): Promise<void> {
+  const flow: Flow = { credits: task.window, cancelled: false, wake: undefined };
+  flows.set(task.id, flow);
+  let rows = 0;
+  let end: FromWorker;
+  try {
+    const encoder = await encoderFor(task.encoder);
+    const client = clientFor(task.location);
+    const chunks = readRowChunks(s3AsyncBuffer(client, task.object), task.object, {
+      columns: [...task.columns],
+    });
+    read: for await (const chunk of filterRowChunks(chunks, task.filter)) {
+      for (let start = 0; start < chunk.numRows; start += task.pieceRows) {
+        await credit(flow);
+        if (flow.cancelled) break read;
+        const stop = Math.min(chunk.numRows, start + task.pieceRows);
+        const bytes = owned(encoder.encode(chunk, start, stop));
+        send({ type: 'piece', id: task.id, rowGroup: chunk.rowGroup, rows: stop - start, bytes }, [
+          bytes.buffer as ArrayBuffer,
+        ]);
+        rows += stop - start;
+      }
+    }
+    end = { type: 'done', id: task.id, rows };
+  } catch (error) {
+    end = { type: 'error', id: task.id, error: serializeError(error) };
+  } finally {
+    flows.delete(task.id);
+  }
+  send(end);
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'task':
+      void run(message.task);
+      break;
+    case 'credit':
+    case 'cancel': {
+      const flow = flows.get(message.id);
+      if (!flow) break;
+      if (message.type === 'credit') flow.credits += 1;
+      else flow.cancelled = true;
+      flow.wake?.();
+      break;
+    }
+  }
+});

@@ -1,0 +1,258 @@
+/**
+ * A pool of decode worker threads (decode-worker.ts). `decode` queues one object and yields its encoded pieces
+ * in order; `decodeObjects` does so for a batch's objects with the next ones already decoding (`lookahead`),
+ * so download, decoding and encoding of object i+1 overlap the sending of object i. A slow consumer holds its
+ * worker back through credits (memory per task: at most `window` pieces). Breaking out of the iteration
+ * cancels the task. A worker that dies fails its task with an error naming the object, and is replaced.
+ *
+ * Threads are started on first use and stay until `close()`. When this module runs from TypeScript sources
+ * (tsx, vitest) the worker registers tsx's loader before importing decode-worker.ts; from built JavaScript it
+ * imports decode-worker.js directly.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { RowFilter } from '../adapter/contract.ts';
+import { ShadowfillError } from '../errors.ts';
+import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
+import type { EncodedPiece, EncoderSpec } from './encoder.ts';
+import { deserializeError, type DecodeTask, type FromWorker, type ToWorker } from './protocol.ts';
+
+export interface DecodeRequest {
+  readonly location: ObjectStoreLocation;
+  readonly object: SourceObject;
+  readonly columns: readonly string[];
+  readonly filter?: RowFilter | undefined;
+  readonly encoder: EncoderSpec;
+  /** Rows per piece. Default 16,384. */
+  readonly pieceRows?: number;
+  /** Pieces in flight per task before the consumer takes one. Default 4. */
+  readonly window?: number;
+}
+
+export interface DecodePoolOptions {
+  /** Worker threads (≥ 1). */
+  readonly threads: number;
+}
+
+interface Task {
+  readonly id: number;
+  readonly request: DecodeRequest;
+  readonly pieces: EncodedPiece[];
+  slot: Slot | undefined;
+  wake: (() => void) | undefined;
+  done: boolean;
+  error: Error | undefined;
+  cancelled: boolean;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  task: Task | undefined;
+}
+
+const DEFAULT_PIECE_ROWS = 16_384;
+const DEFAULT_WINDOW = 4;
+
+const require = createRequire(import.meta.url);
+
+function startWorker(): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const entry = new URL(`./decode-worker${extname(here)}`, import.meta.url);
+  if (extname(here) !== '.ts') return new Worker(entry);
+  // From TypeScript sources: register tsx's ESM loader inside the thread, then import the worker module.
+  const cjs = require.resolve('tsx/esm/api');
+  const esm = cjs.replace(/\.cjs$/, '.mjs');
+  const api = pathToFileURL(existsSync(esm) ? esm : cjs).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(boot, { eval: true, execArgv: [] });
+}
+
+export class DecodePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: DecodePoolOptions) {
+    if (!(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new RangeError(`threads must be an integer ≥ 1, got ${options.threads}`);
+    }
+  }
+
+  get threads(): number {
+    return this.options.threads;
+  }
+
+  /** The object's encoded pieces, in order. */
+  decode(request: DecodeRequest): AsyncIterable<EncodedPiece> {
+    return this.drain(this.submit(request));
+  }
+
+  /** The pieces of `objects` in order, with up to `lookahead` further objects decoding ahead. */
+  async *decodeObjects(
+    objects: readonly SourceObject[],
+    common: Omit<DecodeRequest, 'object'>,
+    lookahead = 1,
+  ): AsyncIterable<EncodedPiece> {
+    const tasks: Task[] = [];
+    try {
+      for (let i = 0; i < objects.length; i++) {
+        while (tasks.length < objects.length && tasks.length <= i + lookahead) {
+          tasks.push(this.submit({ ...common, object: objects[tasks.length]! }));
+        }
+        yield* this.drain(tasks[i]!);
+      }
+    } finally {
+      for (const task of tasks) if (!task.done) this.cancel(task);
+    }
+  }
+
+  /** Stops every thread; tasks still running fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) this.fail(task, new Error('the decode pool was closed'));
+    await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
+  }
+
+  private submit(request: DecodeRequest): Task {
+    if (this.closed) throw new Error('the decode pool is closed');
+    const task: Task = {
+      id: this.nextId++,
+      request,
+      pieces: [],
+      slot: undefined,
+      wake: undefined,
+      done: false,
+      error: undefined,
+      cancelled: false,
+    };
+    this.queue.push(task);
+    this.schedule();
+    return task;
+  }
+
+  private async *drain(task: Task): AsyncIterable<EncodedPiece> {
+    try {
+      for (;;) {
+        const piece = task.pieces.shift();
+        if (piece) {
+          if (task.slot) this.post(task.slot, { type: 'credit', id: task.id });
+          yield piece;
+          continue;
+        }
+        if (task.error) throw task.error;
+        if (task.done) return;
+        await new Promise<void>((resolve) => (task.wake = resolve));
+        task.wake = undefined;
+      }
+    } finally {
+      if (!task.done) this.cancel(task);
+    }
+  }
+
+  private cancel(task: Task): void {
+    if (task.cancelled || task.done) return;
+    task.cancelled = true;
+    const queued = this.queue.indexOf(task);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      task.done = true;
+    } else if (task.slot) {
+      this.post(task.slot, { type: 'cancel', id: task.id });
+    }
+    task.pieces.length = 0;
+  }
+
+  private schedule(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot = this.slots.find((s) => s.task === undefined);
+      if (!slot && this.slots.length < this.options.threads) slot = this.addSlot();
+      if (!slot) return;
+      const task = this.queue.shift()!;
+      slot.task = task;
+      task.slot = slot;
+      const r = task.request;
+      const message: DecodeTask = {
+        id: task.id,
+        location: r.location,
+        object: r.object,
+        columns: r.columns,
+        filter: r.filter,
+        encoder: r.encoder,
+        pieceRows: r.pieceRows ?? DEFAULT_PIECE_ROWS,
+        window: r.window ?? DEFAULT_WINDOW,
+      };
+      this.post(slot, { type: 'task', task: message });
+    }
+  }
+
+  private addSlot(): Slot {
+    const slot: Slot = { worker: startWorker(), task: undefined };
+    this.slots.push(slot);
+    slot.worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
+    const lost = (reason: string) => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0) return; // closed, or already handled
+      this.slots.splice(index, 1);
+      const task = slot.task;
+      slot.task = undefined;
+      if (task) {
+        this.fail(
+          task,
+          new ShadowfillError(
+            'BATCH_FAILED',
+            `the decode worker reading ${task.request.object.uri} stopped (${reason}) — the batch is retried`,
+          ),
+        );
+      }
+      this.schedule();
+    };
+    slot.worker.on('error', (error: Error) => lost(error.message.split('\n')[0] ?? 'error'));
+    slot.worker.on('exit', (code) => lost(`exit code ${code}`));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, message: FromWorker): void {
+    const task = slot.task;
+    if (!task || task.id !== message.id) return;
+    switch (message.type) {
+      case 'piece':
+        if (!task.cancelled) {
+          task.pieces.push({
+            object: task.request.object,
+            rowGroup: message.rowGroup,
+            rows: message.rows,
+            bytes: message.bytes,
+          });
+        }
+        break;
+      case 'done':
+        task.done = true;
+        slot.task = undefined;
+        task.slot = undefined;
+        this.schedule();
+        break;
+      case 'error':
+        slot.task = undefined;
+        task.slot = undefined;
+        this.fail(task, deserializeError(message.error));
+        this.schedule();
+        break;
+    }
+    task.wake?.();
+  }
+
+  private fail(task: Task, error: Error): void {
+    task.error = error;
+    task.done = true;
+    task.slot = undefined;
+    task.wake?.();
+  }
+
+  private post(slot: Slot, message: ToWorker): void {
+    slot.worker.postMessage(message);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Messages between the decode pool (main thread) and its decode workers. One task = one object. Flow control is
+ * by credits: a worker sends a piece only while it holds a credit for the task, and the pool returns a credit
+ * each time its consumer takes a piece, so at most `window` pieces per task wait in memory.
+ */
+import type { RowFilter } from '../adapter/contract.ts';
+import { ShadowfillError, type ShadowfillErrorCode } from '../errors.ts';
+import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
+import type { EncoderSpec } from './encoder.ts';
+
+export interface DecodeTask {
+  readonly id: number;
+  /** Where the object lives (credentials travel to the worker thread in memory; they are never logged). */
+  readonly location: ObjectStoreLocation;
+  readonly object: SourceObject;
+  /** Top-level columns to decode, in order. */
+  readonly columns: readonly string[];
+  readonly filter: RowFilter | undefined;
+  readonly encoder: EncoderSpec;
+  /** Rows per piece (≥ 1). */
+  readonly pieceRows: number;
+  /** Pieces the worker may send before the first credit comes back (≥ 1). */
+  readonly window: number;
+}
+
+export type ToWorker =
+  | { readonly type: 'task'; readonly task: DecodeTask }
+  | { readonly type: 'credit'; readonly id: number }
+  | { readonly type: 'cancel'; readonly id: number };
+
+export type FromWorker =
+  | {
+      readonly type: 'piece';
+      readonly id: number;
+      readonly rowGroup: number;
+      readonly rows: number;
+      readonly bytes: Uint8Array;
+    }
+  | { readonly type: 'done'; readonly id: number; readonly rows: number }
+  | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
+
+/** An error crossing the thread boundary: typed errors keep their code (retries depend on it). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code: ShadowfillErrorCode | undefined;
+  readonly exitCode: number | undefined;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof ShadowfillError) {
+    return { name: error.name, message: error.message, code: error.code, exitCode: error.exitCode };
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, code: undefined, exitCode: undefined };
+}
+
+export function deserializeError(error: SerializedError): Error {
+  if (error.code) {
+    const e = new ShadowfillError(error.code, error.message, { exitCode: error.exitCode });
+    e.name = error.name;
+    return e;
+  }
+  const e = new Error(error.message);
+  e.name = error.name;
+  return e;
+}

@@ -1,0 +1,159 @@
+/**
+ * kill -9 at every journal event: a ClickHouse backfill (embedded chDB, s3rver) into a ReplacingMergeTree table
+ * with a materialized view, `batch.files: 1`, run in a child process that SIGKILLs itself right before — and,
+ * in a second pass, right after — each of its journal writes. Then a second process runs the same command. Every
+ * time: the run completes, the live table holds each key once (FINAL), the view target's sum equals the rows
+ * of the objects exactly (a batch loaded or swapped twice would show), and nothing of the run is left.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { defineConfig } from '../../src/config/define.ts';
+import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
+import { generatePypiParquet, PYPI_STRUCTURE, type GeneratedFile } from '../../fixtures/pypi.ts';
+import { uploadDirectory } from '../../fixtures/upload.ts';
+
+const require = createRequire(import.meta.url);
+const tsx = pathToFileURL(require.resolve('tsx')).href;
+/** Runs a helper script in a child process; resolves with its stdout, exit status and the signal that ended it. */
+const child = (script: string, args: readonly string[]) =>
+  new Promise<{ stdout: string; stderr: string; status: number | null; signal: string | null }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', tsx, join(import.meta.dirname, '../support', script), ...args],
+      { encoding: 'utf8', timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const e = error as (Error & { code?: number; signal?: string }) | null;
+        resolve({ stdout, stderr, status: e ? (e.code ?? null) : 0, signal: e?.signal ?? null });
+      },
+    );
+  });
+
+let root: string;
+let s3: LocalS3Server;
+let files: GeneratedFile[];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'shadowfill-kill-'));
+  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['kill'] });
+  // chDB in a child: this process must not bind a data directory (the runners' children open theirs).
+  const generated = await generatePypiParquet({
+    dir: join(root, 'parquet'),
+    files: [0, 1, 2, 3],
+    rowsPerFile: 400,
+    days: 2,
+    runner: {
+      queryAsync: async (sql: string) => {
+        const r = await child('chdb-exec.ts', [join(root, 'gen'), sql]);
+        if (r.status !== 0) throw new Error(r.stderr);
+      },
+    },
+  });
+  files = [...generated.files];
+  await uploadDirectory(s3.endpoint, 'kill', join(root, 'parquet'), {
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await s3?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+interface Outcome {
+  ok: boolean;
+  writes: number;
+  kinds: string[];
+  resumed?: boolean;
+  code?: string;
+  message?: string;
+  values?: Record<string, string>;
+}
+
+function job(dir: string, extra: Record<string, unknown>) {
+  const config = defineConfig({
+    target: { kind: 'clickhouse', url: `embedded:${dir}`, database: 'k', table: 'pypi' },
+    source: {
+      url: 's3://kill/pypi/**.parquet',
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    },
+    batch: { files: 1, bytes: 1e12 },
+    attempts: 1,
+  });
+  return JSON.stringify({
+    dir,
+    config,
+    setup: [
+      'CREATE DATABASE IF NOT EXISTS k',
+      `CREATE TABLE IF NOT EXISTS k.pypi (${PYPI_STRUCTURE}) ENGINE = ReplacingMergeTree ` +
+        'PARTITION BY toYYYYMMDD(timestamp) ORDER BY (project, country_code)',
+      'CREATE TABLE IF NOT EXISTS k.downloads (project String, count Int64) ENGINE = SummingMergeTree ORDER BY project',
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS k.downloads_mv TO k.downloads AS SELECT project, count() AS count FROM k.pypi GROUP BY project',
+    ],
+    queries: {
+      final: 'SELECT count() FROM k.pypi FINAL',
+      downloads: 'SELECT sum(count) FROM k.downloads',
+      leftovers:
+        "SELECT count() FROM system.tables WHERE database = 'k' AND (name LIKE '%\\\\_v2\\\\_%' OR name LIKE 'shadowfill\\\\_lease%')",
+    },
+    ...extra,
+  });
+}
+
+function parse(stdout: string): Outcome {
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as Outcome;
+}
+
+describe('kill -9 at every journal event (ReplacingMergeTree, batch.files: 1)', () => {
+  const total = () => files.reduce((n, f) => n + f.rows, 0);
+  let clean: Outcome;
+  let keys: number;
+
+  beforeAll(async () => {
+    clean = parse((await child('kill-at-event.ts', [job(join(root, 'clean'), {})])).stdout);
+    keys = Number(clean.values?.final);
+  }, 300_000);
+
+  it('runs to the end without a kill (the reference)', () => {
+    expect(clean.ok).toBe(true);
+    expect(keys).toBeLessThan(total()); // the data really has duplicate keys
+    expect(clean.values).toEqual({ final: String(keys), downloads: String(total()), leftovers: '0' });
+    expect(clean.writes).toBeGreaterThanOrEqual(12);
+  });
+
+  /** Kills the first process at write `k`, runs the command again in a second one, checks the result. */
+  async function killAndRerun(when: 'before' | 'after', k: number): Promise<void> {
+    const dir = join(root, `ch-${when}-${k}`);
+    const what = `${when} write ${k} (${clean.kinds[k - 1]})`;
+    const killed = await child('kill-at-event.ts', [job(dir, { killAt: k, when })]);
+    expect(killed.signal, what).toBe('SIGKILL');
+    const next = parse((await child('kill-at-event.ts', [job(dir, {})])).stdout);
+    // Killed once the run was journaled as finished: the next process has nothing to do.
+    if (when === 'after' && k === clean.writes) expect(next, what).toMatchObject({ code: 'NOTHING_TO_DO' });
+    else expect(next, what).toMatchObject({ ok: true, rowsLoaded: total() });
+    expect(next.values, what).toEqual({ final: String(keys), downloads: String(total()), leftovers: '0' });
+  }
+
+  /** Every write, two at a time. */
+  async function everyWrite(when: 'before' | 'after'): Promise<void> {
+    const points = Array.from({ length: clean.writes }, (_, i) => i + 1);
+    const lanes = [0, 1].map(async (lane) => {
+      for (let i = lane; i < points.length; i += 2) await killAndRerun(when, points[i]!);
+    });
+    await Promise.all(lanes);
+  }
+
+  it(
+    'killed right before each journal write (the step done, not yet journaled)',
+    () => everyWrite('before'),
+    1_200_000,
+  );
+  it('killed right after each journal write', () => everyWrite('after'), 1_200_000);
+});

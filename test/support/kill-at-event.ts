@@ -1,0 +1,70 @@
+/**
+ * Child process for kill -9 tests: runs (or resumes) a ClickHouse backfill on an embedded data directory and
+ * kills itself with SIGKILL right before, or right after, its N-th journal write — no `finally`, no lease
+ * release, no clean close of chDB, as `kill -9` leaves things. Without a kill point it runs to the end and
+ * prints one JSON line: the report's figures and what the live tables hold afterwards.
+ *
+ *   node --import tsx test/support/kill-at-event.ts '<json: { dir, config, setup, killAt, when, queries }>'
+ */
+import { ClickHouseAdapter } from '../../adapters/clickhouse/adapter.ts';
+import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
+import type { BackfillConfig } from '../../src/config/types.ts';
+import type { JournalEvent, JournalStore } from '../../src/journal/types.ts';
+import { runBackfill } from '../../src/runner/run.ts';
+
+interface Job {
+  readonly dir: string;
+  readonly config: BackfillConfig;
+  /** Statements run first (CREATE … IF NOT EXISTS). */
+  readonly setup: readonly string[];
+  /** 1-based journal write to die at; none: run to the end. */
+  readonly killAt?: number;
+  readonly when?: 'before' | 'after';
+  /** Queries whose single value is printed after the run, by name. */
+  readonly queries: Readonly<Record<string, string>>;
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+const driver = new ChdbDriver(job.dir);
+for (const statement of job.setup) await driver.command(statement);
+const adapter = new ClickHouseAdapter(job.config, new ChdbDriver(job.dir));
+let writes = 0;
+const kinds: string[] = [];
+const journal = adapter.journal;
+const die = (point: 'before' | 'after') => {
+  if (job.killAt === writes && job.when === point) process.kill(process.pid, 'SIGKILL');
+};
+const counting: JournalStore = {
+  ...journal,
+  append: async (event: JournalEvent) => {
+    writes += 1;
+    kinds.push(event.kind);
+    die('before');
+    await journal.append(event);
+    die('after');
+  },
+  appendMany: async (events: readonly JournalEvent[]) => {
+    writes += 1;
+    kinds.push(events.map((e) => e.kind).join('+'));
+    die('before');
+    await journal.appendMany!(events);
+    die('after');
+  },
+};
+Object.defineProperty(adapter, 'journal', { value: counting });
+await adapter.connect();
+let outcome: Record<string, unknown>;
+try {
+  const report = await runBackfill(job.config, adapter);
+  outcome = { ok: true, resumed: report.resumed, rowsLoaded: report.rowsLoaded };
+} catch (error) {
+  outcome = { ok: false, code: (error as { code?: string }).code, message: (error as Error).message };
+}
+const values: Record<string, string> = {};
+for (const [name, query] of Object.entries(job.queries)) {
+  const [row] = await driver.query<{ v: string }>(`SELECT toString((${query})) AS v`);
+  values[name] = row?.v ?? '';
+}
+process.stdout.write(`${JSON.stringify({ ...outcome, writes, kinds, values })}\n`);
+await adapter.close();
+await driver.close();
