@@ -33,6 +33,7 @@
  * An adapter owns its SQL, introspection and drivers, and decides no windows, order or retries. Differences
  * between targets are the capability flags below, never `instanceof`.
  */
+import type { LeaseStore } from '../journal/lease.ts';
 import type { JournalStore } from '../journal/types.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import type { SwapUnit, TableMeasurement } from './contract.ts';
@@ -207,6 +208,12 @@ export interface ViewAdapter {
   readonly capabilities: ViewCapabilities;
   /** Where the engine keeps this target's journal (the same table as backfill runs). */
   readonly journal: JournalStore;
+  /**
+   * Where the engine keeps leases (the same store as backfill runs, under a key per view: src/addview/lease.ts).
+   * Heartbeats must not wait behind a long window: a server that serves several connections gives the store
+   * its own.
+   */
+  readonly lease: LeaseStore;
 
   connect(): Promise<void>;
   close(): Promise<void>;

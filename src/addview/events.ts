@@ -4,6 +4,12 @@
  * Window numbers are 0-based (`window`); `total` is the number of windows of the run.
  */
 export type AddViewEvent =
+  /** Another process holds the view's lease (emitted while waiting, with --wait). */
+  | { type: 'lease-waiting'; holder: string; since: string; expiresAt: string }
+  /** The lease of a holder that stopped heartbeating (or died on this machine) was taken over. */
+  | { type: 'lease-taken-over'; from: string; lastHeartbeat: string }
+  /** An unfinished run was given up (`--abandon`, or `--new-run` before a new run). */
+  | { type: 'run-abandoned'; runId: string; reason: string }
   | {
       type: 'add-view-started';
       runId: string;

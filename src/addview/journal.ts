@@ -1,27 +1,17 @@
 /**
  * The journal of add-view runs: the same append-only table as backfill runs (each adapter's JournalStore),
  * with the same event kinds where they mean the same thing — a window is a batch (`batch-loaded` = verified,
- * `batch-committed`), the partition moves are swap units — plus `view-created` and `lease`. This is the only
- * place that gives add-view events meaning.
- *
- * A **lease** keeps two processes off one run: each invocation appends a lease with its owner id and renews
- * it while it works; an invocation that finds another owner's lease younger than LEASE_SECONDS stops with
- * JOURNAL_CONFLICT. Two invocations starting at the same moment both append, re-read, and the earliest lease
- * wins.
+ * `batch-committed`), the partition moves are swap units, `run-abandoned` gives a run up — plus `view-created`
+ * and `windows-planned`. This is the only place that gives add-view events meaning. Who may write them is the
+ * view's lease (src/addview/lease.ts), checked by the journal writer before every write.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
 import type { TableMeasurement } from '../adapter/contract.ts';
 import type { ViewSpec, ViewWindow } from '../adapter/view-contract.ts';
-import { JournalError } from '../errors.ts';
 import { groupRuns } from '../journal/state.ts';
 import type { JournalEvent, JournalStore } from '../journal/types.ts';
-import { JournalWriter } from '../journal/writer.ts';
 import type { ViewConfig } from './config.ts';
 import { positionFromJson, positionToJson, type PositionJson } from './position.ts';
-
-/** A lease older than this is a dead process's. Leases are renewed every LEASE_SECONDS / 6. */
-export const LEASE_SECONDS = 120;
 
 export interface WindowJson {
   readonly index: number;
@@ -73,13 +63,11 @@ export interface AddViewState {
   readonly unitsDone: ReadonlySet<string>;
   readonly swapFinished: boolean;
   readonly finished: boolean;
-  /** Set when the run was abandoned (`--abandon`, or a new run that lost the race for the view). */
+  /** Why the run was given up (`add-view --abandon`, `--new-run`); it is never resumed. */
   readonly abandoned: string | undefined;
+  readonly abandonedAt: string | undefined;
   readonly finishedAt: string | undefined;
   readonly lastSeq: number;
-  /** The newest lease: its owner and when. */
-  readonly lease:
-    { readonly owner: string; readonly at: string; readonly pid: number; readonly host: string } | undefined;
 }
 
 /**
@@ -123,21 +111,6 @@ export function windowFromJson(w: WindowJson): ViewWindow {
   };
 }
 
-/** Whether a process with this id runs on this host (signal 0 checks without sending anything). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function leaseData(e: JournalEvent): { owner: string; pid: number; host: string } {
-  return parse<{ owner: string; pid: number; host: string }>(e.data) ?? { owner: '', pid: 0, host: '' };
-}
-
 function parse<T>(data: string): T | undefined {
   if (!data) return undefined;
   try {
@@ -162,8 +135,8 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
   let swapFinished = false;
   let finishedAt: string | undefined;
   let abandoned: string | undefined;
+  let abandonedAt: string | undefined;
   let lastSeq = 0;
-  let lease: AddViewState['lease'];
   for (const e of events) {
     lastSeq = Math.max(lastSeq, e.seq);
     switch (e.kind) {
@@ -193,7 +166,10 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
         break;
       case 'run-finished':
         finishedAt = e.at;
-        abandoned = parse<{ abandoned?: string }>(e.data)?.abandoned;
+        break;
+      case 'run-abandoned':
+        abandonedAt = e.at;
+        abandoned = parse<{ reason?: string }>(e.data)?.reason ?? 'abandoned';
         break;
       case 'windows-planned': {
         const data = parse<{ from: number; windows: WindowJson[]; window: string }>(e.data);
@@ -208,12 +184,6 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
           windows.push('pending');
           results.delete(i);
         }
-        break;
-      }
-      case 'lease': {
-        const data = parse<{ owner: string; pid: number; host: string; released?: boolean }>(e.data);
-        if (data)
-          lease = data.released ? undefined : { owner: data.owner, pid: data.pid, host: data.host, at: e.at };
         break;
       }
       default:
@@ -233,93 +203,27 @@ export function reduceAddView(events: readonly JournalEvent[]): AddViewState | u
     swapFinished,
     finished: finishedAt !== undefined,
     abandoned,
+    abandonedAt,
     finishedAt,
     lastSeq,
-    lease,
   };
 }
 
-/** The add-view runs of a fingerprint: the one to resume, and the last finished (not abandoned) one. */
+/** The add-view runs of a fingerprint: the one to resume, the last finished one, and all (oldest first). */
 export async function findViewRuns(
   journal: JournalStore,
   fingerprint: string,
-): Promise<{ unfinished: AddViewState | undefined; finished: AddViewState | undefined }> {
+): Promise<{
+  unfinished: AddViewState | undefined;
+  finished: AddViewState | undefined;
+  all: readonly AddViewState[];
+}> {
   const runs = groupRuns(await journal.readByFingerprint(fingerprint))
     .map(reduceAddView)
     .filter((r): r is AddViewState => r !== undefined);
   return {
-    unfinished: [...runs].reverse().find((r) => !r.finished),
-    finished: [...runs].reverse().find((r) => r.finished && r.abandoned === undefined),
+    all: runs,
+    unfinished: [...runs].reverse().find((r) => !r.finished && r.abandoned === undefined),
+    finished: [...runs].reverse().find((r) => r.finished),
   };
-}
-
-/** The run's writer to the journal (one per invocation), with the lease. */
-export class ViewJournal extends JournalWriter {
-  readonly owner = randomBytes(6).toString('hex');
-  private lastLease = 0;
-
-  /**
-   * Takes the run for this process, or throws JOURNAL_CONFLICT naming the other one. `pause` waits for a
-   * concurrent starter's lease to become visible before deciding who won (the lower (seq, owner) wins).
-   */
-  async acquire(view: string, pause: (ms: number) => Promise<void>): Promise<void> {
-    const current = reduceAddView(await this.store.readRun(this.runId));
-    this.refuseIfHeld(current?.lease, view);
-    if (current) this.seq = Math.max(this.seq, current.lastSeq);
-    // Leases written before this read were judged above; only a racer's can come after it.
-    const seen = this.seq;
-    await this.renew(true);
-    const mine = { seq: this.seq, owner: this.owner };
-    await pause(300);
-    const events = await this.store.readRun(this.runId);
-    const now = Date.now();
-    const rival = events
-      .filter(
-        (e) =>
-          e.kind === 'lease' &&
-          e.seq > seen &&
-          now - Date.parse(e.at) <= LEASE_SECONDS * 1000 &&
-          !e.data.includes('"released":true'),
-      )
-      .map((e) => ({ seq: e.seq, at: e.at, ...leaseData(e) }))
-      .find(
-        (l) => l.owner !== this.owner && (l.seq < mine.seq || (l.seq === mine.seq && l.owner < mine.owner)),
-      );
-    if (rival) this.refuseIfHeld(rival, view, true);
-    this.seq = Math.max(this.seq, ...events.map((e) => e.seq));
-  }
-
-  /** Appends a lease now (`force`) or when the last one is older than a sixth of LEASE_SECONDS. */
-  async renew(force = false): Promise<void> {
-    if (!force && Date.now() - this.lastLease < (LEASE_SECONDS * 1000) / 6) return;
-    this.lastLease = Date.now();
-    await this.append('lease', { data: { owner: this.owner, pid: process.pid, host: hostname() } });
-  }
-
-  /** Gives the run up for others (the invocation stops): the next one need not wait for the lease to age. */
-  async release(): Promise<void> {
-    await this.append('lease', {
-      data: { owner: this.owner, pid: process.pid, host: hostname(), released: true },
-    });
-  }
-
-  /** Renews the lease in the background while long statements run; returns the stop function. */
-  heartbeat(): () => void {
-    const timer = setInterval(() => void this.renew().catch(() => undefined), (LEASE_SECONDS * 1000) / 6);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
-  private refuseIfHeld(lease: AddViewState['lease'], view: string, raced = false): void {
-    if (!lease || lease.owner === this.owner) return;
-    // A lease of a process on this host that is gone (killed) holds nothing, however young.
-    if (lease.host === hostname() && !processAlive(lease.pid)) return;
-    const age = (Date.now() - Date.parse(lease.at)) / 1000;
-    if (!raced && age > LEASE_SECONDS) return;
-    throw new JournalError(
-      'JOURNAL_CONFLICT',
-      `another shadowfill process (pid ${lease.pid} on ${lease.host}) is adding view ${view} (run ${this.runId}, ` +
-        `last seen ${Math.max(0, Math.round(age))} s ago) — wait for it to finish, or stop it and run again`,
-    );
-  }
 }

@@ -3,7 +3,7 @@
  * journaling every step so that any interruption (Ctrl-C, kill -9) is continued — never repeated — by the
  * next invocation.
  *
- *   validate → resolve cutoff + windows (journal run-started) → lease → create target/view (view-created)
+ *   lease → validate → resolve cutoff + windows (journal run-started) → create target/view (view-created)
  *   → shadows → per window, oldest first: wait for the horizon → prepare → run → check → (batch-loaded)
  *   → commit (batch-committed) → [catch-up refresh] → reconcile → swap units → finish view → drop shadows
  *   → measure (run-finished) → report
@@ -11,6 +11,10 @@
  * Live rows from the cutoff on go through the live view from the moment it exists; every row below the cutoff
  * is pushed through a shadow of it, window by window, and moved into the view target only after the whole
  * history is verified. Nothing is counted twice: a row is below the cutoff (history) or not (live view).
+ *
+ * One process works on a view at a time: the view's lease (src/addview/lease.ts) is taken before anything is
+ * read, and the journal writer confirms it before every write, so a process that lost it stops before its
+ * next step.
  */
 import type { SwapUnit, TableMeasurement } from '../adapter/contract.ts';
 import type {
@@ -22,8 +26,18 @@ import type {
   ViewWindow,
   WindowComparison,
 } from '../adapter/view-contract.ts';
-import { JournalError, ResourceLimitError, ShadowfillError, VerifyError, oneLine } from '../errors.ts';
+import { hostname } from 'node:os';
+import {
+  isRetryable,
+  JournalError,
+  ResourceLimitError,
+  ShadowfillError,
+  VerifyError,
+  oneLine,
+} from '../errors.ts';
+import { JournalWriter } from '../journal/writer.ts';
 import { newRunId } from '../runner/fingerprint.ts';
+import type { HeldLease, LeaseOptions } from '../runner/lease.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import { resolveLocation } from '../source/location.ts';
 import { resolveSizes, type ViewConfig } from './config.ts';
@@ -31,7 +45,6 @@ import type { AddViewEvent, AddViewEventSink } from './events.ts';
 import {
   findViewRuns,
   viewFingerprint,
-  ViewJournal,
   windowFromJson,
   windowToJson,
   type AddViewStartedData,
@@ -39,13 +52,19 @@ import {
   type WindowResult,
   type WindowState,
 } from './journal.ts';
+import { leaseView } from './lease.ts';
 import { formatPosition, formatRange, formatSize, positionFromJson, positionToJson } from './position.ts';
 import { replanRemaining, resolveRun } from './resolve.ts';
 import { sampledWindows } from './windows.ts';
 
 export interface AddViewOptions {
-  /** Start a new run although this configuration finished one (its view must have been dropped meanwhile). */
+  /**
+   * Give up this configuration's unfinished run first (as `--abandon` does), or start a new run although this
+   * configuration finished one (its view must have been dropped meanwhile).
+   */
   readonly newRun?: boolean;
+  /** The view's lease: how long it lasts without a heartbeat, and whether to wait for another holder. */
+  readonly lease?: LeaseOptions;
   readonly onEvent?: AddViewEventSink;
   /** Aborting stops the run after the step in progress (the CLI aborts on Ctrl-C); resume by running again. */
   readonly signal?: AbortSignal;
@@ -97,18 +116,6 @@ export interface AddViewReport {
   readonly seconds: number;
 }
 
-/** Errors another attempt of the same window cannot fix. */
-const PERMANENT = new Set([
-  'CONFIG_INVALID',
-  'SOURCE_CORRUPT',
-  'SOURCE_ACCESS_DENIED',
-  'SCHEMA_MISMATCH',
-  'TARGET_ACCESS_DENIED',
-  'TARGET_MISSING',
-  'TARGET_UNSUPPORTED',
-  'JOURNAL_CONFLICT',
-]);
-
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The adapter-neutral spec of the configured view. */
@@ -128,7 +135,7 @@ export function viewSpec(config: ViewConfig): ViewSpec {
       ? {
           startOffset: v.refresh_policy.start_offset ?? null,
           endOffset: v.refresh_policy.end_offset ?? null,
-          scheduleInterval: v.refresh_policy.schedule_interval ?? '1 hour',
+          scheduleInterval: v.refresh_policy.schedule_interval,
         }
       : undefined,
   };
@@ -165,6 +172,22 @@ export async function addView(
   adapter: ViewAdapter,
   options: AddViewOptions = {},
 ): Promise<AddViewReport> {
+  // Nothing of the add-view is read or changed before this process holds the view's lease: a second process
+  // stops here at once (or waits, with `lease.wait`).
+  const held = await leaseView(config, adapter, options, (event) => options.onEvent?.(event));
+  try {
+    return await addViewHolding(config, adapter, options, held);
+  } finally {
+    await held.release().catch(() => undefined);
+  }
+}
+
+async function addViewHolding(
+  config: ViewConfig,
+  adapter: ViewAdapter,
+  options: AddViewOptions,
+  held: HeldLease,
+): Promise<AddViewReport> {
   const t0 = Date.now();
   const phases: Record<string, number> = {};
   const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
@@ -177,7 +200,8 @@ export async function addView(
   };
   const emit = (event: AddViewEvent) => options.onEvent?.(event);
   const sleep = options.sleep ?? defaultSleep;
-  const checkpoint = () => {
+  /** Before every step that changes something: stop on Ctrl-C, or when another process took the lease. */
+  const step = async () => {
     if (options.signal?.aborted) {
       throw new ShadowfillError(
         'INTERRUPTED',
@@ -185,6 +209,7 @@ export async function addView(
         { exitCode: 130 },
       );
     }
+    await held.confirm();
   };
   const caps = adapter.capabilities;
   const spec = viewSpec(config);
@@ -193,10 +218,9 @@ export async function addView(
 
   const runs = await findViewRuns(adapter.journal, fingerprint);
   if (options.newRun && runs.unfinished) {
-    throw new JournalError(
-      'JOURNAL_CONFLICT',
-      `run ${runs.unfinished.runId} adding ${viewName} is unfinished — resume it (run again without --new-run) or abandon it with --abandon`,
-    );
+    const reason = 'a new run was asked for (--new-run)';
+    await abandonRun(config, adapter, held, runs.unfinished, reason);
+    emit({ type: 'run-abandoned', runId: runs.unfinished.runId, reason });
   }
   const state: AddViewState | undefined = options.newRun ? undefined : runs.unfinished;
   if (!state && !options.newRun && runs.finished) {
@@ -212,12 +236,14 @@ export async function addView(
 
   let runId: string;
   let started: AddViewStartedData['addView'];
-  let journal: ViewJournal;
+  let journal: JournalWriter;
+  const guard = () => held.confirm();
   try {
     if (state) {
       runId = state.runId;
       started = state.started;
-      journal = new ViewJournal(adapter.journal, runId, fingerprint, state.lastSeq);
+      await held.setRun(runId);
+      journal = new JournalWriter(adapter.journal, runId, fingerprint, state.lastSeq, guard);
     } else {
       const resolved = await timed('validate', () => resolveRun(config, adapter, description, client));
       const before = await adapter.measure(description);
@@ -239,15 +265,16 @@ export async function addView(
         before,
       };
       // Validation changed nothing; from here on the run exists and is journaled.
+      await step();
+      await held.setRun(runId);
       await adapter.journal.ensure();
-      journal = new ViewJournal(adapter.journal, runId, fingerprint, 0);
+      journal = new JournalWriter(adapter.journal, runId, fingerprint, 0, guard);
       await journal.append('run-started', { data: { addView: started } });
     }
   } finally {
     client?.destroy();
   }
 
-  await journal.acquire(viewName, sleep);
   let states: WindowState[] = state ? [...state.windows] : started.windows.map(() => 'pending');
   if (state) {
     // Resumed with another view.window (e.g. lowered after a window ran out of memory): plan the rest again.
@@ -288,8 +315,8 @@ export async function addView(
     cutoff: cutoffText,
   });
 
-  const stopHeartbeat = journal.heartbeat();
   try {
+    await step();
     if (!state?.viewCreated) {
       const created = await timed('create', () => adapter.createView(run, { resuming: resumed }));
       await journal.append('view-created', {
@@ -310,7 +337,7 @@ export async function addView(
 
     for (const w of windows) {
       if (states[w.index] === 'committed') continue;
-      checkpoint();
+      await step();
       const s = Date.now();
       if (states[w.index] !== 'verified') {
         if (caps.cutoffFilter && !w.objects) await timed('wait', () => waitForHorizon(w));
@@ -343,7 +370,16 @@ export async function addView(
         hi: windows[windows.length - 1]!.hi,
       };
       const s = Date.now();
-      await timed('window', () => adapter.runWindow(run, whole));
+      await timed('window', () => adapter.runWindow(run, whole)).catch((error: unknown) => {
+        // A smaller window does not shrink the catch-up (it spans the whole history): only the limit can move.
+        if (!(error instanceof ResourceLimitError)) throw error;
+        throw new ResourceLimitError(
+          error.resource,
+          error.setting,
+          `catch-up refresh ${rangeOf(whole)} of ${viewName}: ${oneLine(error)} — raise ${error.setting}`,
+          { cause: error, ...(error.nativeCode === undefined ? {} : { nativeCode: error.nativeCode }) },
+        );
+      });
       emit({ type: 'catch-up', range: rangeOf(whole), seconds: (Date.now() - s) / 1000 });
     }
 
@@ -355,7 +391,7 @@ export async function addView(
       const units: readonly SwapUnit[] = await timed('swap', () => adapter.listSwapUnits(run));
       emit({ type: 'swap-started', units: units.length });
       for (const unit of units) {
-        checkpoint();
+        await step();
         await timed('swap', () => adapter.swapUnit(run, unit));
         await journal.defer('swap-unit-done', { unit: unit.id });
         swapUnits += 1;
@@ -413,7 +449,8 @@ export async function addView(
             `${description.source} has not passed ${formatPosition(w.hi)} (window ${w.index + 1}/${windows.length}) after ` +
               `waiting ${formatSize('time', maxWait)}: live rows below it may still arrive — run add-view again later ` +
               `(it resumes here), or raise view.cutoff_wait`,
-            { exitCode: 75 },
+            // EX_TEMPFAIL: nothing is wrong, the source is not there yet; the same command later goes on.
+            { exitCode: 75, retryable: true },
           );
         }
         if (Date.now() - lastNote >= 10_000) {
@@ -426,8 +463,7 @@ export async function addView(
             seconds: Number(waited / 1000n) / 1000,
           });
         }
-        await journal.renew();
-        checkpoint();
+        await step();
         const gap = h === undefined || kind !== 'time' ? 1000n : (w.hi.value - h.value) / 1000n;
         await sleep(Number(gap < 200n ? 200n : gap > 2000n ? 2000n : gap));
       }
@@ -458,11 +494,17 @@ export async function addView(
           await journal.append('batch-loaded', { batch: w.index, data: result });
           return result;
         } catch (error) {
+          // A lost lease or a Ctrl-C is not a failure of the window: stop without touching anything else. A
+          // step that failed because another process took the lease over reports the lost lease, its cause.
+          if ((error as ShadowfillError).code === 'INTERRUPTED') throw error;
+          await held.confirm(true).catch((lost: unknown) => {
+            if (held.lost) throw lost;
+          });
+          if (held.lost) throw error;
           const failure = windowError(error, w);
-          const permanent =
-            failure instanceof ResourceLimitError ||
-            (failure instanceof ShadowfillError && PERMANENT.has(failure.code));
-          const willRetry = !permanent && attempt < config.attempts;
+          // Only what another attempt can fix is retried: not a resource limit (the same window fails the same
+          // way), a SELECT the server refuses, a missing table, … (the failure taxonomy of src/errors.ts).
+          const willRetry = isRetryable(failure) && attempt < config.attempts;
           await journal.append('batch-failed', {
             batch: w.index,
             data: { attempt, error: oneLine(failure) },
@@ -517,6 +559,7 @@ export async function addView(
             `${sourceRows - rowsConsumed} rows of ${description.source} below the cutoff arrived after their window ran ` +
               `(${late.slice(0, 3).join('; ')}${late.length > 3 ? '; …' : ''}); nothing was moved into ${description.target} — ` +
               `abandon this run with --abandon, raise view.settle, and add the view again`,
+            { retryable: false },
           );
         }
       }
@@ -540,6 +583,7 @@ export async function addView(
             throw new VerifyError(
               `the shadow of ${description.target} holds ${a.what} = ${held[a.what] ?? 0} but its windows landed ${a.landed}; ` +
                 `nothing was moved — the shadow lost or gained rows: abandon this run with --abandon and add the view again`,
+              { retryable: false },
             );
           }
         }
@@ -561,12 +605,9 @@ export async function addView(
     }
   } catch (error) {
     emit({ type: 'add-view-stopped', runId, error: oneLine(error) });
-    stopHeartbeat();
+    // Not journaled when the lease was lost: the process holding it now continues the run.
     await journal.append('run-stopped', { data: { error: oneLine(error) } }).catch(() => undefined);
-    await journal.release().catch(() => undefined);
     throw error;
-  } finally {
-    stopHeartbeat();
   }
 
   function rangeOf(w: ViewWindow): string {
@@ -609,41 +650,66 @@ export interface AbandonReport {
 }
 
 /**
- * Abandons the unfinished add-view of this configuration: drops its shadows, and the live view and its target
- * when this run created them; the run is journaled as finished (abandoned) and never resumed. Refused once
- * history began moving into the view target (finish the run instead).
+ * Abandons the unfinished add-view of this configuration (`add-view --abandon`): drops its shadows, and the live
+ * view and its target when this run created them; the journal records `run-abandoned`, so the run is never
+ * resumed. Refused once history began moving into the view target (finish the run instead). Takes the view's
+ * lease like add-view: refused while another process works on the view (`lease.wait` waits for it).
  */
 export async function abandonAddView(
   config: ViewConfig,
   adapter: ViewAdapter,
-  options: { readonly sleep?: (ms: number) => Promise<void> } = {},
+  options: { readonly lease?: LeaseOptions; readonly onEvent?: AddViewEventSink } = {},
+): Promise<AbandonReport> {
+  const held = await leaseView(config, adapter, options, (event) => options.onEvent?.(event));
+  try {
+    const { unfinished } = await findViewRuns(adapter.journal, viewFingerprint(config));
+    if (!unfinished) {
+      throw new JournalError(
+        'NOTHING_TO_DO',
+        `nothing to abandon: no unfinished add-view of ${config.target.database}.${config.view.name}`,
+      );
+    }
+    return await abandonRun(config, adapter, held, unfinished, 'abandoned with add-view --abandon');
+  } finally {
+    await held.release().catch(() => undefined);
+  }
+}
+
+/** Gives `unfinished` up; the caller holds the view's lease. */
+async function abandonRun(
+  config: ViewConfig,
+  adapter: ViewAdapter,
+  held: HeldLease,
+  unfinished: AddViewState,
+  reason: string,
 ): Promise<AbandonReport> {
   const spec = viewSpec(config);
-  const fingerprint = viewFingerprint(config);
   const viewName = `${spec.database}.${spec.name}`;
-  const { unfinished } = await findViewRuns(adapter.journal, fingerprint);
-  if (!unfinished) {
-    throw new JournalError('NOTHING_TO_DO', `nothing to abandon: no unfinished add-view of ${viewName}`);
-  }
   if (unfinished.swapBegan) {
     throw new JournalError(
       'JOURNAL_CONFLICT',
-      `run ${unfinished.runId} already began moving history into ${spec.to ?? viewName} — finish it instead (run add-view again)`,
+      `run ${unfinished.runId} already began moving history into ${spec.to ?? viewName} — finish it instead (run add-view again without --new-run)`,
     );
   }
   const description = await adapter.describe(spec, { resuming: true });
-  const journal = new ViewJournal(adapter.journal, unfinished.runId, fingerprint, unfinished.lastSeq);
-  await journal.acquire(viewName, options.sleep ?? defaultSleep);
+  const journal = new JournalWriter(
+    adapter.journal,
+    unfinished.runId,
+    viewFingerprint(config),
+    unfinished.lastSeq,
+    () => held.confirm(),
+  );
   const run = contextOf(unfinished.runId, spec, description, unfinished.started, config);
   const events = await adapter.journal.readRun(unfinished.runId);
   const created = events.find((e) => e.kind === 'view-created');
   const targetCreated = created
     ? (JSON.parse(created.data || '{}') as { targetCreated?: boolean }).targetCreated === true
     : false;
+  await held.confirm(true);
   if (adapter.capabilities.shadowsTarget) await adapter.dropShadows(run);
   // The adapter drops the view only when it is this run's (its definition carries this run's cutoff).
   const dropped = await adapter.dropView(run, { target: targetCreated });
-  await journal.append('run-finished', { data: { abandoned: 'abandoned with --abandon' } });
+  await journal.append('run-abandoned', { data: { reason, host: hostname(), pid: process.pid } });
   return {
     runId: unfinished.runId,
     view: viewName,

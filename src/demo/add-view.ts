@@ -25,6 +25,8 @@ export interface AddViewDemoOptions {
   readonly rowsPerFile: number;
   readonly onEvent?: AddViewEventSink;
   readonly log: (line: string) => void;
+  /** Aborting stops the add-view after its step in progress (the first Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 export interface AddViewDemoResult {
@@ -121,7 +123,7 @@ export async function addViewDemo(options: AddViewDemoOptions): Promise<AddViewD
     await adapter.connect();
     let report: AddViewReport;
     try {
-      report = await addView(config, adapter, { onEvent: options.onEvent });
+      report = await addView(config, adapter, { onEvent: options.onEvent, signal: options.signal });
     } finally {
       await adapter.close();
     }

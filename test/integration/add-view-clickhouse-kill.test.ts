@@ -27,13 +27,13 @@ interface Result {
   stderr: string;
 }
 
-/** The CLI as `node --import tsx src/cli/main.ts …` (one process: a SIGKILL kills the engine itself). */
+/** The CLI as `node --import tsx src/cli/bin.ts …` (one process: a SIGKILL kills the engine itself). */
 function cli(
   args: string[],
   killWhen?: (event: { type: string; window?: number }) => boolean,
 ): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', tsx, join(repo, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', tsx, join(repo, 'src/cli/bin.ts'), ...args], {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -198,7 +198,7 @@ describe('add-view from the command line', () => {
     const status = await cli(['add-view', '--config', file, '--status']);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(
-      /run \S+ adding av_kill\.pypi_downloads_per_day_mv is unfinished .* windows 2\/\d+ committed, .* view created; no process works on it: run add-view to resume it/,
+      /^run \S+ adding av_kill\.pypi_downloads_per_day_mv started \S+, cutoff .*: backfilling windows\n {2}windows: 2 committed, \d+ verified, \d+ pending of \d+ · 0 failed attempts · view created · 0 partitions moved\n {2}no process works on it: `shadowfill add-view` resumes it/,
     );
     const resumed = await cli(['add-view', '--config', file, '--json']);
     expect(resumed.code).toBe(0);

@@ -17,7 +17,9 @@ import { createViewAdapter } from '../../src/addview/registry.ts';
 import { addView } from '../../src/addview/run.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
 import { ConfigError, JournalError, ResourceLimitError, TargetError } from '../../src/errors.ts';
+import { tableLeaseKey } from '../../src/journal/lease.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
+import { acquireLease } from '../../src/runner/lease.ts';
 import {
   abandon,
   clickHouseDifference,
@@ -244,7 +246,7 @@ describe('add-view on ClickHouse', () => {
       [
         'a window that is no duration',
         { window: 'one day' },
-        /`view\.window` is `one day` in av_bad-case\.yaml, but timestamp is a time — write a duration/,
+        /^`view\.window` is `one day` in av_bad-case\.yaml — write a duration like 1 day, 6 hours or 90 minutes, or a number of ids$/,
       ],
     ];
     for (const [name, change, message] of cases) {
@@ -276,8 +278,14 @@ describe('add-view on ClickHouse', () => {
       ...hourlyView(db, { window }),
       settings: { max_memory_usage: 30_000_000 },
     });
-    const error = await failure(() => runAddView(viewConfig(root, db, tree('12 hours'))));
+    const events: AddViewEvent[] = [];
+    const error = await failure(() => runAddView(viewConfig(root, db, tree('12 hours')), { events }));
+    expect(events.filter((e) => e.type === 'window-failed')).toEqual([
+      expect.objectContaining({ window: 0, attempt: 1, willRetry: false }),
+    ]);
     expect(error).toBeInstanceOf(ResourceLimitError);
+    // In the failure taxonomy: a resource limit, and not retryable (the same window fails the same way).
+    expect(error).toMatchObject({ failure: 'resources', retryable: false, code: 'TARGET_QUERY_FAILED' });
     expect(error.message).not.toContain('\n');
     expect(error.message).toMatch(
       /^window 1\/\d+ \[…, .*\) of av_memory\.pypi_downloads_per_day_mv: ClickHouse ran out of memory .*would use .*, the limit is .* — lower view\.window \(now 12 hours\) or raise settings\.max_memory_usage/,
@@ -414,8 +422,17 @@ describe('add-view on ClickHouse', () => {
     const second = await failure(() => runAddView(config));
     expect(second).toBeInstanceOf(JournalError);
     expect(second.message).toMatch(
-      /another shadowfill process \(pid \d+ on .*\) is adding view av_twice\.pypi_downloads_per_day_mv/,
+      /^view av_twice\.pypi_downloads_per_day_mv is being backfilled by another shadowfill process \(pid \d+ on .*, run \S+\) since .* — nothing was changed; wait for it to finish \(or run again with --wait\)/,
     );
+    // The view's lease is its own: a backfill (`run`) of the source table is not blocked by the add-view.
+    const adapter = await createViewAdapter(config);
+    await adapter.connect();
+    try {
+      const table = await acquireLease(adapter.lease, tableLeaseKey('clickhouse', db, 'pypi'), `${db}.pypi`);
+      await table.release();
+    } finally {
+      await adapter.close();
+    }
     const stopped = await failure(() => first);
     expect(stopped.message).toMatch(
       /av_twice\.pypi has not passed .* after waiting 3 seconds: live rows below it may still arrive — run add-view again later/,

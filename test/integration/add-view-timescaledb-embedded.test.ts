@@ -11,7 +11,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { failure, liveInserter, runAddView, viewConfig } from '../support/add-view.ts';
 import { useEmbeddedTimescale } from '../support/embedded-timescale.ts';
 
-const h = useEmbeddedTimescale('shadowfill-addview-embedded-', { utcSession: true });
+const h = useEmbeddedTimescale('shadowfill-addview-embedded-');
 let root: string;
 
 beforeAll(async () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { reduceAddView, ViewJournal } from '../../src/addview/journal.ts';
-import { JournalError } from '../../src/errors.ts';
+import { findViewRuns, reduceAddView } from '../../src/addview/journal.ts';
+import { viewLeaseKey } from '../../src/addview/lease.ts';
+import { memoryLeaseStore, tableLeaseKey } from '../../src/journal/lease.ts';
 import type { JournalEvent, JournalStore } from '../../src/journal/types.ts';
+import { JournalWriter } from '../../src/journal/writer.ts';
+import { acquireLease } from '../../src/runner/lease.ts';
 
 /** The journal contract in memory (what every adapter's JournalStore does in its database). */
 function memoryJournal(): JournalStore & { events: JournalEvent[] } {
@@ -29,7 +32,7 @@ const started = {
 describe('add-view journal', () => {
   it('windows: verified, committed, planned again from a pending one on', async () => {
     const store = memoryJournal();
-    const j = new ViewJournal(store, 'r1', 'f', 0);
+    const j = new JournalWriter(store, 'r1', 'f', 0);
     await j.append('run-started', { data: started });
     await j.append('view-created');
     await j.append('batch-loaded', { batch: 0, data: { sourceRows: 5, comparisons: [], landed: {} } });
@@ -50,36 +53,42 @@ describe('add-view journal', () => {
     expect(state.finished).toBe(false);
   });
 
-  it('a lease keeps a second process off the run until released; of two starting at once, one wins', async () => {
+  it('an abandoned run is neither resumed nor finished', async () => {
     const store = memoryJournal();
-    const first = new ViewJournal(store, 'r1', 'f', 0);
-    await first.append('run-started', { data: started });
-    await first.acquire('db.v', async () => undefined);
-    // A lease of a live process (this one) on this host holds.
-    const second = new ViewJournal(store, 'r1', 'f', 0);
-    await expect(second.acquire('db.v', async () => undefined)).rejects.toThrow(
-      /another shadowfill process \(pid \d+ on .*\) is adding view db\.v/,
+    const j = new JournalWriter(store, 'r1', 'f', 0);
+    await j.append('run-started', { data: started });
+    await j.append('run-abandoned', { data: { reason: 'abandoned with add-view --abandon' } });
+    const runs = await findViewRuns(store, 'f');
+    expect(runs.unfinished).toBeUndefined();
+    expect(runs.finished).toBeUndefined();
+    expect(runs.all[0]?.abandoned).toBe('abandoned with add-view --abandon');
+  });
+});
+
+describe('add-view lease', () => {
+  it('two add-views of one view exclude each other; a run of the source table does not', async () => {
+    const store = memoryLeaseStore();
+    const key = viewLeaseKey('clickhouse', 'db', 'per_hour_mv');
+    const first = await acquireLease(store, key, 'view db.per_hour_mv');
+    await expect(acquireLease(store, key, 'view db.per_hour_mv')).rejects.toThrow(
+      /^view db\.per_hour_mv is being backfilled by another shadowfill process \(pid \d+ on /,
+    );
+    // The source table's backfill holds another key: it is not blocked by the add-view.
+    const table = await acquireLease(store, tableLeaseKey('clickhouse', 'db', 'pypi'), 'db.pypi');
+    // Another view of the same source, or the same view name in another database, is another key too.
+    const other = await acquireLease(
+      store,
+      viewLeaseKey('clickhouse', 'db', 'per_day_mv'),
+      'view db.per_day_mv',
+    );
+    const elsewhere = await acquireLease(
+      store,
+      viewLeaseKey('clickhouse', 'db2', 'per_hour_mv'),
+      'view db2.per_hour_mv',
     );
     await first.release();
-    await second.acquire('db.v', async () => undefined);
-    expect(reduceAddView(store.events)!.lease?.owner).toBe(second.owner);
-
-    const raced = memoryJournal();
-    const a = new ViewJournal(raced, 'r2', 'f', 0);
-    await a.append('run-started', { data: started });
-    const b = new ViewJournal(raced, 'r2', 'f', 1);
-    // Both read the journal before either lease is visible, then both append.
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const results = await Promise.allSettled([
-      a.acquire('db.v', () => gate),
-      b.acquire('db.v', async () => {
-        release();
-        await gate;
-      }),
-    ]);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(loser.reason).toBeInstanceOf(JournalError);
+    const second = await acquireLease(store, key, 'view db.per_hour_mv');
+    expect(second.generation).toBe(2);
+    for (const held of [second, table, other, elsewhere]) await held.release();
   });
 });

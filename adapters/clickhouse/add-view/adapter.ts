@@ -28,10 +28,12 @@ import type {
 } from '../../../src/adapter/view-contract.ts';
 import { formatPosition } from '../../../src/addview/position.ts';
 import { ResourceLimitError, ShadowfillError, TargetError } from '../../../src/errors.ts';
+import type { LeaseStore } from '../../../src/journal/lease.ts';
 import type { JournalStore } from '../../../src/journal/types.ts';
 import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
 import { toTargetError } from '../errors.ts';
 import { clickHouseJournal } from '../journal.ts';
+import { clickHouseLeases } from '../lease.ts';
 import { landingName, refKey, shadowName, shadowViewName, type TableRef } from '../names.ts';
 import { baseType } from '../schema-check.ts';
 import { repointSelect } from '../sql/rewrite.ts';
@@ -61,22 +63,26 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   readonly kind = 'clickhouse';
   readonly capabilities = CLICKHOUSE_VIEW_CAPABILITIES;
   readonly journal: JournalStore;
+  readonly lease: LeaseStore;
   private prepared: PreparedView | undefined;
 
   constructor(
     private readonly target: ViewTargetConnection,
     private readonly driver: ClickHouseDriver,
   ) {
-    this.journal = clickHouseJournal(
-      {
-        description: driver.description,
-        command: (s, settings) => this.exec(() => driver.command(s, settings), 'writing the journal'),
-        query: (s, settings) => this.exec(() => driver.query(s, settings), 'reading the journal'),
-        insertStream: (t, f, b, s) => driver.insertStream(t, f, b, s),
-        close: () => driver.close(),
-      },
-      target.database,
-    );
+    // The backfill's journal and lease stores, over the same driver with failures mapped.
+    this.journal = clickHouseJournal(this.guarded('the journal'), target.database);
+    this.lease = clickHouseLeases(this.guarded('the lease'), target.database);
+  }
+
+  private guarded(what: string): ClickHouseDriver {
+    return {
+      description: this.driver.description,
+      command: (s, settings) => this.exec(() => this.driver.command(s, settings), `writing ${what}`),
+      query: (s, settings) => this.exec(() => this.driver.query(s, settings), `reading ${what}`),
+      insertStream: (t, f, b, s) => this.driver.insertStream(t, f, b, s),
+      close: () => this.driver.close(),
+    };
   }
 
   async connect(): Promise<void> {

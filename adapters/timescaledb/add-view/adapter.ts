@@ -28,9 +28,11 @@ import type {
 } from '../../../src/adapter/view-contract.ts';
 import { formatPosition } from '../../../src/addview/position.ts';
 import { ConfigError, ResourceLimitError, ShadowfillError, TargetError } from '../../../src/errors.ts';
+import type { LeaseStore } from '../../../src/journal/lease.ts';
 import type { JournalStore } from '../../../src/journal/types.ts';
 import { openConnection, type PgConnection, type Queryable } from '../connection.ts';
 import { createJournal } from '../journal.ts';
+import { createLeaseStore } from '../lease.ts';
 import { timeKindOf, type TimeKind } from '../time.ts';
 import { qualified } from '../sql/quote.ts';
 import { tsSql, type AggregateShape } from './statements.ts';
@@ -71,20 +73,28 @@ export class TimescaleViewAdapter implements ViewAdapter {
   readonly kind = 'timescaledb';
   readonly capabilities = TIMESCALE_VIEW_CAPABILITIES;
   readonly journal: JournalStore;
+  readonly lease: LeaseStore;
   private readonly db: PgConnection;
+  /** The lease's own connection on a real server (heartbeats must not wait behind a long refresh). */
+  private readonly leaseDb: PgConnection;
   private prepared: Prepared | undefined;
 
   constructor(private readonly target: ViewTargetConnection) {
-    this.db = openConnection({ ...target, kind: 'timescaledb', table: '' });
+    const connection = { ...target, kind: 'timescaledb' as const, table: '' };
+    this.db = openConnection(connection);
     this.journal = createJournal(this.db, target.database);
+    // The embedded server serves one connection: the store shares it (no other process can reach it anyway).
+    this.leaseDb = target.url.startsWith('embedded:') ? this.db : openConnection(connection);
+    this.lease = createLeaseStore(this.leaseDb, target.database);
   }
 
   connect(): Promise<void> {
     return this.db.connect();
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    if (this.leaseDb !== this.db) await this.leaseDb.close();
+    await this.db.close();
   }
 
   async describe(spec: ViewSpec, options: { readonly resuming: boolean }): Promise<ViewDescription> {

@@ -1,155 +1,175 @@
 /**
  * `shadowfill add-view --config view.yaml`: adds a materialized view / continuous aggregate to a live table and
- * backfills its history (src/addview/run.ts); resumes an unfinished one; `--abandon` gives one up.
- * `shadowfill plan --config view.yaml` (a file with a `view:` section) prints the add-view's statements.
+ * backfills its history (src/addview/run.ts); resumes an unfinished one; `--abandon` gives one up; `--status`
+ * shows the journal. Every view.yaml field is a flag (`--view.window 6h`, `--target.url …`), plus
+ * `--settings.<name>`. Also what `plan` (a file with a `view:` section) and `demo --scenario add-view` use.
  *
- * Flags: --config F, --json (events and the report as JSON lines on stdout), --quiet, --new-run, --abandon,
- * --status, and
- * dotted configuration overrides (--view.window 6h, --target.url …, --settings.max_memory_usage 4e9).
+ * Exit codes: 0 added (also "nothing to do"), 1 failure (or the reconciliation found a mismatch), 2 bad usage or
+ * configuration, 75 stopped while waiting for the source to pass a window's end (view.cutoff_wait; run again
+ * later to resume), 130 interrupted.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { Option, type Command } from 'commander';
 import { parseDocument } from 'yaml';
-import { addView, abandonAddView } from '../../addview/run.ts';
-import { loadViewConfig, type ViewConfig } from '../../addview/config.ts';
+import { loadViewConfig, viewConfigFields, type ViewConfig } from '../../addview/config.ts';
 import type { AddViewEvent } from '../../addview/events.ts';
-import { planAddView } from '../../addview/plan.ts';
 import { createViewAdapter } from '../../addview/registry.ts';
-import { addViewReportJson, formatAbandonReport, formatAddViewReport } from '../../addview/report.ts';
-import { findViewRuns, processAlive, viewFingerprint } from '../../addview/journal.ts';
-import { formatPosition, positionFromJson } from '../../addview/position.ts';
 import type { ViewAdapter } from '../../adapter/view-contract.ts';
 import { ConfigError } from '../../errors.ts';
-import type { ParsedArgs } from '../args.ts';
+import type { CliContext } from '../context.ts';
+import { formatCount } from '../format.ts';
+import { handleInterrupts } from '../interrupts.ts';
+import { addConfigOptions, addFieldOptions, addOutputOptions, configInput } from '../options.ts';
 
-/** Flags of the CLI itself (not configuration fields). */
-const CLI_ONLY = new Set(['config', 'json', 'quiet', 'new-run', 'abandon', 'status', 'help']);
+const VIEW_FIELDS = viewConfigFields();
+const VIEW_PATHS: ReadonlySet<string> = new Set(VIEW_FIELDS.map((f) => f.path));
 
-/** The file given with --config has a `view:` section: `plan` and `add-view` treat it as a view configuration. */
-export function isViewConfig(args: ParsedArgs): boolean {
-  const file = typeof args.flags.config === 'string' ? args.flags.config : undefined;
-  if (file === undefined) return Object.keys(args.flags).some((k) => k.startsWith('view.'));
+export const ADD_VIEW_EXIT_CODES =
+  'Exit codes: 0 added (also "nothing to do"), 1 failure or a reconciliation mismatch, 2 bad usage or\n' +
+  'configuration, 75 stopped while waiting for the source to pass a window’s end (view.cutoff_wait: run again\n' +
+  'later, it resumes), 130 interrupted.';
+
+export function registerAddView(program: Command, cli: CliContext): void {
+  const command = program
+    .command('add-view')
+    .summary('add a materialized view / continuous aggregate to a live table and backfill its history')
+    .description(
+      'Adds the view of view.yaml to its live table without pausing ingestion and backfills its history window by\n' +
+        'window, each verified and journaled (ClickHouse: a cutoff filter, a Null-engine shadow and a partition move;\n' +
+        'TimescaleDB: a continuous aggregate WITH NO DATA refreshed window by window). Resumes the unfinished run of\n' +
+        'this configuration. Ctrl-C stops after the step in progress (run the same command again to resume).\n' +
+        '`shadowfill plan --config view.yaml` prints every statement first and changes nothing.',
+    )
+    .addOption(
+      new Option(
+        '--new-run',
+        'abandon an unfinished run first, or add the view again although this configuration finished a run (drop the view first)',
+      ).conflicts(['abandon', 'status']),
+    )
+    .addOption(
+      new Option(
+        '--abandon',
+        'give up the unfinished run: drop its shadows, and the view and target it created',
+      ).conflicts(['status']),
+    )
+    .option('--status', "show this configuration's add-view runs and who works on the view; changes nothing")
+    .option('--wait', 'wait for another process working on the view instead of stopping');
+  addConfigOptions(command, VIEW_FIELDS, 'the add-view configuration (view.yaml, YAML or JSON)');
+  addOutputOptions(command, { json: true, quiet: true });
+  command.addHelpText(
+    'after',
+    `JSON Schema of view.yaml: shadowfill config schema --view. Events: docs/ADD-VIEW.md.\n${ADD_VIEW_EXIT_CODES}`,
+  );
+  command.action(async () => {
+    const options = command.opts<{
+      newRun?: boolean;
+      abandon?: boolean;
+      status?: boolean;
+      wait?: boolean;
+      json?: boolean;
+      quiet?: boolean;
+      verbose?: boolean;
+    }>();
+    const config = viewConfigFromOptions(command, cli);
+    const json = options.json === true;
+    const adapter = await createViewAdapter(config);
+    try {
+      await adapter.connect();
+      if (options.status === true) {
+        await printStatus(config, adapter, cli, json);
+        return;
+      }
+      const onEvent = addViewProgress({
+        json,
+        quiet: options.quiet === true,
+        verbose: options.verbose === true,
+        stdout: cli.stdout,
+        stderr: cli.stderr,
+      });
+      const lease = { wait: options.wait === true };
+      const { abandonAddView, addView } = await import('../../addview/run.ts');
+      const { addViewReportJson, formatAbandonReport, formatAddViewReport } =
+        await import('../../addview/report.ts');
+      if (options.abandon === true) {
+        const report = await abandonAddView(config, adapter, { lease, onEvent });
+        cli.stdout.write(
+          json
+            ? `${JSON.stringify({ type: 'add-view-abandoned', ...report })}\n`
+            : `${formatAbandonReport(report)}\n`,
+        );
+        return;
+      }
+      const interrupts = handleInterrupts({
+        stderr: cli.stderr,
+        stopping: 'stopping after the current step',
+        resume: 'shadowfill add-view',
+      });
+      try {
+        const report = await addView(config, adapter, {
+          signal: interrupts.signal,
+          newRun: options.newRun === true,
+          lease,
+          onEvent,
+        });
+        cli.stdout.write(
+          json ? `${JSON.stringify(addViewReportJson(report))}\n` : `${formatAddViewReport(report)}\n`,
+        );
+        cli.exitCode = report.reconciliation.ok ? 0 : 1;
+      } finally {
+        interrupts.dispose();
+      }
+    } finally {
+      await adapter.close();
+    }
+  });
+}
+
+/** The add-view configuration from `--config`, the view.yaml field flags, `--settings.*` and the environment. */
+export function viewConfigFromOptions(command: Command, cli: CliContext): ViewConfig {
+  return loadViewConfig({ ...configInput(command, cli, VIEW_PATHS), env: cli.env });
+}
+
+/** `plan` also takes the view fields (`--view.window`, …), for a view.yaml. */
+export function addViewOnlyOptions(command: Command): Command {
+  return addFieldOptions(
+    command,
+    VIEW_FIELDS.filter((f) => f.path.startsWith('view.')),
+  );
+}
+
+/**
+ * Whether `plan` was given an add-view configuration: the file has a `view:` section (or, without a file, a
+ * `--view.*` flag was given). A file that cannot be read or parsed is not one: the backfill loader reports it.
+ */
+export function isViewConfig(command: Command): boolean {
+  const options = command.opts<Record<string, unknown>>();
+  const file = typeof options.config === 'string' ? options.config : undefined;
+  const viewFlag = Object.keys(options).find((k) => k.startsWith('view.') && options[k] !== undefined);
+  if (file === undefined) return viewFlag !== undefined;
+  let tree: unknown;
   try {
-    const tree = parseDocument(readFileSync(file, 'utf8')).toJS() as unknown;
-    return typeof tree === 'object' && tree !== null && 'view' in tree;
+    tree = parseDocument(readFileSync(file, 'utf8')).toJS() as unknown;
   } catch {
     return false;
   }
-}
-
-export function viewConfigFromArgs(args: ParsedArgs): ViewConfig {
-  const flags: Record<string, string | boolean | undefined> = {};
-  for (const [k, v] of Object.entries(args.flags)) if (!CLI_ONLY.has(k)) flags[k] = v;
-  const file = typeof args.flags.config === 'string' ? args.flags.config : undefined;
-  return loadViewConfig({ file, flags, env: process.env });
-}
-
-/** `add-view --status`: the journal's view of this configuration's runs (windows, swap, lease); changes nothing. */
-async function addViewStatus(
-  config: ViewConfig,
-  adapter: ViewAdapter,
-): Promise<{ text: string; unfinished: string | undefined; finished: string | undefined }> {
-  const { unfinished, finished } = await findViewRuns(adapter.journal, viewFingerprint(config));
-  const view = `${config.target.database}.${config.view.name}`;
-  const lines: string[] = [];
-  if (finished) lines.push(`run ${finished.runId} added ${view} at ${finished.finishedAt}`);
-  if (unfinished) {
-    const s = unfinished;
-    const count = (state: string) => s.windows.filter((w) => w === state).length;
-    const cutoff = s.started.cutoff ? ` cutoff ${formatPosition(positionFromJson(s.started.cutoff))},` : '';
-    lines.push(
-      `run ${s.runId} adding ${view} is unfinished (started ${s.startedAt}):${cutoff} windows ${count('committed')}/${s.windows.length} ` +
-        `committed, ${count('verified')} verified, ${s.failures} failed attempts; view ${s.viewCreated ? 'created' : 'not created yet'}` +
-        `${s.swapBegan ? `; moving partitions (${s.unitsDone.size} done)` : ''}` +
-        (s.lease && !(s.lease.host === hostname() && !processAlive(s.lease.pid))
-          ? `; worked on by pid ${s.lease.pid} on ${s.lease.host} (lease ${s.lease.at})`
-          : '; no process works on it: run add-view to resume it'),
+  const isView = typeof tree === 'object' && tree !== null && !Array.isArray(tree) && 'view' in tree;
+  if (!isView && viewFlag !== undefined) {
+    throw new ConfigError(
+      `--${viewFlag} applies to an add-view configuration (a file with a view: section), not to ${basename(file)} — remove it`,
     );
   }
-  if (lines.length === 0) lines.push(`no add-view of ${view} in the journal`);
-  return { text: lines.join('\n'), unfinished: unfinished?.runId, finished: finished?.runId };
-}
-
-export async function addViewCommand(args: ParsedArgs): Promise<number> {
-  const config = viewConfigFromArgs(args);
-  const json = args.flags.json === true;
-  const adapter = await createViewAdapter(config);
-  await adapter.connect();
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after the current step (Ctrl-C again to exit now)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    if (args.flags.status === true || args.flags.status === 'true') {
-      const status = await addViewStatus(config, adapter);
-      process.stdout.write(
-        json ? `${JSON.stringify({ type: 'add-view-status', ...status })}\n` : `${status.text}\n`,
-      );
-      return 0;
-    }
-    if (args.flags.abandon === true || args.flags.abandon === 'true') {
-      const report = await abandonAddView(config, adapter);
-      process.stdout.write(
-        json
-          ? `${JSON.stringify({ type: 'add-view-abandoned', ...report })}\n`
-          : `${formatAbandonReport(report)}\n`,
-      );
-      return 0;
-    }
-    const report = await addView(config, adapter, {
-      signal: abort.signal,
-      newRun: args.flags['new-run'] === true,
-      onEvent: addViewProgress({
-        json,
-        quiet: args.flags.quiet === true,
-        stdout: process.stdout,
-        stderr: process.stderr,
-      }),
-    });
-    process.stdout.write(
-      json ? `${JSON.stringify(addViewReportJson(report))}\n` : `${formatAddViewReport(report)}\n`,
-    );
-    return report.reconciliation.ok ? 0 : 1;
-  } finally {
-    process.off('SIGINT', onSigint);
-    await adapter.close();
-  }
-}
-
-/** `shadowfill demo --scenario add-view [--rows N] [--dir D] [--json]`: the guide's scenario 2, embedded. */
-export async function addViewDemoCommand(args: ParsedArgs): Promise<number> {
-  const rows = args.flags.rows === undefined ? 100_000 : Number(args.flags.rows);
-  if (!Number.isInteger(rows) || rows < 1) {
-    throw new ConfigError('--rows must be a positive whole number of rows per file');
-  }
-  const dir = typeof args.flags.dir === 'string' ? args.flags.dir : '.data/demo-add-view';
-  const json = args.flags.json === true;
-  const { addViewDemo, addViewDemoText } = await import('../../demo/add-view.ts');
-  const result = await addViewDemo({
-    dir,
-    rowsPerFile: rows,
-    onEvent: addViewProgress({ json, quiet: false, stdout: process.stdout, stderr: process.stderr }),
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  if (json) {
-    process.stdout.write(`${JSON.stringify(addViewReportJson(result.report))}\n`);
-    const { report: _report, ...verification } = result;
-    process.stdout.write(`${JSON.stringify({ type: 'demo-verification', ...verification })}\n`);
-  } else {
-    process.stdout.write(`${formatAddViewReport(result.report)}\n${addViewDemoText(result)}\n`);
-  }
-  return result.ok ? 0 : 1;
+  return isView;
 }
 
 /** `plan --config view.yaml`: every statement of the add-view; changes nothing. */
-export async function planViewCommand(args: ParsedArgs): Promise<number> {
-  const config = viewConfigFromArgs(args);
+export async function planView(command: Command, cli: CliContext): Promise<void> {
+  const config = viewConfigFromOptions(command, cli);
+  const { planAddView } = await import('../../addview/plan.ts');
+  const { formatPosition } = await import('../../addview/position.ts');
   const adapter = await createViewAdapter(config);
-  await adapter.connect();
   try {
+    await adapter.connect();
     const plan = await planAddView(config, adapter);
     const d = plan.description;
     const out: string[] = [
@@ -158,10 +178,11 @@ export async function planViewCommand(args: ParsedArgs): Promise<number> {
       `  the view gives: ${d.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`,
       ...plan.notes.map((n) => `  ${n}`),
     ];
-    if (plan.cutoff)
+    if (plan.cutoff) {
       out.push(
         `  cutoff ${formatPosition(plan.cutoff)} (a run resolves an auto cutoff again when it starts)`,
       );
+    }
     if (!plan.resumes)
       out.push("  (the run's own objects are shown with run id `plan`; a run names them with its id)");
     if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`add-view\` resumes it`);
@@ -175,24 +196,143 @@ export async function planViewCommand(args: ParsedArgs): Promise<number> {
       }
       out.push(`-- ${s.title}`, s.sql.startsWith('--') ? s.sql : `${s.sql};`);
     }
-    process.stdout.write(`${out.join('\n')}\n`);
-    return 0;
+    cli.stdout.write(`${out.join('\n')}\n`);
   } finally {
     await adapter.close();
+  }
+}
+
+/** `add-view --status`: the journal's view of this configuration's runs, and who holds the view's lease. */
+async function printStatus(
+  config: ViewConfig,
+  adapter: ViewAdapter,
+  cli: CliContext,
+  json: boolean,
+): Promise<void> {
+  const { findViewRuns, viewFingerprint } = await import('../../addview/journal.ts');
+  const { leaseKeyOf } = await import('../../addview/lease.ts');
+  const { formatPosition, positionFromJson } = await import('../../addview/position.ts');
+  const { claimant, holderIsDead } = await import('../../runner/lease.ts');
+  const view = `${config.target.database}.${config.view.name}`;
+  const { all } = await findViewRuns(adapter.journal, viewFingerprint(config));
+  const record = await adapter.lease.read(leaseKeyOf(config));
+  const holder =
+    record && !record.released && !record.expired && !holderIsDead(record, claimant())
+      ? {
+          pid: record.pid,
+          host: record.host,
+          runId: record.runId,
+          since: record.acquiredAt,
+          heartbeat: record.heartbeatAt,
+        }
+      : undefined;
+  if (all.length === 0) {
+    cli.stdout.write(json ? '' : `no add-view of ${view} in the journal yet\n`);
+    return;
+  }
+  for (const r of all) {
+    const count = (state: string) => r.windows.filter((w) => w === state).length;
+    const state = r.finished
+      ? `finished ${r.finishedAt}`
+      : r.abandoned !== undefined
+        ? `abandoned ${r.abandonedAt} (${r.abandoned})`
+        : r.swapBegan
+          ? 'moving partitions'
+          : 'backfilling windows';
+    const working = holder && holder.runId === r.runId ? holder : undefined;
+    if (json) {
+      cli.stdout.write(
+        `${JSON.stringify({
+          type: 'add-view-status',
+          runId: r.runId,
+          view,
+          startedAt: r.startedAt,
+          state,
+          cutoff: r.started.cutoff ? formatPosition(positionFromJson(r.started.cutoff)) : null,
+          windows: {
+            committed: count('committed'),
+            verified: count('verified'),
+            pending: count('pending'),
+            total: r.windows.length,
+          },
+          failures: r.failures,
+          viewCreated: r.viewCreated,
+          swapUnitsDone: r.unitsDone.size,
+          workedOnBy: working ?? null,
+        })}\n`,
+      );
+      continue;
+    }
+    const cutoff = r.started.cutoff ? `, cutoff ${formatPosition(positionFromJson(r.started.cutoff))}` : '';
+    const who =
+      r.finished || r.abandoned !== undefined
+        ? ''
+        : working
+          ? `\n  worked on by pid ${working.pid} on ${working.host} since ${working.since} (last heartbeat ${working.heartbeat})`
+          : '\n  no process works on it: `shadowfill add-view` resumes it, `--abandon` gives it up';
+    cli.stdout.write(
+      `run ${r.runId} adding ${view} started ${r.startedAt}${cutoff}: ${state}\n` +
+        `  windows: ${count('committed')} committed, ${count('verified')} verified, ${count('pending')} pending of ` +
+        `${r.windows.length} · ${r.failures} failed attempts · view ${r.viewCreated ? 'created' : 'not created yet'}` +
+        ` · ${r.unitsDone.size} partitions moved${who}\n`,
+    );
+  }
+}
+
+/** `shadowfill demo --scenario add-view`: the guide's scenario 2 on embedded ClickHouse, verified. */
+export async function addViewDemoCommand(
+  cli: CliContext,
+  options: { rows?: number; dir?: string; json: boolean; verbose: boolean },
+): Promise<void> {
+  const dir = options.dir ?? '.data/demo-add-view';
+  const { addViewDemo, addViewDemoText } = await import('../../demo/add-view.ts');
+  const { addViewReportJson, formatAddViewReport } = await import('../../addview/report.ts');
+  const interrupts = handleInterrupts({
+    stderr: cli.stderr,
+    stopping: 'stopping the demo after the current step',
+    resume: 'shadowfill demo --scenario add-view',
+  });
+  try {
+    const result = await addViewDemo({
+      dir,
+      rowsPerFile: options.rows ?? 100_000,
+      onEvent: addViewProgress({
+        json: options.json,
+        quiet: false,
+        verbose: options.verbose,
+        stdout: cli.stdout,
+        stderr: cli.stderr,
+      }),
+      log: (line) => cli.stderr.write(`${line}\n`),
+      signal: interrupts.signal,
+    });
+    if (options.json) {
+      cli.stdout.write(`${JSON.stringify(addViewReportJson(result.report))}\n`);
+      const { report: _report, ...verification } = result;
+      cli.stdout.write(`${JSON.stringify({ type: 'demo-verification', ...verification })}\n`);
+    } else {
+      cli.stdout.write(`${formatAddViewReport(result.report)}\n${addViewDemoText(result)}\n`);
+    }
+    cli.exitCode = result.ok ? 0 : 1;
+  } finally {
+    interrupts.dispose();
   }
 }
 
 export interface AddViewProgressOptions {
   readonly json: boolean;
   readonly quiet: boolean;
+  /** Also print the notes that repeat the final error (the failed last attempt, the run stopping). */
+  readonly verbose?: boolean;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly now?: () => number;
 }
 
 /**
- * Renders events: JSON lines on stdout with --json; else notes on stderr and a status line (windows done,
- * rows, rows/s, ETA) redrawn in place on a TTY, printed at most every 10 s otherwise.
+ * Renders events: JSON lines on stdout with --json (each with `at`); else notes on stderr and a status line
+ * (windows done, rows, rows/s, ETA) redrawn in place on a TTY, printed at most every 10 s otherwise. A failure
+ * is printed once, as the command's final `error:` line (the last failed attempt and the stop only with verbose).
  */
 export function addViewProgress(options: AddViewProgressOptions): (event: AddViewEvent) => void {
   const now = options.now ?? Date.now;
@@ -207,10 +347,19 @@ export function addViewProgress(options: AddViewProgressOptions): (event: AddVie
   };
   return (event) => {
     if (options.json) {
-      options.stdout.write(`${JSON.stringify(event)}\n`);
+      options.stdout.write(`${JSON.stringify({ ...event, at: new Date(now()).toISOString() })}\n`);
       return;
     }
     switch (event.type) {
+      case 'lease-waiting':
+        note(`waiting for ${event.holder}, which works on this view since ${event.since}`);
+        break;
+      case 'lease-taken-over':
+        note(`took over from ${event.from} (last heartbeat ${event.lastHeartbeat})`);
+        break;
+      case 'run-abandoned':
+        note(`abandoned run ${event.runId}: ${event.reason}`);
+        break;
       case 'add-view-started':
         start = now();
         note(
@@ -229,9 +378,11 @@ export function addViewProgress(options: AddViewProgressOptions): (event: AddVie
         );
         break;
       case 'window-failed':
-        note(
-          `window ${event.window + 1} failed (attempt ${event.attempt}): ${event.error}${event.willRetry ? ' — retrying' : ''}`,
-        );
+        if (event.willRetry || options.verbose === true) {
+          note(
+            `window ${event.window + 1} failed (attempt ${event.attempt}): ${event.error}${event.willRetry ? ' — retrying' : ''}`,
+          );
+        }
         break;
       case 'window-done': {
         rowsThisRun += event.rows;
@@ -242,8 +393,8 @@ export function addViewProgress(options: AddViewProgressOptions): (event: AddVie
         const left = event.total - event.done;
         const eta = doneThisRun > 0 ? (elapsed / doneThisRun) * left : NaN;
         const line =
-          `window ${event.done}/${event.total} · ${Math.round(event.rowsSoFar).toLocaleString('en-US')} rows · ` +
-          `${Math.round(rate).toLocaleString('en-US')} rows/s · ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'} · ${event.range}`;
+          `window ${event.done}/${event.total} · ${formatCount(event.rowsSoFar)} rows · ` +
+          `${formatCount(rate)} rows/s · ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'} · ${event.range}`;
         if (tty) options.stderr.write(`\r\x1b[2K${line}`);
         else if (now() - lastPlain >= 10_000 || event.done === event.total) {
           lastPlain = now();
@@ -264,7 +415,7 @@ export function addViewProgress(options: AddViewProgressOptions): (event: AddVie
         note(`${event.view} finished`);
         break;
       case 'add-view-stopped':
-        note(`stopped: ${event.error}`);
+        if (options.verbose === true) note(`stopped: ${event.error}`);
         break;
       default:
         break;
