@@ -5,7 +5,7 @@
  * and creates nothing; an engine killed (SIGKILL) mid-window is finished by the next add-view.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAddView } from '../../src/addview/plan.ts';
 import { createViewAdapter } from '../../src/addview/registry.ts';
-import { ConfigError } from '../../src/errors.ts';
+import type { AddViewEvent } from '../../src/addview/events.ts';
+import { leaseKeyOf } from '../../src/addview/lease.ts';
+import { ConfigError, JournalError } from '../../src/errors.ts';
+import { tableLeaseKey } from '../../src/journal/lease.ts';
+import { acquireLease } from '../../src/runner/lease.ts';
 import { failure, liveInserter, runAddView, viewConfig } from '../support/add-view.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres-server.ts';
 
@@ -198,28 +202,56 @@ describe('add-view on TimescaleDB (server)', () => {
     }
   });
 
+  it('a second add-view of the view is refused while another process holds its lease; a run of the table is not', async () => {
+    await livePypi('ts_lease', 2);
+    const config = viewConfig(root, 'ts_lease', viewTree('ts_lease'));
+    const adapter = await createViewAdapter(config);
+    await adapter.connect();
+    try {
+      // Another process's add-view of this view (its lease), and a backfill of the source table (the table's).
+      const other = await acquireLease(adapter.lease, leaseKeyOf(config), 'view ts_lease.pypi_hourly');
+      const table = await acquireLease(
+        adapter.lease,
+        tableLeaseKey('timescaledb', 'ts_lease', 'pypi'),
+        'ts_lease.pypi',
+      );
+      const before = await relations('ts_lease');
+      const refused = await failure(() => runAddView(config));
+      expect(refused).toBeInstanceOf(JournalError);
+      expect(refused.message).toMatch(
+        /^view ts_lease\.pypi_hourly is being backfilled by another shadowfill process \(pid \d+ on \S+\) since .* — nothing was changed/,
+      );
+      expect(await relations('ts_lease')).toEqual(before);
+      // With --wait it goes on once the other process lets go; the table's lease never stood in its way.
+      const waiting = runAddView(config, { lease: { wait: true } });
+      await new Promise((r) => setTimeout(r, 700));
+      await other.release();
+      const report = await waiting;
+      expect(report.reconciliation.ok).toBe(true);
+      expect(await difference('ts_lease')).toBe(0);
+      await table.release();
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('killed (SIGKILL) in the middle of a window: the next add-view finishes the same run', async () => {
     await livePypi('ts_kill', 6);
     const file = join(root, 'ts_kill.yaml');
     viewConfig(root, 'ts_kill', viewTree('ts_kill'));
-    const script = join(root, 'add-view-child.mts');
-    writeFileSync(
-      script,
-      `import { loadViewConfig } from ${JSON.stringify(join(repo, 'src/addview/config.ts'))};
-       import { createViewAdapter } from ${JSON.stringify(join(repo, 'src/addview/registry.ts'))};
-       import { addView } from ${JSON.stringify(join(repo, 'src/addview/run.ts'))};
-       const config = loadViewConfig({ file: process.argv[2], flags: {}, env: {} });
-       const adapter = await createViewAdapter(config);
-       await adapter.connect();
-       await addView(config, adapter, { onEvent: (e) => process.stdout.write(JSON.stringify(e) + '\\n') });
-       await adapter.close();`,
-    );
+    // The real command line, killed with SIGKILL when the fourth window starts.
     const child = spawn(
       process.execPath,
-      ['--import', pathToFileURL(require.resolve('tsx')).href, script, file],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [
+        '--import',
+        pathToFileURL(require.resolve('tsx')).href,
+        join(repo, 'src/cli/bin.ts'),
+        'add-view',
+        '--config',
+        file,
+        '--json',
+      ],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -235,7 +267,10 @@ describe('add-view on TimescaleDB (server)', () => {
       );
     });
     expect(await relations('ts_kill')).toContain('pypi_hourly');
-    const report = await runAddView(viewConfig(root, 'ts_kill', viewTree('ts_kill')));
+    // The killed process's lease is still there: the next add-view takes it over (its holder is gone).
+    const events: AddViewEvent[] = [];
+    const report = await runAddView(viewConfig(root, 'ts_kill', viewTree('ts_kill')), { events });
+    expect(events[0]).toMatchObject({ type: 'lease-taken-over' });
     expect(report.resumed).toBe(true);
     expect(report.windowsThisRun).toBeLessThan(report.windows);
     expect(report.reconciliation.ok).toBe(true);

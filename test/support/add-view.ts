@@ -11,6 +11,7 @@ import { loadViewConfig, type ViewConfig } from '../../src/addview/config.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
 import { createViewAdapter } from '../../src/addview/registry.ts';
 import { abandonAddView, addView, type AbandonReport, type AddViewReport } from '../../src/addview/run.ts';
+import type { LeaseOptions } from '../../src/runner/lease.ts';
 
 /** Writes `tree` as `<dir>/<name>.yaml` and loads it as `add-view --config` would. */
 export function viewConfig(
@@ -34,13 +35,14 @@ export function writeViewConfig(dir: string, name: string, tree: Record<string, 
 /** Runs (or resumes) the add-view in this process; events are collected. */
 export async function runAddView(
   config: ViewConfig,
-  options: { events?: AddViewEvent[]; newRun?: boolean } = {},
+  options: { events?: AddViewEvent[]; newRun?: boolean; lease?: LeaseOptions } = {},
 ): Promise<AddViewReport> {
   const adapter = await createViewAdapter(config);
   await adapter.connect();
   try {
     return await addView(config, adapter, {
       newRun: options.newRun,
+      lease: options.lease,
       onEvent: (e) => options.events?.push(e),
     });
   } finally {
