@@ -7,11 +7,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ClickHouseDriver } from '../../adapters/clickhouse/driver.ts';
-import { loadViewConfig, type ViewConfig } from '../../src/addview/config.ts';
-import type { AddViewEvent } from '../../src/addview/events.ts';
-import { createViewAdapter } from '../../src/addview/registry.ts';
-import { abandonAddView, addView, type AbandonReport, type AddViewReport } from '../../src/addview/run.ts';
-import type { LeaseOptions } from '../../src/runner/lease.ts';
+// Through the library's entry point, as a program using shadowfill would.
+import {
+  abandonAddView,
+  addView,
+  createViewAdapter,
+  loadViewConfig,
+  type AddViewAbandonReport as AbandonReport,
+  type AddViewEvent,
+  type AddViewReport,
+  type LeaseOptions,
+  type ViewConfig,
+} from '../../src/index.ts';
 
 /** Writes `tree` as `<dir>/<name>.yaml` and loads it as `add-view --config` would. */
 export function viewConfig(
