@@ -16,7 +16,13 @@ import { planAddView } from '../../src/addview/plan.ts';
 import { createViewAdapter } from '../../src/addview/registry.ts';
 import { addView } from '../../src/addview/run.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
-import { ConfigError, JournalError, ResourceLimitError, TargetError } from '../../src/errors.ts';
+import {
+  ConfigError,
+  JournalError,
+  ResourceLimitError,
+  ShadowfillError,
+  TargetError,
+} from '../../src/errors.ts';
 import { tableLeaseKey } from '../../src/journal/lease.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { acquireLease } from '../../src/runner/lease.ts';
@@ -444,6 +450,25 @@ describe('add-view on ClickHouse', () => {
     const report = await runAddView(viewConfig(root, db, hourlyView(db)));
     expect(report.resumed).toBe(false);
     expect(await hourlyDifference(db)).toBe(0);
+  });
+
+  it('--new-run abandons the unfinished run first (its view and target dropped), then adds the view afresh', async () => {
+    const db = 'av_newrun';
+    await livePypi(db, 1, 17);
+    const stopped = await failure(() =>
+      runAddView(viewConfig(root, db, hourlyView(db, { cutoff_margin: '1 hour', cutoff_wait: '1 second' }))),
+    );
+    expect((stopped as ShadowfillError).exitCode).toBe(75);
+    expect(await tableNames(driver, db)).toContain('pypi_downloads_per_day_mv');
+    const events: AddViewEvent[] = [];
+    const report = await runAddView(viewConfig(root, db, hourlyView(db)), { events, newRun: true });
+    expect(events[0]).toMatchObject({ type: 'run-abandoned', reason: 'a new run was asked for (--new-run)' });
+    expect(report.resumed).toBe(false);
+    expect(report.reconciliation.ok).toBe(true);
+    expect(await hourlyDifference(db)).toBe(0);
+    // Without --new-run, a finished add-view has nothing to do.
+    const again = await failure(() => runAddView(viewConfig(root, db, hourlyView(db))));
+    expect(again).toMatchObject({ code: 'NOTHING_TO_DO', exitCode: 0 });
   });
 
   describe('history from object storage', () => {
