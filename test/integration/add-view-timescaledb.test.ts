@@ -15,6 +15,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAddView } from '../../src/addview/plan.ts';
 import { createViewAdapter } from '../../src/addview/registry.ts';
+import { runCli } from '../../src/cli/main.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
 import { leaseKeyOf } from '../../src/addview/lease.ts';
 import { ConfigError, JournalError } from '../../src/errors.ts';
@@ -78,6 +79,19 @@ function viewTree(schema: string, extra: Record<string, unknown> = {}) {
       ...extra,
     },
   };
+}
+
+/** `shadowfill add-view --config <schema>.yaml --status`, in this process: its stdout. */
+async function status(schema: string): Promise<string> {
+  let out = '';
+  const stdout = { write: (text: string) => ((out += text), true) } as unknown as NodeJS.WritableStream;
+  const code = await runCli(['add-view', '--config', join(root, `${schema}.yaml`), '--status'], {
+    stdout,
+    stderr: process.stderr,
+    env: {},
+  });
+  expect(code).toBe(0);
+  return out;
 }
 
 /** Rows in which the aggregate and its SELECT over the whole hypertable differ (0 = equal). */
@@ -222,6 +236,10 @@ describe('add-view on TimescaleDB (server)', () => {
         /^view ts_lease\.pypi_hourly is being backfilled by another shadowfill process \(pid \d+ on \S+\) since .* — nothing was changed/,
       );
       expect(await relations('ts_lease')).toEqual(before);
+      // `add-view --status` names the holder, and changes nothing either.
+      expect(await status('ts_lease')).toMatch(
+        /^pid \d+ on \S+ holds the lease of ts_lease\.pypi_hourly since \S+, last heartbeat \S+\nno add-view of ts_lease\.pypi_hourly in the journal yet\n$/,
+      );
       // With --wait it goes on once the other process lets go; the table's lease never stood in its way.
       const waiting = runAddView(config, { lease: { wait: true } });
       await new Promise((r) => setTimeout(r, 700));
@@ -229,6 +247,9 @@ describe('add-view on TimescaleDB (server)', () => {
       const report = await waiting;
       expect(report.reconciliation.ok).toBe(true);
       expect(await difference('ts_lease')).toBe(0);
+      expect(await status('ts_lease')).toMatch(
+        /^run \S+ adding ts_lease\.pypi_hourly started \S+: finished \S+\n {2}windows: (\d+) committed, 0 verified, 0 pending of \1 /,
+      );
       await table.release();
     } finally {
       await adapter.close();

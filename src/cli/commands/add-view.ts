@@ -226,6 +226,15 @@ async function printStatus(
           heartbeat: record.heartbeatAt,
         }
       : undefined;
+  if (holder && !all.some((r) => r.runId === holder.runId)) {
+    // Taken, but no run of this configuration yet (validating, or another configuration of the same view).
+    cli.stdout.write(
+      json
+        ? `${JSON.stringify({ type: 'add-view-lease', view, holder })}\n`
+        : `pid ${holder.pid} on ${holder.host} holds the lease of ${view} since ${holder.since}` +
+            `${holder.runId ? ` (run ${holder.runId})` : ''}, last heartbeat ${holder.heartbeat}\n`,
+    );
+  }
   if (all.length === 0) {
     cli.stdout.write(json ? '' : `no add-view of ${view} in the journal yet\n`);
     return;
