@@ -35,11 +35,13 @@ export function registerAddView(program: Command, cli: CliContext): void {
     .command('add-view')
     .summary('add a materialized view / continuous aggregate to a live table and backfill its history')
     .description(
-      'Adds the view of view.yaml to its live table without pausing ingestion and backfills its history window by\n' +
-        'window, each verified and journaled (ClickHouse: a cutoff filter, a Null-engine shadow and a partition move;\n' +
-        'TimescaleDB: a continuous aggregate WITH NO DATA refreshed window by window). Resumes the unfinished run of\n' +
-        'this configuration. Ctrl-C stops after the step in progress (run the same command again to resume).\n' +
-        '`shadowfill plan --config view.yaml` prints every statement first and changes nothing.',
+      'Adds the view of view.yaml to its live table without pausing ingestion, and\n' +
+        'backfills its history window by window, each verified and journaled\n' +
+        '(ClickHouse: a cutoff filter, a Null-engine shadow, partition moves;\n' +
+        'TimescaleDB: a continuous aggregate WITH NO DATA refreshed window by window).\n' +
+        'Resumes the unfinished run of this configuration. Ctrl-C stops after the\n' +
+        'step in progress (run the same command again to resume).\n' +
+        '`shadowfill plan --config view.yaml` prints every statement; changes nothing.',
     )
     .addOption(
       new Option(
