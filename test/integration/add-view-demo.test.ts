@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { addViewDemo, addViewDemoText } from '../../src/demo/add-view.ts';
+import { addViewDemo, addViewDemoText } from '../../demo/add-view.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'shadowfill-addview-demo-'));

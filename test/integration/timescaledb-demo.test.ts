@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_SCHEMA, runTimescaleDemo } from '../../src/demo/timescaledb.ts';
+import { DEMO_SCHEMA, runTimescaleDemo } from '../../demo/timescaledb.ts';
 import { startTestPostgres } from '../support/postgres-server.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));

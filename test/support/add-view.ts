@@ -78,7 +78,7 @@ export async function failure(fn: () => Promise<unknown>): Promise<Error> {
 }
 
 /** Keeps inserting until stopped (the demo's live writer). */
-export { liveWriter as liveInserter } from '../../src/demo/add-view.ts';
+export { liveWriter as liveInserter } from '../../demo/add-view.ts';
 
 /**
  * Rows in which two queries over the same keys differ (both directions, multiset): 0 means equal. Each query

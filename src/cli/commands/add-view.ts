@@ -296,7 +296,7 @@ export async function addViewDemoCommand(
   options: { rows?: number; dir?: string; json: boolean; verbose: boolean },
 ): Promise<void> {
   const dir = options.dir ?? '.data/demo-add-view';
-  const { addViewDemo, addViewDemoText } = await import('../../demo/add-view.ts');
+  const { addViewDemo, addViewDemoText } = await import('../../../demo/add-view.ts');
   const { addViewReportJson, formatAddViewReport } = await import('../../addview/report.ts');
   const interrupts = handleInterrupts({
     stderr: cli.stderr,

@@ -103,7 +103,7 @@ export function registerDemo(program: Command, cli: CliContext): void {
             '--target.url applies to --target timescaledb: the ClickHouse demo runs on embedded chDB (choose its directory with --dir)',
           );
         }
-        const { clickhouseDemo } = await import('../../demo/clickhouse.ts');
+        const { clickhouseDemo } = await import('../../../demo/clickhouse.ts');
         const demoOptions: Parameters<typeof clickhouseDemo>[0] = {
           dir,
           rowsPerFile: options.rows ?? 100_000,
@@ -134,7 +134,7 @@ export function registerDemo(program: Command, cli: CliContext): void {
           `--target.url must be a PostgreSQL URL like ${timescale.url.example}, not ${url.replace(/\/\/[^@/]*@/, '//***@')}`,
         );
       }
-      const { timescaleDemo } = await import('../../demo/timescaledb.ts');
+      const { timescaleDemo } = await import('../../../demo/timescaledb.ts');
       const demoOptions: Parameters<typeof timescaleDemo>[0] = {
         dir,
         rows: options.rows,

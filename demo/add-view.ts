@@ -9,14 +9,14 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
-import { quoteString } from '../../adapters/clickhouse/sql/quote.ts';
-import { generatePypiParquet } from '../../fixtures/pypi.ts';
-import { projectNames } from '../../fixtures/pypi-vocabulary.ts';
-import { loadViewConfig } from '../addview/config.ts';
-import type { AddViewEventSink } from '../addview/events.ts';
-import { createViewAdapter } from '../addview/registry.ts';
-import { addView, type AddViewReport } from '../addview/run.ts';
+import { ChdbDriver } from '../adapters/clickhouse/drivers/chdb.ts';
+import { quoteString } from '../adapters/clickhouse/sql/quote.ts';
+import { generatePypiParquet } from './data/pypi.ts';
+import { projectNames } from './data/pypi-vocabulary.ts';
+import { loadViewConfig } from '../src/addview/config.ts';
+import type { AddViewEventSink } from '../src/addview/events.ts';
+import { createViewAdapter } from '../src/addview/registry.ts';
+import { addView, type AddViewReport } from '../src/addview/run.ts';
 import { createGuideTables } from './clickhouse.ts';
 
 export interface AddViewDemoOptions {

@@ -7,15 +7,15 @@
  */
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
-import { quoteString } from '../../adapters/clickhouse/sql/quote.ts';
-import { generatePypiParquet, PYPI_STRUCTURE } from '../../fixtures/pypi.ts';
-import { uploadDirectory } from '../../fixtures/upload.ts';
-import { loadConfig } from '../config/load.ts';
-import { startLocalS3 } from '../local/s3-server.ts';
-import { runBackfill, type RunReport } from '../runner/run.ts';
-import type { EventSink } from '../runner/events.ts';
-import { createAdapter } from '../adapter/registry.ts';
+import { ChdbDriver } from '../adapters/clickhouse/drivers/chdb.ts';
+import { quoteString } from '../adapters/clickhouse/sql/quote.ts';
+import { generatePypiParquet, PYPI_STRUCTURE } from './data/pypi.ts';
+import { uploadDirectory } from './data/upload.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { startLocalS3 } from '../src/local/s3-server.ts';
+import { runBackfill, type RunReport } from '../src/runner/run.ts';
+import type { EventSink } from '../src/runner/events.ts';
+import { createAdapter } from '../src/adapter/registry.ts';
 
 export interface DemoOptions {
   readonly dir: string;
