@@ -49,7 +49,6 @@ const TWO32 = 4_294_967_296;
 /** PostgreSQL's finite timestamps (µs since 2000): [MIN_TIMESTAMP, END_TIMESTAMP). */
 const PG_MIN_TIMESTAMP = -211_813_488_000_000_000n;
 const PG_END_TIMESTAMP = 9_223_371_331_200_000_000n;
-const MICROS_PER_DAY = 86_400_000_000;
 
 /** Rows [a, b) of one segment: `p` = index of the first row's value, `row` = the output row of row a. */
 interface Run {
@@ -456,10 +455,7 @@ function timestampWriter(info: PgTypeInfo, unit: 'millis' | 'micros' | 'nanos'):
   };
 }
 
-function int32Writer(
-  size: 4 | 8,
-  convert: (value: number, values: RawValues, index: number) => number,
-): ColumnWriter {
+function int32Writer(size: 4, convert: (value: number) => number): ColumnWriter {
   return {
     fixed: 4 + size,
     size: fixedSize(size),
@@ -473,15 +469,10 @@ function int32Writer(
             continue;
           }
           const v = indices ? indices[p++]! : p++;
-          const x = convert(values.type === 'int32' ? values.data[v]! : 0, values, v);
+          const x = convert((values as { data: Int32Array }).data[v]!);
           const at = pos[row]!;
           writeInt32(out, at, size);
-          if (size === 4) writeInt32(out, at + 4, x);
-          else {
-            const h = Math.floor(x / TWO32);
-            writeInt32(out, at + 4, h);
-            writeInt32(out, at + 8, x - h * TWO32);
-          }
+          writeInt32(out, at + 4, x);
           pos[row] = at + 4 + size;
         }
       }
@@ -495,20 +486,6 @@ function dateWriter(info: PgTypeInfo): ColumnWriter {
     // PostgreSQL's finite dates: Julian day 0 (4714-11-24 BC) up to (not including) 5874898-01-01.
     if (pg < -2_451_545 || pg >= 2_145_031_949) throw new EncodeError(`date out of range for ${info.text}`);
     return pg;
-  });
-}
-
-/** time without time zone: µs of the day, wrapped into [0, 1 day) as the text path does. */
-function timeWriter(unit: 'millis' | 'micros' | 'nanos'): ColumnWriter {
-  return int32Writer(8, (millis, values, index) => {
-    let micros: number;
-    if (values.type === 'int32') micros = millis * 1000;
-    else {
-      const raw = (values as { data: BigInt64Array }).data[index]!;
-      const big = unit === 'nanos' ? raw / 1000n - (raw % 1000n < 0n ? 1n : 0n) : raw;
-      micros = Number(((big % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n);
-    }
-    return ((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY;
   });
 }
 
@@ -535,30 +512,37 @@ const booleanWriter: ColumnWriter = {
 };
 
 /**
- * The binary writer for a target column of `info` fed from a source column of `source`, or undefined when the
- * pair is not written in binary (the table then loads in text format). Parquet physical types per source kind:
- * see src/parquet/schema.ts.
+ * The binary writer for a target column of `info` fed from a source column of `source` type stored as
+ * `parquetType` (SourceColumn.parquetType, e.g. `INT64 TIMESTAMP(MICROS,true)`), or undefined when the pair is
+ * not written in binary (the table then loads in text format).
  */
-export function binaryWriterFor(info: PgTypeInfo, source: ValueType | undefined): ColumnWriter | undefined {
+export function binaryWriterFor(
+  info: PgTypeInfo,
+  source: ValueType | undefined,
+  parquetType: string,
+): ColumnWriter | undefined {
   if (!source) return undefined;
+  const physical = parquetType.split(/[ (]/)[0];
   switch (info.kind) {
     case 'timestamptz':
     case 'timestamp':
-      return source.kind === 'timestamp' ? timestampWriter(info, source.unit) : undefined;
-    case 'date':
-      return source.kind === 'date' ? dateWriter(info) : undefined;
-    case 'time':
-      return source.kind === 'time' && info.text.startsWith('time without')
-        ? timeWriter(source.unit)
+      return source.kind === 'timestamp' && physical === 'INT64'
+        ? timestampWriter(info, source.unit)
         : undefined;
+    case 'date':
+      return source.kind === 'date' && physical === 'INT32' ? dateWriter(info) : undefined;
     case 'int2':
     case 'int4':
     case 'int8':
-      return source.kind === 'int' ? integerWriter(info, source) : undefined;
+      return source.kind === 'int' && (physical === 'INT32' || physical === 'INT64')
+        ? integerWriter(info, source)
+        : undefined;
     case 'float':
-      return floatWriter(info, source);
+      return physical === 'FLOAT' || physical === 'DOUBLE' || physical === 'INT32'
+        ? floatWriter(info, source)
+        : undefined;
     case 'boolean':
-      return source.kind === 'boolean' ? booleanWriter : undefined;
+      return source.kind === 'boolean' && physical === 'BOOLEAN' ? booleanWriter : undefined;
     case 'text': {
       const base = info.text.replace(/\(.*\)$/, '').trim();
       const plain = base === 'text' || base === 'character varying' || base === 'character';

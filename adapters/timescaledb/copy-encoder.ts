@@ -31,6 +31,8 @@ export interface CopyEncoderColumn {
   /** The target column's format_type text. */
   readonly type: string;
   readonly sourceType: ValueType | undefined;
+  /** The source column's Parquet type text (SourceColumn.parquetType). */
+  readonly parquetType: string;
 }
 
 export interface CopyEncoderOptions {
@@ -44,7 +46,9 @@ export interface CopyEncoderOptions {
 
 /** Binary when every column has a binary writer (copy-binary.ts), else text. */
 export function copyFormatFor(columns: readonly Omit<CopyEncoderColumn, 'target'>[]): CopyFormat {
-  return columns.every((c) => binaryWriterFor(classifyType(c.type), c.sourceType) !== undefined)
+  return columns.every(
+    (c) => binaryWriterFor(classifyType(c.type), c.sourceType, c.parquetType) !== undefined,
+  )
     ? 'binary'
     : 'text';
 }
@@ -66,6 +70,7 @@ export function copyEncoderOptions(
     target: m.target.name,
     type: m.target.type,
     sourceType: m.source.type,
+    parquetType: m.source.parquetType,
   }));
   return { columns, batch, tableName, format: format ?? copyFormatFor(columns) };
 }
@@ -134,7 +139,7 @@ function textEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'rows
  */
 function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'columnar'; raw: string[] } {
   const columns = options.columns.map((c) => {
-    const writer = binaryWriterFor(classifyType(c.type), c.sourceType);
+    const writer = binaryWriterFor(classifyType(c.type), c.sourceType, c.parquetType);
     if (!writer) throw new Error(`column "${c.target}" (${c.type}) cannot be written in binary format`);
     return { ...c, writer };
   });

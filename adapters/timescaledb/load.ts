@@ -91,7 +91,8 @@ function dataError(
   const raw = error instanceof ShadowfillError ? error.cause : error;
   if (origin && isDataError(raw)) {
     const e = raw as { message?: string; where?: string; column?: string };
-    const column = knownColumn ?? e.column ?? /column (\S+?):/.exec(e.where ?? '')?.[1];
+    // COPY's context: `COPY t, line 8, column s: "…"` (text) or `COPY t, line 8, column s` (binary)
+    const column = knownColumn ?? e.column ?? /, column (.+?)(?::|\n|$)/m.exec(e.where ?? '')?.[1];
     const text = (e.message ?? '').split('\n')[0];
     return new SchemaMismatchError(
       `${origin.uri} ${column ? `column "${column}" ` : ''}row group ${origin.rowGroup}: ${plan.tableName} refused a value: ${text} — change the column type or fix those rows in the source`,
@@ -110,7 +111,12 @@ function isDataError(error: unknown): boolean {
 /** The COPY format of the encoded pieces for this plan's columns (the encoder decided the same way). */
 export function copyFormatOf(plan: Pick<LoadPlan, 'mapping'>): CopyFormat {
   return copyFormatFor(
-    plan.mapping.map((m) => ({ source: m.source.name, type: m.target.type, sourceType: m.source.type })),
+    plan.mapping.map((m) => ({
+      source: m.source.name,
+      type: m.target.type,
+      sourceType: m.source.type,
+      parquetType: m.source.parquetType,
+    })),
   );
 }
 

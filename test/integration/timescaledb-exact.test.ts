@@ -190,7 +190,15 @@ describe('two shadowfill processes of one configuration on a real TimescaleDB se
     const file = await writeConfig('pair');
     const first = cli(['run', '--config', file, '--json']);
     await first.line((l) => l.includes('"type":"run-started"'));
+    // Hold the first run before it can write into the live table (its swap waits for this lock), so it is
+    // still running, with its lease, whatever the second's start-up time and the first's speed.
+    const hold = new pg.Client({ connectionString: server.url });
+    await hold.connect();
+    await hold.query('BEGIN');
+    await hold.query('LOCK TABLE pair IN SHARE MODE');
     const second = await cli(['run', '--config', file]).done;
+    await hold.query('COMMIT');
+    await hold.end();
     const one = await first.done;
     expect(one.code, one.stderr).toBe(0);
     expect(second.code).toBe(1);
