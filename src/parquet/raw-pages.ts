@@ -150,6 +150,19 @@ export class RawLeafReader {
     const page = nextPage(this.cursor);
     if (!page) return;
     const { header, reader } = page;
+    if (header.type === 'DICTIONARY_PAGE' && this.decoder.type === 'BYTE_ARRAY') {
+      // Byte-array dictionaries are scanned in place (hyparquet would make one view per entry).
+      const start = reader.offset;
+      reader.offset += header.compressed_page_size;
+      const page = decompressPage(
+        new Uint8Array(reader.view.buffer, reader.view.byteOffset + start, header.compressed_page_size),
+        Number(header.uncompressed_page_size),
+        this.decoder.codec,
+        this.decoder.compressors,
+      );
+      this.dictionary = plainByteArrays(page, 0, header.dictionary_page_header?.num_values ?? 0);
+      return;
+    }
     if (header.type === 'DICTIONARY_PAGE') {
       const { data } = readPage(reader, header, this.decoder, undefined, undefined, 0);
       this.dictionary = data ? rawValues(data, this.decoder) : undefined;
