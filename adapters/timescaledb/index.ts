@@ -8,6 +8,8 @@ import type {
   BatchSpec,
   LoadResult,
   MeasureScope,
+  EncodedPiece,
+  EncoderSpec,
   ObjectBytes,
   PlannedStatement,
   RowChunk,
@@ -28,6 +30,7 @@ import { openConnection, type PgConnection } from './connection.ts';
 import { introspectHypertable, listChunks, type ChunkInfo, type Hypertable } from './introspect.ts';
 import { createJournal } from './journal.ts';
 import { createLeaseStore } from './lease.ts';
+import { copyEncoderOptions, copyEncoderSpec } from './copy-encoder.ts';
 import { loadBatch } from './load.ts';
 import { measureAll } from './measure.ts';
 import { runNames } from './names.ts';
@@ -52,7 +55,7 @@ import {
 
 export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
   readsObjectStore: false,
-  streamInput: 'rows',
+  streamInput: 'encoded',
   shadowsViews: false,
   countsSourceRows: false,
 };
@@ -224,10 +227,19 @@ class TimescaleAdapter implements TargetAdapter {
     );
   }
 
+  /** COPY pieces made by copy-encoder.ts in the engine's decode workers; none where there is no COPY (embedded). */
+  async encoderFor(run: RunContext, batch: BatchSpec): Promise<EncoderSpec | undefined> {
+    if (this.loadMethod() !== 'copy') return undefined;
+    const ht = await this.hypertable();
+    return copyEncoderSpec(
+      copyEncoderOptions(mapColumns(ht.columns, run.sourceColumns), batch.index, `${ht.schema}.${ht.name}`),
+    );
+  }
+
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
   ): Promise<LoadResult> {
     const { ht, stmts } = await this.context(run);
     return loadBatch(
@@ -240,7 +252,7 @@ class TimescaleAdapter implements TargetAdapter {
         insertRows: this.options.insertRows,
         tableName: `${ht.schema}.${ht.name}`,
       },
-      input as AsyncIterable<RowChunk>,
+      input as AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
     );
   }
 

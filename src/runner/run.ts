@@ -43,6 +43,7 @@ import type { HeldLease, LeaseOptions } from './lease.ts';
 import { filterRowChunks } from './row-filter.ts';
 import { probeSourceValues, validateSource } from './validate.ts';
 import { shadowMismatch, summarizeChecks } from './verify.ts';
+import { encodedBatch } from '../workers/stream.ts';
 
 export { findRuns } from './runs.ts';
 
@@ -396,6 +397,22 @@ export async function runBackfill(
         const columns = target.table.columns
           .map((c) => c.name)
           .filter((n) => run.sourceColumns.some((c) => c.name === n));
+        const encoder =
+          adapter.capabilities.streamInput === 'encoded' ? await adapter.encoderFor?.(run, batch) : undefined;
+        if (encoder) {
+          const pieces = encodedBatch({
+            pool: undefined,
+            client,
+            location: run.store,
+            objects: batch.objects,
+            columns,
+            filter: run.filter,
+            encoder,
+            counter,
+          });
+          const r = await adapter.loadBatchFromStream(run, batch, pieces);
+          return { landed: r.rowsWritten, streamedRows: counter.rows };
+        }
         const r = await adapter.loadBatchFromStream(
           run,
           batch,
