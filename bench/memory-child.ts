@@ -1,27 +1,39 @@
 /**
- * Child of the `memory` benchmark: streams one Parquet object from S3 through the engine's client-side path
- * (`s3AsyncBuffer` + `readRowChunks`, as the runner's `streamRows`) again and again until `targetBytes` of
- * Parquet have passed, sampling its own RSS every 50 ms. Prints one JSON line per checkpoint:
- * `{"bytes":…, "rows":…, "peakRss":…, "rss":…, "seconds":…}`.
- * Usage: memory-child.ts <endpoint> <bucket> <key> <size> <targetBytes> <checkpoint,checkpoint,…>
+ * Child of the `memory` benchmark: streams one Parquet object from S3 again and again until `targetBytes` of
+ * Parquet have passed, sampling its own RSS (every thread's memory: one process) every 50 ms, in one of two modes:
+ * - `workers N`: the encoded load path as the runner will drive it with N workers — N lanes at once, each
+ *   streaming the object through `encodedBatch` with a decode pool of N threads (S3 range reads, columnar decoding,
+ *   binary COPY encoding of the TimescaleDB adapter's encoder module off the main thread); the pieces are
+ *   dropped where a connection would send them;
+ * - `rows`: today's runner path on one thread (`s3AsyncBuffer` + `readRowChunks`, as `streamRows`).
+ * Prints one JSON line per checkpoint: `{"bytes":…, "rows":…, "peakRss":…, "rss":…, "seconds":…}`.
+ * Usage: memory-child.ts <endpoint> <bucket> <key> <size> <targetBytes> <checkpoint,…> <rows | workers N>
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { copyEncoderOptions, copyEncoderSpec } from '../adapters/timescaledb/copy-encoder.ts';
 import { readRowChunks } from '../src/parquet/rows.ts';
+import { readSourceSchema } from '../src/parquet/schema.ts';
+import { resolveLocation } from '../src/source/location.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
+import { createS3Client } from '../src/source/s3-client.ts';
+import { DecodePool } from '../src/workers/pool.ts';
+import { encodedBatch } from '../src/workers/stream.ts';
 
-const [endpoint, bucket, key, sizeText, targetText, checkpointsText] = process.argv.slice(2);
+const [endpoint, bucket, key, sizeText, targetText, checkpointsText, mode = 'rows'] = process.argv.slice(2);
 if (!endpoint || !bucket || !key || !sizeText || !targetText || !checkpointsText) {
-  throw new Error('usage: memory-child.ts <endpoint> <bucket> <key> <size> <targetBytes> <checkpoints>');
+  throw new Error(
+    'usage: memory-child.ts <endpoint> <bucket> <key> <size> <targetBytes> <checkpoints> [mode]',
+  );
 }
 const size = Number(sizeText);
 const target = Number(targetText);
 const checkpoints = checkpointsText.split(',').map(Number);
-const client = new S3Client({
+const location = resolveLocation({
+  url: `s3://${bucket}/${key}`,
   endpoint,
   region: 'us-east-1',
-  forcePathStyle: true,
   credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 });
+const client = createS3Client(location);
 const object = { key, size, uri: `s3://${bucket}/${key}`, httpUrl: `${endpoint}/${bucket}/${key}` };
 
 let peak = process.memoryUsage.rss();
@@ -32,19 +44,56 @@ const start = Date.now();
 let bytes = 0;
 let rows = 0;
 let next = 0;
-while (bytes < target) {
-  for await (const chunk of readRowChunks(s3AsyncBuffer(client, object), object)) {
-    rows += chunk.numRows;
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }
+
+/** After each pass: checkpoints are reported at the end of the pass that crosses them. */
+function passed(): void {
   bytes += size;
-  // Checkpoints are reported at the end of the pass that crosses them.
   while (next < checkpoints.length && bytes >= checkpoints[next]!) {
     process.stdout.write(
       `${JSON.stringify({ bytes, rows, peakRss: peak, rss: process.memoryUsage.rss(), seconds: (Date.now() - start) / 1000 })}\n`,
     );
     next += 1;
   }
+}
+
+if (mode === 'rows') {
+  while (bytes < target) {
+    for await (const chunk of readRowChunks(s3AsyncBuffer(client, object), object)) {
+      rows += chunk.numRows;
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }
+    passed();
+  }
+} else {
+  const workers = Number(mode.split(' ')[1] ?? 4);
+  const pool = new DecodePool({ threads: workers });
+  const schema = await readSourceSchema(s3AsyncBuffer(client, object), object);
+  const mapping = schema.columns.map((c) => ({
+    source: c,
+    target: { name: c.name, type: c.name === 'timestamp' ? 'timestamp with time zone' : 'text' },
+  }));
+  let started = 0;
+  const lane = async (n: number): Promise<void> => {
+    // Each lane takes the next pass while passes are left (bytes are counted when a pass ends).
+    while (started * size < target) {
+      started += 1;
+      for await (const piece of encodedBatch({
+        pool,
+        client,
+        location,
+        objects: [object],
+        columns: schema.columns.map((c) => c.name),
+        filter: undefined,
+        encoder: copyEncoderSpec(copyEncoderOptions(mapping, n, 'public.pypi')),
+      })) {
+        rows += piece.rows;
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }
+      passed();
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, (_, n) => lane(n)));
+  await pool.close();
 }
 clearInterval(sampler);
 client.destroy();

@@ -1,10 +1,13 @@
 /**
- * `memory`: peak RSS of the engine's client-side path (S3 range reads + `readRowChunks`) while it streams
- * ≥ 2 GB of Parquet. A ~93 MB PyPI file with row groups of 1M rows (uncompressed pages, so the file is large
- * for its rows) is generated with the fixture generator (chDB, this process), put on a local S3 server
- * (s3rver, child process) and streamed again and again by a separate child process that samples its own RSS
- * (memory-child.ts); RSS is printed at 0.5, 1 and 2 GB. Target: peak ≤ 300 MB and flat as bytes grow.
- * SHADOWFILL_BENCH_MEMORY_GB sets the total (default 2: ≈ 3 min on the 2-core dev machine).
+ * `memory`: peak RSS of the engine's client-side load path while it streams ≥ 2 GB of Parquet: the encoded path
+ * with 4 workers (4 lanes at once, a decode pool of 4 threads: S3 range reads, columnar decoding and binary COPY
+ * encoding off the main thread; `encodedBatch`), then, as a second line, today's runner path on one thread
+ * (S3 range reads + `readRowChunks`). A ~93 MB PyPI file with row groups of 1M rows (uncompressed pages, so the
+ * file is large for its rows) is generated with the fixture generator (chDB, this process), put on a local S3
+ * server (s3rver, child process) and streamed again and again by a separate child process that samples its own
+ * RSS (memory-child.ts; one process, so every thread's memory counts); RSS is printed at 0.5, 1 and 2 GB.
+ * Target: peak ≤ 300 MiB with 4 workers, and flat as bytes grow.
+ * SHADOWFILL_BENCH_MEMORY_GB sets the total (default 2).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -57,46 +60,55 @@ async function main(): Promise<void> {
     );
     const checkpoints = [0.5 * GB, 1 * GB, 2 * GB].filter((c) => c <= TOTAL);
     if (!checkpoints.includes(TOTAL)) checkpoints.push(TOTAL);
-    const child = spawn(
-      process.execPath,
-      [
-        require.resolve('tsx/cli'),
-        fileURLToPath(new URL('./memory-child.ts', import.meta.url)),
-        s3.endpoint,
-        'memory',
-        file.key,
-        String(file.bytes),
-        String(TOTAL),
-        checkpoints.join(','),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const results: Checkpoint[] = [];
-    for await (const line of createInterface({ input: child.stdout })) {
-      const c = JSON.parse(line) as Checkpoint;
-      results.push(c);
+    for (const mode of ['workers 4', 'rows'] as const) {
       detail(
-        `after ${(c.bytes / GB).toFixed(2)} GB (${c.rows.toLocaleString('en-US')} rows, ${c.seconds.toFixed(0)} s): ` +
-          `peak RSS ${(c.peakRss / 1024 ** 2).toFixed(0)} MiB, RSS now ${(c.rss / 1024 ** 2).toFixed(0)} MiB`,
+        mode === 'rows'
+          ? "today's runner path (rows: S3 range reads + readRowChunks on one thread):"
+          : 'encoded path, 4 workers (4 lanes, decode pool of 4 threads, binary COPY pieces):',
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          require.resolve('tsx/cli'),
+          fileURLToPath(new URL('./memory-child.ts', import.meta.url)),
+          s3.endpoint,
+          'memory',
+          file.key,
+          String(file.bytes),
+          String(TOTAL),
+          checkpoints.join(','),
+          mode,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const results: Checkpoint[] = [];
+      for await (const line of createInterface({ input: child.stdout })) {
+        const c = JSON.parse(line) as Checkpoint;
+        results.push(c);
+        detail(
+          `  after ${(c.bytes / GB).toFixed(2)} GB (${c.rows.toLocaleString('en-US')} rows, ${c.seconds.toFixed(0)} s): ` +
+            `peak RSS ${(c.peakRss / 1024 ** 2).toFixed(0)} MiB, RSS now ${(c.rss / 1024 ** 2).toFixed(0)} MiB`,
+        );
+      }
+      const code = await new Promise<number | null>((resolve) =>
+        child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve),
+      );
+      const last = results.at(-1);
+      if (code !== 0 || !last) throw new Error(`memory-child (${mode}) exited with code ${code}`);
+      const first = results[0]!;
+      const growth = last.peakRss / first.peakRss;
+      detail(
+        `  ${(last.rows / last.seconds / 1e6).toFixed(2)}M rows/s, ${(last.bytes / last.seconds / 1e6).toFixed(1)} MB/s of Parquet`,
+      );
+      summary(
+        mode === 'rows' ? 'memory/rows' : 'memory',
+        last.peakRss / 1024 ** 2,
+        `MiB peak RSS over ${(last.bytes / GB).toFixed(1)} GB`,
+        growth,
+        `${mode === 'rows' ? "today's runner path, one thread" : '4 workers (encoded path)'}; peak at the last checkpoint / at the first; ` +
+          `target ≤ 300 MiB: ${last.peakRss <= TARGET_RSS ? 'met' : 'NOT met'}`,
       );
     }
-    const code = await new Promise<number | null>((resolve) =>
-      child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve),
-    );
-    const last = results.at(-1);
-    if (code !== 0 || !last) throw new Error(`memory-child exited with code ${code}`);
-    const first = results[0]!;
-    const growth = last.peakRss / first.peakRss;
-    detail(
-      `${(last.rows / last.seconds / 1e6).toFixed(2)}M rows/s, ${(last.bytes / last.seconds / 1e6).toFixed(1)} MB/s of Parquet`,
-    );
-    summary(
-      'memory',
-      last.peakRss / 1024 ** 2,
-      `MiB peak RSS over ${(last.bytes / GB).toFixed(1)} GB`,
-      growth,
-      `peak at the last checkpoint / at the first; target ≤ 300 MiB: ${last.peakRss <= TARGET_RSS ? 'met' : 'NOT met'}`,
-    );
   } finally {
     await s3.stop();
     await dir.remove();

@@ -194,9 +194,39 @@ export class TargetError extends ShadowfillError {
   }
 }
 
+/**
+ * The database stopped a statement at a limit the statement itself set off (memory: `max_memory_usage`, work_mem;
+ * time: `max_execution_time`, statement_timeout). In the taxonomy it is a `resources` (memory) or `timeout` (time)
+ * failure, but unlike those it is not retryable: another attempt of the same unit of work fails the same way. The
+ * fix is a smaller unit of work or a higher limit (`setting` names it); the engine's message says both (add-view:
+ * lower `view.window` or raise the setting).
+ */
+export class ResourceLimitError extends TargetError {
+  readonly resource: 'memory' | 'time';
+  /** The configuration field that raises the limit, e.g. `settings.max_memory_usage`. */
+  readonly setting: string;
+
+  constructor(
+    resource: 'memory' | 'time',
+    setting: string,
+    message: string,
+    options?: { cause?: unknown; nativeCode?: string },
+  ) {
+    super('TARGET_QUERY_FAILED', message, {
+      ...options,
+      failure: resource === 'time' ? 'timeout' : 'resources',
+      retryable: false,
+    });
+    this.name = 'ResourceLimitError';
+    this.resource = resource;
+    this.setting = setting;
+  }
+}
+
 /** A batch's rows in the shadow differ from the rows selected from the source. */
 export class VerifyError extends ShadowfillError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** `retryable: false` when running the step again finds the same difference (the fix is elsewhere). */
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super('VERIFY_FAILED', message, options);
     this.name = 'VerifyError';
   }

@@ -7,6 +7,9 @@
  *   await adapter.connect();
  *   try { console.log(await runBackfill(config, adapter, { onEvent: console.log })); }
  *   finally { await adapter.close(); }
+ *
+ * Adding a view to a live table (docs/ADD-VIEW.md): `loadViewConfig` → `createViewAdapter` → `addView` (or
+ * `planAddView`, `abandonAddView`).
  */
 export { defineConfig, type ConfigInput } from './config/define.ts';
 export { loadConfig, redactConfig, type LoadConfigInput, type ConfigFlags } from './config/load.ts';
@@ -30,3 +33,20 @@ export { memoryLeaseStore, type LeaseStore, type LeaseRecord } from './journal/l
 export type { RunEvent, EventSink } from './runner/events.ts';
 export type { JournalEvent, JournalStore } from './journal/types.ts';
 export * from './errors.ts';
+export {
+  loadViewConfig,
+  viewConfigJsonSchema,
+  type ViewConfig,
+  type LoadViewConfigInput,
+} from './addview/config.ts';
+export { createViewAdapter } from './addview/registry.ts';
+export {
+  addView,
+  abandonAddView,
+  type AddViewOptions,
+  type AddViewReport,
+  type AbandonReport as AddViewAbandonReport,
+} from './addview/run.ts';
+export { planAddView, type ViewPlan } from './addview/plan.ts';
+export type { AddViewEvent, AddViewEventSink } from './addview/events.ts';
+export type * from './adapter/view-contract.ts';

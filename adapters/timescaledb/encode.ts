@@ -19,7 +19,8 @@ export class EncodeError extends Error {
 /** Value → PostgreSQL input text, or null for SQL NULL. */
 export type Encoder = (value: unknown) => string | null;
 
-const utf8 = new TextDecoder('utf-8');
+/** A leading U+FEFF is part of the value (TextDecoder's default would drop it). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -116,6 +117,7 @@ function floatText(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return 'Infinity';
   if (value === -Infinity) return '-Infinity';
+  if (Object.is(value, -0)) return '-0';
   return String(value);
 }
 

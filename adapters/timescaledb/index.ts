@@ -19,6 +19,8 @@ import type {
   LoadAttempt,
   LoadResult,
   MeasureScope,
+  EncodedPiece,
+  EncoderSpec,
   ObjectBytes,
   PlannedStatement,
   RowChunk,
@@ -39,6 +41,7 @@ import { openConnection, type PgConnection, type Queryable } from './connection.
 import { introspectHypertable, listChunks, type ChunkInfo, type Hypertable } from './introspect.ts';
 import { createJournal } from './journal.ts';
 import { createLeaseStore } from './lease.ts';
+import { copyEncoderOptions, copyEncoderSpec } from './copy-encoder.ts';
 import { loadBatch } from './load.ts';
 import { measureAll } from './measure.ts';
 import { runNames } from './names.ts';
@@ -66,7 +69,7 @@ import {
 
 export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
   readsObjectStore: false,
-  streamInput: 'rows',
+  streamInput: 'encoded',
   shadowsViews: false,
   countsSourceRows: false,
   swapsWhileLoading: true,
@@ -291,10 +294,19 @@ class TimescaleAdapter implements TargetAdapter {
   /** Nothing: the load clears what an earlier attempt left, in its own transaction, once it holds the claim. */
   async prepareBatch(): Promise<void> {}
 
+  /** COPY pieces made by copy-encoder.ts in the engine's decode workers; none where there is no COPY (embedded). */
+  async encoderFor(run: RunContext, batch: BatchSpec): Promise<EncoderSpec | undefined> {
+    if (this.loadMethod() !== 'copy') return undefined;
+    const ht = await this.hypertable();
+    return copyEncoderSpec(
+      copyEncoderOptions(mapColumns(ht.columns, run.sourceColumns), batch.index, `${ht.schema}.${ht.name}`),
+    );
+  }
+
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
     attempt?: LoadAttempt,
   ): Promise<LoadResult> {
     const { ht, stmts } = await this.context(run);
@@ -312,7 +324,7 @@ class TimescaleAdapter implements TargetAdapter {
           insertRows: this.options.insertRows,
           tableName: `${ht.schema}.${ht.name}`,
         },
-        input as AsyncIterable<RowChunk>,
+        input as AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
         {
           begin: async (tx) => {
             const claim = await tx.query<{ state: string; rows: string | null }>(

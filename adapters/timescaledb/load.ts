@@ -1,20 +1,23 @@
 /**
- * Loads one batch's decoded rows into the staging table, tagged with the batch index, in ONE transaction with
- * `synchronous_commit = off`:
- * - COPY path (real PostgreSQL/TimescaleDB): `COPY staging (…) FROM STDIN` in text format, streamed with
- *   backpressure (pg-copy-streams);
- * - INSERT path (the embedded server, whose socket breaks on COPY): `INSERT … SELECT … FROM unnest($1::text[], …)`
- *   of `insert_rows` rows at a time.
- * Values go through encode.ts. A value the column cannot take fails with an error naming the object, column and
- * row group.
+ * Loads one batch into the staging table, tagged with the batch index, in ONE transaction with
+ * `synchronous_commit = off`. The input is either
+ * - encoded pieces (`streamInput: 'encoded'`): the bytes copy-encoder.ts made in the engine's decode workers,
+ *   sent as they are by `COPY staging (…) FROM STDIN` — `(FORMAT binary)` with its header and trailer when
+ *   `copyFormatFor` chose binary for the table's columns, else text; or
+ * - decoded rows (`rows`), encoded here through encode.ts: COPY text on a real server, or on the embedded server
+ *   (whose socket breaks on COPY) `INSERT … SELECT … FROM unnest($1::text[], …)` of `insert_rows` rows at a time.
+ * COPY streams with backpressure (pg-copy-streams). A value the column cannot take fails with an error naming the
+ * object, column and row group (from the encoder, or mapped from the server's error and the COPY line).
  */
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { LoadResult, RowChunk } from '../../src/adapter/contract.ts';
+import type { EncodedPiece, LoadResult, RowChunk } from '../../src/adapter/contract.ts';
 import { SchemaMismatchError, ShadowfillError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { toTargetError } from './connection.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from './copy-binary.ts';
+import { copyFormatFor, type CopyFormat } from './copy-encoder.ts';
 import { copyField, EncodeError, encoderFor, type Encoder } from './encode.ts';
 import { checkedTypeName } from './sql/quote.ts';
 import type { ColumnMapping, Statements } from './statements.ts';
@@ -88,7 +91,8 @@ function dataError(
   const raw = error instanceof ShadowfillError ? error.cause : error;
   if (origin && isDataError(raw)) {
     const e = raw as { message?: string; where?: string; column?: string };
-    const column = knownColumn ?? e.column ?? /column (\S+?):/.exec(e.where ?? '')?.[1];
+    // COPY's context: `COPY t, line 8, column s: "…"` (text) or `COPY t, line 8, column s` (binary)
+    const column = knownColumn ?? e.column ?? /, column (.+?)(?::|\n|$)/m.exec(e.where ?? '')?.[1];
     const text = (e.message ?? '').split('\n')[0];
     return new SchemaMismatchError(
       `${origin.uri} ${column ? `column "${column}" ` : ''}row group ${origin.rowGroup}: ${plan.tableName} refused a value: ${text} — change the column type or fix those rows in the source`,
@@ -112,23 +116,68 @@ export interface LoadHooks {
   readonly end?: (tx: Queryable, rows: number) => Promise<void>;
 }
 
+/** The COPY format of the encoded pieces for this plan's columns (the encoder decided the same way). */
+export function copyFormatOf(plan: Pick<LoadPlan, 'mapping'>): CopyFormat {
+  return copyFormatFor(
+    plan.mapping.map((m) => ({
+      source: m.source.name,
+      type: m.target.type,
+      sourceType: m.source.type,
+      parquetType: m.source.parquetType,
+    })),
+  );
+}
+
+/** Splits an input into its kind (from its first item) and the same items. */
+async function kindOf(
+  input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+): Promise<
+  { kind: 'rows'; items: AsyncIterable<RowChunk> } | { kind: 'encoded'; items: AsyncIterable<EncodedPiece> }
+> {
+  const iterator = (input as AsyncIterable<RowChunk | EncodedPiece>)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* all(): AsyncIterable<RowChunk | EncodedPiece> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  const encoded = !first.done && 'bytes' in first.value && !('columns' in first.value);
+  return encoded
+    ? { kind: 'encoded', items: all() as AsyncIterable<EncodedPiece> }
+    : { kind: 'rows', items: all() as AsyncIterable<RowChunk> };
+}
+
 export async function loadBatch(
   db: PgConnection,
   plan: LoadPlan,
-  input: AsyncIterable<RowChunk>,
+  input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
   hooks: LoadHooks = {},
 ): Promise<LoadResult> {
   const columns = prepare(plan);
   const targets = plan.mapping.map((m) => m.target);
   const objects = new Map<string, number>();
-  const track = (chunk: RowChunk) => objects.set(chunk.object.uri, chunk.object.size);
+  const track = (item: { object: { uri: string; size: number } }) =>
+    objects.set(item.object.uri, item.object.size);
+  const source = await kindOf(input);
+  if (source.kind === 'encoded' && plan.method !== 'copy') {
+    throw new ShadowfillError(
+      'TARGET_UNSUPPORTED',
+      `encoded pieces need COPY, which ${db.description} does not take — the adapter offers no encoder there (a defect if this appears)`,
+    );
+  }
   const rows = await db.transaction(async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
     await hooks.begin?.(client);
     const written =
-      plan.method === 'copy'
-        ? await copyRows(client, plan, columns, targets, input, track, db.description)
-        : await insertRows(client, plan, columns, targets, input, track, db.description);
+      source.kind === 'encoded'
+        ? await copyPieces(client, plan, targets, source.items, track, db.description)
+        : plan.method === 'copy'
+          ? await copyRows(client, plan, columns, targets, source.items, track, db.description)
+          : await insertRows(client, plan, columns, targets, source.items, track, db.description);
     await hooks.end?.(client, written);
     return written;
   });
@@ -207,16 +256,19 @@ async function insertRows(
   return written;
 }
 
-async function copyRows(
+/**
+ * One COPY into the staging table: `write` writes the data through `send` (which waits while the stream is full
+ * and returns false once the server failed); a failure of the source aborts the COPY (the server rolls it back),
+ * a failure of the server is mapped to the rows' origin from the COPY line it names.
+ */
+async function copyStream(
   client: Queryable & { readonly raw: pg.PoolClient },
   plan: LoadPlan,
-  columns: readonly PreparedColumn[],
-  targets: LoadPlan['mapping'][number]['target'][],
-  input: AsyncIterable<RowChunk>,
-  track: (chunk: RowChunk) => void,
+  sql: string,
   where: string,
+  write: (send: (bytes: string | Uint8Array) => Promise<boolean>, origins: Origin[]) => Promise<void>,
 ): Promise<number> {
-  const stream = client.raw.query(copyFrom(plan.statements.copyInto(targets)));
+  const stream = client.raw.query(copyFrom(sql));
   const origins: Origin[] = [];
   let failure: unknown;
   const done = new Promise<void>((resolve, reject) => {
@@ -227,33 +279,13 @@ async function copyRows(
     });
   });
   done.catch(() => undefined);
-  const batchField = `\t${plan.batch}\n`;
-  let line = 0;
+  const send = async (bytes: string | Uint8Array): Promise<boolean> => {
+    if (failure) return false;
+    if (!stream.write(bytes)) await Promise.race([once(stream, 'drain'), done]);
+    return !failure;
+  };
   try {
-    for await (const chunk of input) {
-      if (failure) break;
-      track(chunk);
-      origins.push({
-        firstLine: line + 1,
-        lastLine: line + chunk.numRows,
-        uri: chunk.object.uri,
-        rowGroup: chunk.rowGroup,
-      });
-      const values = columns.map((c) => columnValues(chunk, c));
-      for (let start = 0; start < chunk.numRows && !failure; start += COPY_PIECE_ROWS) {
-        const end = Math.min(chunk.numRows, start + COPY_PIECE_ROWS);
-        let text = '';
-        for (let i = start; i < end; i++) {
-          for (let c = 0; c < columns.length; c++) {
-            if (c > 0) text += '\t';
-            text += copyField(encodeValue(chunk, columns[c]!, plan, values[c]![i] ?? null));
-          }
-          text += columns.length === 0 ? `${plan.batch}\n` : batchField;
-        }
-        if (!stream.write(text)) await Promise.race([once(stream, 'drain'), done]);
-      }
-      line += chunk.numRows;
-    }
+    await write(send, origins);
     if (!failure) {
       stream.end();
       await done;
@@ -272,4 +304,76 @@ async function copyRows(
     throw dataError(failure, plan, origin, where);
   }
   return stream.rowCount;
+}
+
+async function copyRows(
+  client: Queryable & { readonly raw: pg.PoolClient },
+  plan: LoadPlan,
+  columns: readonly PreparedColumn[],
+  targets: LoadPlan['mapping'][number]['target'][],
+  input: AsyncIterable<RowChunk>,
+  track: (chunk: RowChunk) => void,
+  where: string,
+): Promise<number> {
+  const batchField = `\t${plan.batch}\n`;
+  return copyStream(client, plan, plan.statements.copyInto(targets), where, async (send, origins) => {
+    let line = 0;
+    for await (const chunk of input) {
+      track(chunk);
+      origins.push({
+        firstLine: line + 1,
+        lastLine: line + chunk.numRows,
+        uri: chunk.object.uri,
+        rowGroup: chunk.rowGroup,
+      });
+      const values = columns.map((c) => columnValues(chunk, c));
+      for (let start = 0; start < chunk.numRows; start += COPY_PIECE_ROWS) {
+        const end = Math.min(chunk.numRows, start + COPY_PIECE_ROWS);
+        let text = '';
+        for (let i = start; i < end; i++) {
+          for (let c = 0; c < columns.length; c++) {
+            if (c > 0) text += '\t';
+            text += copyField(encodeValue(chunk, columns[c]!, plan, values[c]![i] ?? null));
+          }
+          text += columns.length === 0 ? `${plan.batch}\n` : batchField;
+        }
+        if (!(await send(text))) return;
+      }
+      line += chunk.numRows;
+    }
+  });
+}
+
+/** Encoded pieces as they are; binary COPY gets its header first and its trailer last. */
+async function copyPieces(
+  client: Queryable & { readonly raw: pg.PoolClient },
+  plan: LoadPlan,
+  targets: LoadPlan['mapping'][number]['target'][],
+  input: AsyncIterable<EncodedPiece>,
+  track: (piece: EncodedPiece) => void,
+  where: string,
+): Promise<number> {
+  const binary = copyFormatOf(plan) === 'binary';
+  const sql = `${plan.statements.copyInto(targets)}${binary ? ' (FORMAT binary)' : ''}`;
+  return copyStream(client, plan, sql, where, async (send, origins) => {
+    if (binary && !(await send(BINARY_COPY_HEADER))) return;
+    let line = 0;
+    for await (const piece of input) {
+      track(piece);
+      const last = origins[origins.length - 1];
+      if (last && last.uri === piece.object.uri && last.rowGroup === piece.rowGroup) {
+        origins[origins.length - 1] = { ...last, lastLine: line + piece.rows };
+      } else {
+        origins.push({
+          firstLine: line + 1,
+          lastLine: line + piece.rows,
+          uri: piece.object.uri,
+          rowGroup: piece.rowGroup,
+        });
+      }
+      line += piece.rows;
+      if (!(await send(piece.bytes))) return;
+    }
+    if (binary) await send(BINARY_COPY_TRAILER);
+  });
 }

@@ -11,14 +11,14 @@ import { loadBatch } from '../../adapters/timescaledb/load.ts';
 import { runNames } from '../../adapters/timescaledb/names.ts';
 import { parseTimescaleOptions } from '../../adapters/timescaledb/options.ts';
 import { mapColumns, Statements, type ColumnMapping } from '../../adapters/timescaledb/statements.ts';
-import type { LoadResult, RowChunk } from '../../src/adapter/contract.ts';
+import type { EncodedPiece, LoadResult, RowChunk } from '../../src/adapter/contract.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
 
 export interface PgStaging {
   /** The staging table's name (unqualified, in `schema`). */
   readonly staging: string;
-  /** Loads `input` as batch `batch` through the adapter's loader (one transaction). */
-  load(batch: number, input: AsyncIterable<RowChunk>): Promise<LoadResult>;
+  /** Loads `input` (decoded rows or encoded pieces) as batch `batch` through the adapter's loader (one transaction). */
+  load(batch: number, input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>): Promise<LoadResult>;
   /** Empties the staging table between rounds. */
   truncate(): Promise<void>;
   /** The adapter's statements and column mapping for this table (for loaders other than `loadBatch`). */

@@ -56,10 +56,12 @@ export interface TargetCapabilities {
    */
   readonly readsObjectStore: boolean;
   /**
-   * What the engine hands `loadBatchFromStream`: the objects' raw Parquet bytes, or decoded row groups.
-   * Default: 'rows'.
+   * What the engine hands `loadBatchFromStream`: the objects' raw Parquet bytes, decoded row groups, or
+   * `encoded` pieces: bytes the adapter's own encoder module (`encoderFor`) made from the decoded rows in the
+   * engine's decode workers (src/workers/), which the adapter sends as they are. An `encoded` adapter also takes
+   * `rows` (when `encoderFor` returns undefined, or from an engine that does not encode). Default: 'rows'.
    */
-  readonly streamInput: 'parquet-bytes' | 'rows';
+  readonly streamInput: 'parquet-bytes' | 'rows' | 'encoded';
   /** Materialized views fed by the live table are shadowed and swapped with it. Default: false. */
   readonly shadowsViews: boolean;
   /**
@@ -214,6 +216,24 @@ export interface RowChunk {
   readonly numRows: number;
   /** Column name → values (length numRows). Values: null, boolean, number, bigint, string, Date, Uint8Array, arrays. */
   readonly columns: ReadonlyMap<string, ArrayLike<unknown>>;
+}
+
+/**
+ * Which encoder the engine's decode workers run for a batch (`streamInput: 'encoded'`): a module (a `file:` URL)
+ * exporting `createEncoder(options)` (see src/workers/encoder.ts) and its options, plain structured-cloneable data.
+ */
+export interface EncoderSpec {
+  readonly module: string;
+  readonly options: unknown;
+}
+
+/** Encoded rows of one row group of one object (`streamInput: 'encoded'`), handed over in object order. */
+export interface EncodedPiece {
+  readonly object: SourceObject;
+  readonly rowGroup: number;
+  /** Rows encoded in `bytes` (after the run's row filter). */
+  readonly rows: number;
+  readonly bytes: Uint8Array;
 }
 
 export interface LoadResult {
@@ -373,11 +393,16 @@ export interface TargetAdapter {
   prepareBatch(run: RunContext, batch: BatchSpec): Promise<void>;
   /** Only when `readsObjectStore`: the database reads the batch's objects itself. */
   loadBatchFromStore?(run: RunContext, batch: BatchSpec, attempt?: LoadAttempt): Promise<LoadResult>;
-  /** The engine streams the batch's objects (bytes or rows, per `streamInput`). */
+  /**
+   * Only when `streamInput: 'encoded'`: the encoder module and options for `batch`, or undefined when the batch
+   * must come as `rows` (e.g. a server without COPY).
+   */
+  encoderFor?(run: RunContext, batch: BatchSpec): Promise<EncoderSpec | undefined>;
+  /** The engine streams the batch's objects (bytes, rows or encoded pieces, per `streamInput`). */
   loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
     attempt?: LoadAttempt,
   ): Promise<LoadResult>;
   /** Only when `countsSourceRows`: rows the batch selects from the source (after the filter). */

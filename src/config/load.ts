@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { envCredentials, envValues, envVariablesFor, type EnvValue } from './env.ts';
 import { firstIssue, issueToError, redactUrl, SECRET_NAME, typeName, type Origin } from './messages.ts';
@@ -137,14 +138,22 @@ export class ConfigLayers {
 
   /** Checks the tree against the schema: the config, or the first problem as a one-line ConfigError. */
   resolve(kind: string | undefined): BackfillConfig {
-    const result = configSchema.safeParse(this.tree, { reportInput: true });
+    return this.resolveWith(configSchema, kind);
+  }
+
+  /**
+   * Checks the tree against another file form built from the same sections (add-view's view.yaml): the same
+   * messages, origins and unknown-key suggestions (from `schema`'s own keys).
+   */
+  resolveWith<T>(schema: z.ZodType<T>, kind: string | undefined): T {
+    const result = schema.safeParse(this.tree, { reportInput: true });
     if (result.success) return result.data;
     const issue = firstIssue(result.error.issues);
     if (!issue) throw new ConfigError('the configuration is invalid');
     throw issueToError(issue, {
       origin: (path) => this.origin(path),
       value: (path) => this.get(path),
-      knownKeys,
+      knownKeys: (path) => knownKeys(path, schema),
       envFor: (path) => envVariablesFor(path, kind),
       fileName: this.fileName,
     });
@@ -175,6 +184,18 @@ function readConfigFile(path: string): unknown {
 }
 
 export function loadConfig(input: LoadConfigInput): BackfillConfig {
+  const { layers, kind } = readConfigLayers(input);
+  return layers.resolve(kind);
+}
+
+/**
+ * The file, the flags and the environment as one tree with origins (not checked yet), and the target kind it
+ * names: what `loadConfig` resolves with the backfill schema, and add-view with its own.
+ */
+export function readConfigLayers(input: LoadConfigInput): {
+  layers: ConfigLayers;
+  kind: string | undefined;
+} {
   const fileName = input.file === undefined ? undefined : basename(input.file);
   const layers = new ConfigLayers(fileName);
   if (input.file !== undefined && fileName !== undefined) {
@@ -189,7 +210,7 @@ export function loadConfig(input: LoadConfigInput): BackfillConfig {
       layers.addEnv(envCredentials(env));
     }
   }
-  return layers.resolve(typeof kind === 'string' ? kind : undefined);
+  return { layers, kind: typeof kind === 'string' ? kind : undefined };
 }
 
 function redactOptions(value: unknown, key = ''): unknown {

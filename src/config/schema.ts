@@ -20,7 +20,16 @@ import {
   wholeNumberField,
   type FieldDoc,
 } from './fields.ts';
-import type { BackfillConfig, FilterConfig, LoadMode, RunMode, TargetKind, WorkersSetting } from './types.ts';
+import type {
+  BackfillConfig,
+  FilterConfig,
+  LoadMode,
+  RunMode,
+  SourceConfig,
+  TargetConfig,
+  TargetKind,
+  WorkersSetting,
+} from './types.ts';
 
 const KINDS = ADAPTER_CONFIGS.map((a) => a.kind as TargetKind);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
@@ -304,13 +313,24 @@ export const fileSchema = z.strictObject({
   ...adapterSections,
 });
 
-/** Cross-field rules and kind-dependent defaults; the resolved BackfillConfig. */
-export const configSchema = fileSchema.transform((input, ctx): BackfillConfig => {
-  const fail = (path: string[], message: string) => {
+/** Adds an issue whose message is whole (`{path}`, `{where}`, `{value}` filled in by the loader). */
+function failWith(ctx: z.core.$RefinementCtx): (path: string[], message: string) => undefined {
+  return (path, message) => {
     ctx.addIssue({ code: 'custom', path, message, params: { style: 'whole' } });
-    return z.NEVER;
+    return undefined;
   };
-  const { target, source } = input;
+}
+
+/**
+ * The `target` section's cross-field rules (the kind's URL, schema or database, the kind's default database):
+ * the resolved TargetConfig and its adapter. Shared by every configuration that names a target (backfill.yaml,
+ * add-view's view.yaml); problems are issues on `ctx` (then undefined).
+ */
+export function resolveTarget(
+  target: z.output<typeof targetSection>,
+  ctx: z.core.$RefinementCtx,
+): { target: TargetConfig; adapter: (typeof ADAPTER_CONFIGS)[number] } | undefined {
+  const fail = failWith(ctx);
   const adapter = ADAPTER_CONFIGS.find((a) => a.kind === target.kind);
   if (!adapter) return fail(['target', 'kind'], `\`target.kind\` ${target.kind} has no adapter`);
   if (!/^embedded:.+/.test(target.url) && !adapter.url.pattern.test(target.url)) {
@@ -334,23 +354,25 @@ export const configSchema = fileSchema.transform((input, ctx): BackfillConfig =>
   const database = target.schema ?? target.database ?? adapter.defaultDatabase;
   if (database.trim() === '')
     return fail(['target', 'database'], '`target.database` is empty — remove it to use the default');
-  for (const other of ADAPTER_CONFIGS) {
-    if (other.kind !== adapter.kind && (input as Record<string, unknown>)[other.kind] !== undefined) {
-      return fail(
-        [other.kind],
-        `section \`${other.kind}\` {where} applies to target.kind ${other.kind}, but target.kind is ${adapter.kind} — remove it or change target.kind`,
-      );
-    }
-  }
-  const load = input.load ?? adapter.defaultLoad;
-  if (load === 'server' && !adapter.serverLoad) {
-    return fail(
-      ['load'],
-      `\`load: server\` needs a target that reads S3 itself (${ADAPTER_CONFIGS.filter((a) => a.serverLoad)
-        .map((a) => a.kind)
-        .join(', ')}) — use load: client for ${adapter.kind}`,
-    );
-  }
+  return {
+    adapter,
+    target: {
+      kind: target.kind,
+      url: target.url,
+      database,
+      table: target.table,
+      user: target.user,
+      password: target.password,
+    },
+  };
+}
+
+/** The `source` section's cross-field rules (credentials come as a set): the resolved SourceConfig, or undefined. */
+export function resolveSource(
+  source: z.output<typeof sourceSection>,
+  ctx: z.core.$RefinementCtx,
+): SourceConfig | undefined {
+  const fail = failWith(ctx);
   const {
     access_key_id: accessKeyId,
     secret_access_key: secretAccessKey,
@@ -372,26 +394,47 @@ export const configSchema = fileSchema.transform((input, ctx): BackfillConfig =>
       `\`source.${set}\` is set but \`source.${unset}\` is not — set both (or neither, to use AWS_* variables)`,
     );
   }
+  return {
+    url: source.url,
+    endpoint: source.endpoint,
+    serverEndpoint: source.server_endpoint,
+    region: source.region,
+    credentials:
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey, sessionToken }
+        : undefined,
+  };
+}
+
+/** Cross-field rules and kind-dependent defaults; the resolved BackfillConfig. */
+export const configSchema = fileSchema.transform((input, ctx): BackfillConfig => {
+  const fail = (path: string[], message: string) => failWith(ctx)(path, message) ?? z.NEVER;
+  const resolved = resolveTarget(input.target, ctx);
+  if (!resolved) return z.NEVER;
+  const { target, adapter } = resolved;
+  for (const other of ADAPTER_CONFIGS) {
+    if (other.kind !== adapter.kind && (input as Record<string, unknown>)[other.kind] !== undefined) {
+      return fail(
+        [other.kind],
+        `section \`${other.kind}\` {where} applies to target.kind ${other.kind}, but target.kind is ${adapter.kind} — remove it or change target.kind`,
+      );
+    }
+  }
+  const load = input.load ?? adapter.defaultLoad;
+  if (load === 'server' && !adapter.serverLoad) {
+    return fail(
+      ['load'],
+      `\`load: server\` needs a target that reads S3 itself (${ADAPTER_CONFIGS.filter((a) => a.serverLoad)
+        .map((a) => a.kind)
+        .join(', ')}) — use load: client for ${adapter.kind}`,
+    );
+  }
+  const source = resolveSource(input.source, ctx);
+  if (!source) return z.NEVER;
   const options = (input as Record<string, unknown>)[adapter.kind];
   return {
-    target: {
-      kind: target.kind,
-      url: target.url,
-      database,
-      table: target.table,
-      user: target.user,
-      password: target.password,
-    },
-    source: {
-      url: source.url,
-      endpoint: source.endpoint,
-      serverEndpoint: source.server_endpoint,
-      region: source.region,
-      credentials:
-        accessKeyId !== undefined && secretAccessKey !== undefined
-          ? { accessKeyId, secretAccessKey, sessionToken }
-          : undefined,
-    },
+    target,
+    source,
     filter: input.filter,
     batch: input.batch,
     views: input.views,
@@ -404,9 +447,12 @@ export const configSchema = fileSchema.transform((input, ctx): BackfillConfig =>
   };
 });
 
-/** The strict object at `path` of the file form (sections and adapter option sections), if any. */
-function objectAt(path: readonly string[]): z.ZodObject | undefined {
-  let schema: z.ZodType = fileSchema;
+/**
+ * The strict object at `path` of a file form (`root`: backfill.yaml's by default; add-view passes view.yaml's)
+ * — sections and adapter option sections — if any.
+ */
+function objectAt(path: readonly string[], root: z.ZodType = fileSchema): z.ZodObject | undefined {
+  let schema: z.ZodType = root;
   for (const key of path) {
     const object = unwrap(schema);
     if (!(object instanceof z.ZodObject)) return undefined;
@@ -436,9 +482,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-/** The keys of the section at `path` (`[]` for the top level), for unknown-key suggestions. */
-export function knownKeys(path: readonly string[]): readonly string[] {
-  return Object.keys(objectAt(path)?.shape ?? {});
+/** The keys of the section at `path` (`[]` for the top level) of `root`, for unknown-key suggestions. */
+export function knownKeys(path: readonly string[], root: z.ZodType = fileSchema): readonly string[] {
+  return Object.keys(objectAt(path, root)?.shape ?? {});
 }
 
 export interface ConfigFieldInfo {
@@ -447,8 +493,8 @@ export interface ConfigFieldInfo {
   readonly doc: FieldDoc;
 }
 
-/** Every leaf field of the file form, in order (for `--help` and CLI flags). */
-export function configFields(): ConfigFieldInfo[] {
+/** Every leaf field of a file form (`root`: backfill.yaml's by default), in order (for `--help` and CLI flags). */
+export function configFields(root: z.ZodType = fileSchema): ConfigFieldInfo[] {
   const out: ConfigFieldInfo[] = [];
   const visit = (schema: z.ZodType, prefix: string[]) => {
     const doc = fieldDocs.get(schema);
@@ -465,13 +511,26 @@ export function configFields(): ConfigFieldInfo[] {
       if (inner) out.push({ path: prefix.join('.'), doc: inner });
     }
   };
-  visit(fileSchema, []);
+  visit(root, []);
   return out;
 }
 
 /** The JSON Schema of a config file (for `# yaml-language-server: $schema=…` and editors). */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(fileSchema, {
+  return fileJsonSchema(fileSchema, {
+    title: 'shadowfill backfill configuration',
+    description:
+      'A backfill of Parquet objects into a live ClickHouse or TimescaleDB table (backfill.yaml). Every field is also a CLI flag: --target.url, --batch.files, …',
+    required: ['target', 'source'],
+  });
+}
+
+/** The JSON Schema of the file form `root`, its fields documented from their field docs. */
+export function fileJsonSchema(
+  root: z.ZodType,
+  about: { readonly title: string; readonly description: string; readonly required: readonly string[] },
+): Record<string, unknown> {
+  const schema = z.toJSONSchema(root, {
     io: 'input',
     target: 'draft-2020-12',
     override: (ctx) => {
@@ -488,7 +547,7 @@ export function configJsonSchema(): Record<string, unknown> {
   // Required fields are checked by the fields themselves (with a message naming the fix); list them for editors.
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
   for (const [section, object] of Object.entries(properties ?? {})) {
-    const shape = objectAt([section])?.shape as Record<string, z.ZodType> | undefined;
+    const shape = objectAt([section], root)?.shape as Record<string, z.ZodType> | undefined;
     if (!shape || !object) continue;
     const required = Object.entries(shape)
       .filter(([, child]) => fieldDocs.get(child)?.required)
@@ -498,12 +557,11 @@ export function configJsonSchema(): Record<string, unknown> {
     // `target` and `source` read as empty when absent (so the message names their first missing field).
     delete object.default;
   }
-  schema.required = ['target', 'source'];
+  schema.required = [...about.required];
   return {
     $schema: schema.$schema,
-    title: 'shadowfill backfill configuration',
-    description:
-      'A backfill of Parquet objects into a live ClickHouse or TimescaleDB table (backfill.yaml). Every field is also a CLI flag: --target.url, --batch.files, …',
+    title: about.title,
+    description: about.description,
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }

@@ -25,7 +25,11 @@ export type JournalEventKind =
   /** data: TableVerification[] — what was verified before the swap began */
   | 'shadow-verified'
   /** data: { reason, host, pid } — the run was given up (`shadowfill abandon`, or `--new-run`); never resumed */
-  | 'run-abandoned';
+  | 'run-abandoned'
+  /** add-view: the live view (and its target, if the run created it) exists; data: { cutoff } */
+  | 'view-created'
+  /** add-view: the windows from `from` on were planned again (another view.window); data: { from, windows, window } */
+  | 'windows-planned';
 
 export interface JournalEvent {
   readonly runId: string;

@@ -20,6 +20,7 @@ import {
   readPage,
   type ColumnDecoder,
   type DecodedArray,
+  type PageHeader,
 } from './hyparquet-internals.ts';
 import { isLazyDictionaryPage, lazyDictionaryPage } from './dictionary-page.ts';
 import type { PagePiece } from './dictionary-page.ts';
@@ -28,7 +29,7 @@ type TypedArray = Exclude<DecodedArray, unknown[]>;
 
 /** One leaf column chunk of one row group, decoded on demand in row order. */
 export class LeafPageReader {
-  private readonly reader: { view: DataView; offset: number };
+  private readonly cursor: PageCursor;
   private readonly repeated: boolean;
   private dictionary: DecodedArray | undefined;
   /** Decoded complete rows not yet taken; the first `consumed` rows of `pieces[0]` are already taken. */
@@ -37,9 +38,6 @@ export class LeafPageReader {
   private buffered = 0;
   /** Repeated leaves: the last decoded row, which the next page may continue (hyparquet appends to it). */
   private open: unknown[] | undefined;
-  private ended = false;
-  /** Values (levels) of the data pages read so far, against the chunk's `num_values`. */
-  private valuesRead = 0;
 
   constructor(
     bytes: Uint8Array,
@@ -47,13 +45,18 @@ export class LeafPageReader {
     /** The chunk's `num_values` from the footer; pages are read until this many (all pages when unknown). */
     private readonly totalValues = Infinity,
   ) {
-    this.reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+    this.cursor = {
+      reader: { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 },
+      totalValues,
+      valuesRead: 0,
+      ended: false,
+    };
     this.repeated = getMaxRepetitionLevel(decoder.schemaPath) > 0;
   }
 
   /** The next `rows` rows; throws when the chunk ends first (the message says how many it had). */
   take(rows: number): DecodedArray {
-    while (this.buffered < rows && !this.ended) this.readNextPage();
+    while (this.buffered < rows && !this.cursor.ended) this.readNextPage();
     if (this.buffered < rows) {
       throw new Error(
         `the column chunk ends ${rows - this.buffered} rows short of the row group's row count`,
@@ -64,37 +67,17 @@ export class LeafPageReader {
 
   /** Rows left after the row group's rows were taken (0 for a well-formed chunk); decodes the remaining pages. */
   remainingRows(): number {
-    while (!this.ended) this.readNextPage();
+    while (!this.cursor.ended) this.readNextPage();
     return this.buffered;
   }
 
   private readNextPage(): void {
-    const { reader } = this;
-    // Like hyparquet's readColumn, a single trailing byte is not taken for another page.
-    if (this.valuesRead >= this.totalValues || reader.offset >= reader.view.byteLength - 1) {
-      this.end();
+    const page = nextPage(this.cursor);
+    if (!page) {
+      if (this.cursor.ended) this.end();
       return;
     }
-    const start = reader.offset;
-    const header = parquetHeader(reader);
-    if (
-      !(header.compressed_page_size >= 0) ||
-      reader.offset + header.compressed_page_size > reader.view.byteLength
-    ) {
-      throw new Error(`the page at byte ${start} of the column chunk runs past its end`);
-    }
-    if (header.type === 'INDEX_PAGE') {
-      reader.offset += header.compressed_page_size;
-      return;
-    }
-    const values = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_values ?? 0;
-    if (header.type !== 'DICTIONARY_PAGE') {
-      this.valuesRead += values;
-      if (values === 0) {
-        reader.offset += header.compressed_page_size;
-        return;
-      }
-    }
+    const { header, reader } = page;
     if (header.type === 'DICTIONARY_PAGE') {
       const { data } = readPage(reader, header, this.decoder, undefined, undefined, 0);
       if (data) this.dictionary = convert(data, this.decoder);
@@ -126,7 +109,6 @@ export class LeafPageReader {
   }
 
   private end(): void {
-    this.ended = true;
     if (this.open?.length) this.enqueue(arrayPiece(this.open));
     this.open = undefined;
   }
@@ -193,4 +175,51 @@ export function concatArrays(parts: readonly DecodedArray[], total: number): Dec
     for (let i = 0; i < part.length; i++) out[offset++] = part[i];
   }
   return out;
+}
+
+/** Where a walk over one column chunk's pages stands. */
+export interface PageCursor {
+  readonly reader: { view: DataView; offset: number };
+  /** The chunk's `num_values` (footer); Infinity when unknown. */
+  readonly totalValues: number;
+  /** Values (levels) of the data pages read so far. */
+  valuesRead: number;
+  ended: boolean;
+}
+
+/**
+ * The next page to decode, with the reader at its body (`compressed_page_size` bytes): a dictionary page or a
+ * data page with values. Index pages and data pages without values are skipped (undefined is returned, the
+ * cursor moved past them); at the end of the chunk `ended` is set and undefined returned.
+ */
+export function nextPage(
+  cursor: PageCursor,
+): { header: PageHeader; reader: { view: DataView; offset: number } } | undefined {
+  const { reader } = cursor;
+  // Like hyparquet's readColumn, a single trailing byte is not taken for another page.
+  if (cursor.valuesRead >= cursor.totalValues || reader.offset >= reader.view.byteLength - 1) {
+    cursor.ended = true;
+    return undefined;
+  }
+  const start = reader.offset;
+  const header = parquetHeader(reader);
+  if (
+    !(header.compressed_page_size >= 0) ||
+    reader.offset + header.compressed_page_size > reader.view.byteLength
+  ) {
+    throw new Error(`the page at byte ${start} of the column chunk runs past its end`);
+  }
+  if (header.type === 'INDEX_PAGE') {
+    reader.offset += header.compressed_page_size;
+    return undefined;
+  }
+  if (header.type !== 'DICTIONARY_PAGE') {
+    const values = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_values ?? 0;
+    cursor.valuesRead += values;
+    if (values === 0) {
+      reader.offset += header.compressed_page_size;
+      return undefined;
+    }
+  }
+  return { header, reader };
 }

@@ -46,6 +46,7 @@ import { chunkPadding, paddedRanges } from './chunk-range.ts';
 import type { FetchedRange } from './row-group-bytes.ts';
 import { describeSchema, unsupportedDetail } from './schema.ts';
 import { isFinalAsDecoded, normalizeValue, UnrepresentableValueError, valueParsers } from './values.ts';
+import { decompressZstd, zstdReady } from './zstd.ts';
 
 export interface ReadRowChunksOptions {
   /** Top-level columns to decode, in this order; all columns when omitted. */
@@ -60,20 +61,17 @@ export const DEFAULT_MAX_ROWS_PER_CHUNK = 65_536;
 /** The next row group's selected bytes are fetched ahead only up to this size. */
 export const PREFETCH_LIMIT_BYTES = 64 * 1024 * 1024;
 
-/** node:zlib's zstd decoder (Node ≥ 22.15); undefined on older Node, where fzstd (pure JS) is used. */
-const nativeZstd = (zlib as { zstdDecompressSync?: (input: Uint8Array) => Uint8Array }).zstdDecompressSync;
-
-/** Native zlib for GZIP/BROTLI (and ZSTD when available), faster than JS; hyparquet-compressors for the rest. */
+/** Native zlib for GZIP/BROTLI, the fastest ZSTD available (zstd.ts), hyparquet-compressors for the rest. */
 const compressors: Compressors = {
   ...jsCompressors,
   GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
   BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
-  ...(nativeZstd ? { ZSTD: (input: Uint8Array) => nativeZstd(input) } : {}),
+  ZSTD: decompressZstd,
 };
 
 const parsers: ParquetParsers = { ...DEFAULT_PARSERS, ...valueParsers };
 
-interface RowGroupWork {
+export interface RowGroupWork {
   readonly index: number;
   readonly groupRows: number;
   readonly plan: GroupPlan;
@@ -85,10 +83,22 @@ interface RowGroupWork {
 }
 
 /** One selected top-level column of one row group: its leaf readers and how to assemble them. */
-interface ColumnSlicer {
+export interface ColumnSlicer {
   readonly column: SourceColumn;
   readonly node: SchemaTree;
   readonly leaves: readonly { readonly path: string; readonly reader: LeafPageReader }[];
+}
+
+/** Page readers (values in the representation of values.ts) for one opened column. */
+export function pageSlicer(opened: OpenedColumn): ColumnSlicer {
+  return {
+    column: opened.column,
+    node: opened.node,
+    leaves: opened.leaves.map((leaf) => ({
+      path: leaf.path,
+      reader: new LeafPageReader(leaf.bytes, leaf.decoder, leaf.numValues),
+    })),
+  };
 }
 
 /** Decoded row groups of `object`, split into chunks of at most `maxRowsPerChunk` rows. */
@@ -97,10 +107,61 @@ export async function* readRowChunks(
   object: SourceObject,
   options: ReadRowChunksOptions = {},
 ): AsyncIterable<RowChunk> {
+  const maxRows = maxRowsOf(options);
+  for await (const opened of openedRowGroups(buffer, object, options.columns)) {
+    const group = opened.group;
+    const slicers = opened.columns.map((column) => pageSlicer(column));
+    for (let start = 0; start < group.groupRows; start += maxRows) {
+      const rows = Math.min(maxRows, group.groupRows - start);
+      const sliced = new Map<string, ArrayLike<unknown>>();
+      for (const slicer of slicers)
+        sliced.set(slicer.column.name, takeRows(object, group, slicer, start, rows));
+      yield { object, rowGroup: group.index, numRows: rows, columns: sliced };
+    }
+    for (const slicer of slicers) checkExhausted(object, group, slicer);
+  }
+}
+
+export function maxRowsOf(options: ReadRowChunksOptions): number {
   const maxRows = options.maxRowsPerChunk ?? DEFAULT_MAX_ROWS_PER_CHUNK;
   if (!(maxRows >= 1)) throw new RangeError(`maxRowsPerChunk must be at least 1, got ${maxRows}`);
+  return maxRows;
+}
+
+/** One leaf of a selected column in an opened row group: its verified bytes and how to decode them. */
+export interface OpenedLeaf {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly decoder: ColumnDecoder;
+  readonly numValues: number;
+}
+
+/** A selected top-level column of an opened row group. */
+export interface OpenedColumn {
+  readonly column: SourceColumn;
+  readonly node: SchemaTree;
+  readonly leaves: readonly OpenedLeaf[];
+}
+
+/** A row group whose selected column chunks are fetched and whose page checksums are verified. */
+export interface OpenedRowGroup {
+  readonly group: RowGroupWork;
+  readonly columns: readonly OpenedColumn[];
+}
+
+/**
+ * The row groups of `object` with the selected columns' bytes fetched (the next group's prefetched while this
+ * one is decoded, when at most PREFETCH_LIMIT_BYTES) and every page checksum verified: what readRowChunks and
+ * readColumnarChunks (columnar.ts) decode.
+ */
+export async function* openedRowGroups(
+  buffer: AsyncBuffer,
+  object: SourceObject,
+  requested: readonly string[] | undefined,
+): AsyncIterable<OpenedRowGroup> {
   const footer = await readFooter(buffer, object);
-  const columns = selectColumns(describeSchema(footer, object).columns, object, options.columns);
+  await zstdReady();
+  const columns = selectColumns(describeSchema(footer, object).columns, object, requested);
   const metadata = decodeMetadata(footer);
   const schemaTree = parquetSchema(metadata);
   // Chunks are read up to `padding` bytes past their declared end (never into the footer): chunk-range.ts.
@@ -124,16 +185,9 @@ export async function* readRowChunks(
     let ranges: FetchedRange[] | undefined = await (prefetched ?? fetch(group));
     const next = work[i + 1];
     prefetched = next && next.fetchBytes <= PREFETCH_LIMIT_BYTES ? fetch(next) : undefined;
-    const slicers = openRowGroup(object, schemaTree, group, ranges, columns);
-    ranges = undefined; // the leaf readers hold the bytes they need
-    for (let start = 0; start < group.groupRows; start += maxRows) {
-      const rows = Math.min(maxRows, group.groupRows - start);
-      const sliced = new Map<string, ArrayLike<unknown>>();
-      for (const slicer of slicers)
-        sliced.set(slicer.column.name, takeRows(object, group, slicer, start, rows));
-      yield { object, rowGroup: group.index, numRows: rows, columns: sliced };
-    }
-    for (const slicer of slicers) checkExhausted(object, group, slicer);
+    const opened = openRowGroup(object, schemaTree, group, ranges, columns);
+    ranges = undefined; // the leaves hold the bytes they need
+    yield { group, columns: opened };
   }
 }
 
@@ -194,15 +248,15 @@ function planRowGroups(
   return work;
 }
 
-/** Verifies every page checksum of the group's selected column chunks, then opens a page reader per leaf. */
+/** Verifies every page checksum of the group's selected column chunks and prepares a decoder per leaf. */
 function openRowGroup(
   object: SourceObject,
   schemaTree: SchemaTree,
   group: RowGroupWork,
   ranges: readonly FetchedRange[],
   columns: readonly SourceColumn[],
-): ColumnSlicer[] {
-  const leavesByColumn = new Map<string, { path: string; reader: LeafPageReader }[]>();
+): OpenedColumn[] {
+  const leavesByColumn = new Map<string, OpenedLeaf[]>();
   for (const chunk of group.plan.chunks) {
     const meta = chunk.columnMetadata;
     const path = meta.path_in_schema.join('.');
@@ -234,7 +288,7 @@ function openRowGroup(
       utf8: false,
     };
     const leaves = leavesByColumn.get(top) ?? [];
-    leaves.push({ path, reader: new LeafPageReader(bytes, decoder, numValues) });
+    leaves.push({ path, bytes, decoder, numValues });
     leavesByColumn.set(top, leaves);
   }
   return columns.map((column) => {
@@ -248,7 +302,7 @@ function openRowGroup(
 }
 
 /** Rows [start, start + rows) of the group for one top-level column, assembled and normalized. */
-function takeRows(
+export function takeRows(
   object: SourceObject,
   group: RowGroupWork,
   slicer: ColumnSlicer,
@@ -291,7 +345,14 @@ function takeRows(
 }
 
 /** After the group's last slice: a column chunk with more rows than the row group is corrupt. */
-function checkExhausted(object: SourceObject, group: RowGroupWork, slicer: ColumnSlicer): void {
+export function checkExhausted(
+  object: SourceObject,
+  group: RowGroupWork,
+  slicer: {
+    readonly column: SourceColumn;
+    readonly leaves: readonly { readonly reader: { remainingRows(): number } }[];
+  },
+): void {
   for (const leaf of slicer.leaves) {
     let extra: number;
     try {
@@ -310,7 +371,7 @@ function checkExhausted(object: SourceObject, group: RowGroupWork, slicer: Colum
   }
 }
 
-function decodeFailure(
+export function decodeFailure(
   object: SourceObject,
   column: string,
   rowGroup: number,

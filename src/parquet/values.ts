@@ -5,7 +5,8 @@
  * - boolean → boolean; int 8/16/32 → number (Int32Array/Uint32Array when the column has no nulls);
  *   int 64 → bigint (BigInt64Array/BigUint64Array when no nulls); float → number.
  * - decimal → exact decimal string (`"-123.45"`, scale digits always present), never a float.
- * - string, json → string (JSON is the text as stored, not parsed); uuid → `xxxxxxxx-xxxx-…` string;
+ * - string, json → string (UTF-8 as stored, a leading byte-order mark kept; invalid sequences become U+FFFD;
+ *   JSON is the text as stored, not parsed); uuid → `xxxxxxxx-xxxx-…` string;
  *   binary → Uint8Array.
  * - date → Date at UTC midnight of that day.
  * - time → integer count of the column's unit since midnight: number for millis, bigint for micros/nanos.
@@ -90,8 +91,18 @@ export function int96ToEpochNanos(bytes: Uint8Array): bigint {
   return micros * 1000n + (nanosOfDay % 1000n);
 }
 
+/** UTF-8 as stored: a leading U+FEFF is part of the value (TextDecoder's default would drop it). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** hyparquet value parsers producing the representation above (INT96 arrives as exact bigint nanoseconds). */
 export const valueParsers: Partial<ParquetParsers> = {
+  stringFromBytes(bytes: Uint8Array): string {
+    return bytes && utf8.decode(bytes);
+  },
+  /** JSON is kept as the text stored (hyparquet's default would parse it, losing big numbers and formatting). */
+  jsonFromBytes(bytes: Uint8Array): unknown {
+    return bytes && utf8.decode(bytes);
+  },
   timestampFromMilliseconds(millis: bigint): Date {
     return dateFromMillis(Number(millis), millis, 'milliseconds');
   },

@@ -42,7 +42,9 @@ export async function loadBatchOnLane(
           verifiedInLoad = landed;
         },
       });
-      const loaded = await timed('load', () => loadBatchData(adapter, session.client, run, batch, verifier));
+      const loaded = await timed('load', () =>
+        loadBatchData(adapter, session.client, run, batch, verifier, session.pool),
+      );
       if (loaded.alreadyLoaded) {
         await journal.append('batch-loaded', {
           batch: batch.index,

@@ -51,6 +51,7 @@ import type { RunSession } from './session.ts';
 import { probeSourceValues, validateSource, type ValidatedSource } from './validate.ts';
 import { summarizeChecks } from './verify.ts';
 import { resolveWorkers } from './workers.ts';
+import { DecodePool } from '../workers/pool.ts';
 
 export { findRuns } from './runs.ts';
 
@@ -121,6 +122,7 @@ export async function runBackfill(
   const client = createS3Client(location);
   const table = tableOf(config);
   let session: RunSession | undefined;
+  let pool: DecodePool | undefined;
 
   try {
     // Nothing of the run is read or changed before this process holds the table's lease (or joins the run of
@@ -222,10 +224,16 @@ export async function runBackfill(
         policy,
         order: started.order ?? 'object',
       });
+      // Several lanes of a target taking encoded pieces share decode threads, one per lane (started on first use).
+      pool =
+        workers.workers > 1 && adapter.capabilities.streamInput === 'encoded'
+          ? new DecodePool({ threads: workers.workers })
+          : undefined;
       session = {
         config,
         adapter,
         client,
+        pool,
         run,
         started,
         journal,
@@ -309,6 +317,7 @@ export async function runBackfill(
     }
   } finally {
     await session?.lease?.release().catch(() => undefined);
+    await pool?.close().catch(() => undefined);
     client.destroy();
   }
 }

@@ -8,6 +8,7 @@ import type { BatchSpec, Lane, RunContext, TableVerification, TargetAdapter } fr
 import type { BackfillConfig } from '../config/types.ts';
 import type { RunStartedData } from '../journal/state.ts';
 import type { JournalWriter } from '../journal/writer.ts';
+import type { DecodePool } from '../workers/pool.ts';
 import type { RunEvent } from './events.ts';
 import type { HeldLease } from './lease.ts';
 
@@ -15,6 +16,11 @@ export interface RunSession {
   readonly config: BackfillConfig;
   readonly adapter: TargetAdapter;
   readonly client: S3Client;
+  /**
+   * Decode threads shared by the lanes (targets taking encoded pieces, with several workers): Parquet is downloaded,
+   * decoded and encoded off the main thread. Undefined: on this thread.
+   */
+  readonly pool: DecodePool | undefined;
   /** The run's context (default lane). */
   readonly run: RunContext;
   readonly started: RunStartedData;

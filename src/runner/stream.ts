@@ -1,7 +1,9 @@
 /**
  * How a batch's data reaches the adapter — the one place the engine hands a batch over: the database reads the
- * objects itself (`load: server`), or the engine streams them (raw Parquet bytes, or decoded row groups counted
- * as they pass, so that the rows the source selects are known without another read). Everything around it
+ * objects itself (`load: server`), or the engine streams them: raw Parquet bytes, pieces already encoded for the
+ * target (`streamInput: 'encoded'`, TimescaleDB's COPY: downloaded, decoded and encoded in the run's decode pool —
+ * worker threads shared by the lanes — or on this thread when the run has one lane), or decoded row groups. Rows are
+ * counted as they pass, so that the rows the source selects are known without another read. Everything around it
  * (claims, verification, journaling, retries) is the executor's (executor.ts, batch-load.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +18,8 @@ import type {
   TargetAdapter,
 } from '../adapter/contract.ts';
 import { readRowChunks } from '../parquet/rows.ts';
+import type { DecodePool } from '../workers/pool.ts';
+import { encodedBatch } from '../workers/stream.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import { readObject } from '../source/read-object.ts';
 import { filterRowChunks } from './row-filter.ts';
@@ -32,6 +36,7 @@ export async function loadBatchData(
   run: RunContext,
   batch: BatchSpec,
   attempt: (counted: () => number | undefined) => LoadAttempt,
+  pool: DecodePool | undefined,
 ): Promise<StreamedBatch> {
   if (run.config.load === 'server' && adapter.capabilities.readsObjectStore && adapter.loadBatchFromStore) {
     const r = await adapter.loadBatchFromStore(
@@ -54,6 +59,27 @@ export async function loadBatchData(
   const columns = run.target.table.columns
     .map((c) => c.name)
     .filter((n) => run.sourceColumns.some((c) => c.name === n));
+  const encoder =
+    adapter.capabilities.streamInput === 'encoded' ? await adapter.encoderFor?.(run, batch) : undefined;
+  if (encoder) {
+    const pieces = encodedBatch({
+      pool,
+      client,
+      location: run.store,
+      objects: batch.objects,
+      columns,
+      filter: run.filter,
+      encoder,
+      counter,
+    });
+    const r = await adapter.loadBatchFromStream(
+      run,
+      batch,
+      pieces,
+      attempt(() => counter.rows),
+    );
+    return { ...r, streamedRows: r.alreadyLoaded ? undefined : counter.rows };
+  }
   const r = await adapter.loadBatchFromStream(
     run,
     batch,

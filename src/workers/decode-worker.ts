@@ -1,17 +1,15 @@
 /**
  * A decode worker (worker thread): for each task, reads the object's row groups with ranged GETs, decodes them
- * (readRowChunks), applies the run's row filter, encodes pieces of `pieceRows` rows with the adapter's encoder
- * module, and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
+ * the way the adapter's encoder module takes them, applies the run's row filter and encodes pieces of at most
+ * `pieceRows` rows (encode-object.ts), and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
  * an error ends the task with a serialized error (typed errors keep their code).
  */
 import { parentPort } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readRowChunks } from '../parquet/rows.ts';
-import { filterRowChunks } from '../runner/row-filter.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import type { ObjectStoreLocation } from '../source/types.ts';
-import type { ChunkEncoder, EncoderModule, EncoderSpec } from './encoder.ts';
+import { encodeObject, loadEncoder } from './encode-object.ts';
 import { serializeError, type DecodeTask, type FromWorker, type ToWorker } from './protocol.ts';
 
 const port = parentPort;
@@ -25,7 +23,6 @@ interface Flow {
 
 const flows = new Map<number, Flow>();
 const clients = new Map<string, S3Client>();
-const modules = new Map<string, Promise<EncoderModule>>();
 
 function clientFor(location: ObjectStoreLocation): S3Client {
   const key = JSON.stringify([location.endpoint, location.region, location.bucket, location.credentials]);
@@ -35,15 +32,6 @@ function clientFor(location: ObjectStoreLocation): S3Client {
     clients.set(key, client);
   }
   return client;
-}
-
-async function encoderFor(spec: EncoderSpec): Promise<ChunkEncoder> {
-  let module = modules.get(spec.module);
-  if (!module) {
-    module = import(spec.module) as Promise<EncoderModule>;
-    modules.set(spec.module, module);
-  }
-  return (await module).createEncoder(spec.options);
 }
 
 function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
@@ -74,22 +62,24 @@ async function run(task: DecodeTask): Promise<void> {
   let rows = 0;
   let end: FromWorker;
   try {
-    const encoder = await encoderFor(task.encoder);
+    const encoder = await loadEncoder(task.encoder);
     const client = clientFor(task.location);
-    const chunks = readRowChunks(s3AsyncBuffer(client, task.object), task.object, {
-      columns: [...task.columns],
+    const pieces = encodeObject({
+      buffer: s3AsyncBuffer(client, task.object),
+      object: task.object,
+      columns: task.columns,
+      filter: task.filter,
+      encoder,
+      pieceRows: task.pieceRows,
     });
-    read: for await (const chunk of filterRowChunks(chunks, task.filter)) {
-      for (let start = 0; start < chunk.numRows; start += task.pieceRows) {
-        await credit(flow);
-        if (flow.cancelled) break read;
-        const stop = Math.min(chunk.numRows, start + task.pieceRows);
-        const bytes = owned(encoder.encode(chunk, start, stop));
-        send({ type: 'piece', id: task.id, rowGroup: chunk.rowGroup, rows: stop - start, bytes }, [
-          bytes.buffer as ArrayBuffer,
-        ]);
-        rows += stop - start;
-      }
+    for await (const piece of pieces) {
+      await credit(flow);
+      if (flow.cancelled) break;
+      const bytes = owned(piece.bytes);
+      send({ type: 'piece', id: task.id, rowGroup: piece.rowGroup, rows: piece.rows, bytes }, [
+        bytes.buffer as ArrayBuffer,
+      ]);
+      rows += piece.rows;
     }
     end = { type: 'done', id: task.id, rows };
   } catch (error) {

@@ -12,23 +12,25 @@
  * - **piece**          The encoded bytes of consecutive rows of one row group (at most `pieceRows` rows),
  *                      transferred from the worker to the main thread without a copy.
  *
- * Proposed adapter contract (for the scheduler wave; not in src/adapter/contract.ts yet): a capability
- * `streamInput: 'encoded'` and a method `encoderFor(run, batch): EncoderSpec`; the engine then hands
- * `loadBatchFromStream` an `AsyncIterable<EncodedPiece>`, which the adapter writes to its COPY stream.
+ * The adapter contract (src/adapter/contract.ts): capability `streamInput: 'encoded'`, method
+ * `encoderFor(run, batch): Promise<EncoderSpec | undefined>`; the engine hands `loadBatchFromStream` the
+ * `AsyncIterable<EncodedPiece>` of `encodedBatch` (stream.ts), which the adapter writes as it is.
  */
-import type { RowChunk } from '../adapter/contract.ts';
-import type { SourceObject } from '../source/types.ts';
+import type { EncodedPiece, EncoderSpec, RowChunk } from '../adapter/contract.ts';
+import type { ColumnarChunk } from '../parquet/columnar.ts';
 
-/** Which encoder a worker runs: a module URL and its options (structured-cloneable: plain data only). */
-export interface EncoderSpec {
-  /** `file:` URL of a module exporting `createEncoder` (see EncoderModule). */
-  readonly module: string;
-  readonly options: unknown;
-}
-
-/** Encodes rows [start, end) of a decoded chunk. Throws a ShadowfillError naming object, column and row group. */
+/**
+ * Encodes rows [start, end) of a decoded chunk — of those rows, the ones `keep` marks (indexed by row of the
+ * chunk; all when absent). Throws a ShadowfillError naming object, column and row group.
+ */
 export interface ChunkEncoder {
-  encode(chunk: RowChunk, start: number, end: number): Uint8Array;
+  /**
+   * What `encode` takes: `rows` (default) = RowChunks of readRowChunks; `columnar` = ColumnarChunks of
+   * readColumnarChunks with the columns in `raw` kept raw (src/parquet/columnar.ts).
+   */
+  readonly input?: 'rows' | 'columnar';
+  readonly raw?: readonly string[];
+  encode(chunk: RowChunk | ColumnarChunk, start: number, end: number, keep?: Uint8Array): Uint8Array;
 }
 
 /** What an encoder module exports. */
@@ -36,10 +38,4 @@ export interface EncoderModule {
   createEncoder(options: unknown): ChunkEncoder;
 }
 
-/** One piece handed to the adapter's loader, in object order. */
-export interface EncodedPiece {
-  readonly object: SourceObject;
-  readonly rowGroup: number;
-  readonly rows: number;
-  readonly bytes: Uint8Array;
-}
+export type { EncodedPiece, EncoderSpec };

@@ -4,7 +4,13 @@
  * each time its consumer takes a piece, so at most `window` pieces per task wait in memory.
  */
 import type { RowFilter } from '../adapter/contract.ts';
-import { ShadowfillError, type ShadowfillErrorCode } from '../errors.ts';
+import {
+  ConfigError,
+  SchemaMismatchError,
+  ShadowfillError,
+  SourceError,
+  type ShadowfillErrorCode,
+} from '../errors.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import type { EncoderSpec } from './encoder.ts';
 
@@ -39,25 +45,45 @@ export type FromWorker =
   | { readonly type: 'done'; readonly id: number; readonly rows: number }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
 
-/** An error crossing the thread boundary: typed errors keep their code (retries depend on it). */
+/**
+ * An error crossing the thread boundary: typed errors keep their code and retryability (retries depend on them)
+ * and come back as the same class for the source, schema and configuration errors a decode worker raises.
+ */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly code: ShadowfillErrorCode | undefined;
   readonly exitCode: number | undefined;
+  readonly retryable?: boolean | undefined;
 }
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof ShadowfillError) {
-    return { name: error.name, message: error.message, code: error.code, exitCode: error.exitCode };
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      exitCode: error.exitCode,
+      retryable: error.retryable,
+    };
   }
   const e = error instanceof Error ? error : new Error(String(error));
   return { name: e.name, message: e.message, code: undefined, exitCode: undefined };
 }
 
 export function deserializeError(error: SerializedError): Error {
-  if (error.code) {
-    const e = new ShadowfillError(error.code, error.message, { exitCode: error.exitCode });
+  const { code, message } = error;
+  if (code) {
+    if (error.name === 'SchemaMismatchError' && code === 'SCHEMA_MISMATCH')
+      return new SchemaMismatchError(message);
+    if (error.name === 'ConfigError' && code === 'CONFIG_INVALID') return new ConfigError(message);
+    if (error.name === 'SourceError' && code.startsWith('SOURCE_')) {
+      return new SourceError(code as ConstructorParameters<typeof SourceError>[0], message);
+    }
+    const e = new ShadowfillError(code, message, {
+      exitCode: error.exitCode,
+      ...(error.retryable === undefined ? {} : { retryable: error.retryable }),
+    });
     e.name = error.name;
     return e;
   }

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgress } from '../../src/cli/progress.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
+import { ensureBuilt } from '../support/build.ts';
 import { ANY_DAY, BUCKET, startScenario, type Scenario } from '../support/clickhouse-scenario.ts';
 
 let s: Scenario;
@@ -135,8 +136,9 @@ describe('run events of a small ClickHouse backfill', () => {
 describe('the CLI with --json', () => {
   let dir: string;
   beforeAll(async () => {
+    await ensureBuilt();
     dir = await mkdtemp(join(tmpdir(), 'shadowfill-cli-json-'));
-  });
+  }, 300_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });

@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_SCHEMA, runTimescaleDemo } from '../../src/demo/timescaledb.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_SCHEMA, runTimescaleDemo } from '../../demo/timescaledb.ts';
+import { ensureBuilt } from '../support/build.ts';
 import { startTestPostgres } from '../support/postgres-server.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'shadowfill-tsdb-demo-'));
 
+beforeAll(ensureBuilt, 300_000);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function demo(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

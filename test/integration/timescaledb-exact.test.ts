@@ -188,9 +188,24 @@ describe('two shadowfill processes of one configuration on a real TimescaleDB se
   it('the second, started while the first runs, stops at once naming it; no row is duplicated', async () => {
     await createTable('pair');
     const file = await writeConfig('pair');
+    // Hold the first process in its swap (its INSERT into the hypertable waits for this lock), so the second
+    // surely starts while the first runs, however slow the machine.
+    const blocker = new pg.Client({ connectionString: server.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE pair IN SHARE MODE');
     const first = cli(['run', '--config', file, '--json']);
     await first.line((l) => l.includes('"type":"run-started"'));
+    for (;;) {
+      const waiting = await sql.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()`,
+      );
+      if (Number(waiting.rows[0]!.n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const second = await cli(['run', '--config', file]).done;
+    await blocker.query('COMMIT');
+    await blocker.end();
     const one = await first.done;
     expect(one.code, one.stderr).toBe(0);
     expect(second.code).toBe(1);

@@ -1,6 +1,7 @@
 /**
  * The decode pool (src/workers/) against a real S3 server (s3rver) and real Parquet (chDB-written PyPI files):
- * worker threads produce exactly the COPY text the TimescaleDB loader writes on the main thread, in object order;
+ * worker threads produce exactly the COPY text the TimescaleDB loader writes on the main thread, in object order,
+ * and binary COPY tuples equal to ones written independently from the decoded values;
  * typed errors keep their code across the thread boundary; a consumer that stops early frees its worker; a
  * worker that dies fails its task and is replaced.
  */
@@ -9,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyEncoderOptions, copyEncoderSpec } from '../../adapters/timescaledb/copy-encoder.ts';
+import {
+  copyEncoderOptions,
+  copyEncoderSpec,
+  type CopyFormat,
+} from '../../adapters/timescaledb/copy-encoder.ts';
 import { copyField, encoderFor } from '../../adapters/timescaledb/encode.ts';
 import { generatePypiParquet, PYPI_COLUMNS } from '../../fixtures/pypi.ts';
 import { generateRealisticPypiParquet } from '../../fixtures/pypi-realistic.ts';
@@ -18,6 +23,7 @@ import { ShadowfillError } from '../../src/errors.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import { readRowChunks } from '../../src/parquet/rows.ts';
 import { readSourceSchema } from '../../src/parquet/schema.ts';
+import { epochMicros } from '../../src/parquet/values.ts';
 import { listObjects } from '../../src/source/list-objects.ts';
 import { resolveLocation } from '../../src/source/location.ts';
 import { s3AsyncBuffer } from '../../src/source/range-reader.ts';
@@ -70,13 +76,14 @@ function targetType(name: string): string {
   return name === 'timestamp' ? 'timestamp with time zone' : 'text';
 }
 
-async function specFor(object: SourceObject, batch: number): Promise<EncoderSpec> {
+async function specFor(object: SourceObject, batch: number, format?: CopyFormat): Promise<EncoderSpec> {
   const source = await columnsOf(object);
   return copyEncoderSpec(
     copyEncoderOptions(
       source.map((s) => ({ source: s, target: { name: s.name, type: targetType(s.name) } })),
       batch,
       'public.pypi',
+      format,
     ),
   );
 }
@@ -100,6 +107,43 @@ async function mainThreadText(objects: readonly SourceObject[], batch: number): 
   return text;
 }
 
+/**
+ * The binary COPY tuples of these objects, written independently of copy-binary.ts from readRowChunks' values:
+ * per row a field count, then each field's length and bytes (timestamps as µs since 2000, text as UTF-8).
+ */
+async function mainThreadBinary(objects: readonly SourceObject[], batch: number): Promise<Buffer> {
+  const source = await columnsOf(objects[0]!);
+  const parts: Buffer[] = [];
+  for (const object of objects) {
+    for await (const chunk of readRowChunks(s3AsyncBuffer(client, object), object, {
+      columns: [...PYPI_COLUMNS],
+    })) {
+      const values = source.map((c) => chunk.columns.get(c.name)!);
+      for (let i = 0; i < chunk.numRows; i++) {
+        const head = Buffer.alloc(2);
+        head.writeInt16BE(source.length + 1);
+        parts.push(head);
+        values.forEach((column, c) => {
+          const value = column[i];
+          let bytes: Buffer;
+          if (source[c]!.name === 'timestamp') {
+            bytes = Buffer.alloc(8);
+            bytes.writeBigInt64BE(epochMicros(value as Date) - 946_684_800_000_000n);
+          } else bytes = Buffer.from(value as string, 'utf8');
+          const length = Buffer.alloc(4);
+          length.writeInt32BE(bytes.length);
+          parts.push(length, bytes);
+        });
+        const tail = Buffer.alloc(8);
+        tail.writeInt32BE(4);
+        tail.writeInt32BE(batch, 4);
+        parts.push(tail);
+      }
+    }
+  }
+  return Buffer.concat(parts);
+}
+
 async function collect(pieces: AsyncIterable<EncodedPiece>): Promise<{ text: string; rows: number }> {
   const decoder = new TextDecoder();
   let text = '';
@@ -115,7 +159,7 @@ describe('decode pool', () => {
   for (const name of ['today', 'realistic'] as const) {
     it(`${name} fixture: the workers' COPY text equals the main thread's, byte for byte, in object order`, async () => {
       const { location, objects } = sets[name];
-      const encoder = await specFor(objects[0]!, 7);
+      const encoder = await specFor(objects[0]!, 7, 'text');
       const pooled = await collect(
         pool.decodeObjects(objects, { location, columns: PYPI_COLUMNS, encoder, pieceRows: 4096 }, 2),
       );
@@ -123,6 +167,29 @@ describe('decode pool', () => {
       const reference = await mainThreadText(objects, 7);
       expect(pooled.text.length).toBe(reference.length);
       expect(pooled.text === reference).toBe(true);
+    });
+  }
+
+  for (const name of ['today', 'realistic'] as const) {
+    it(`${name} fixture: binary COPY tuples from the workers equal ones written from the decoded values`, async () => {
+      const { location, objects } = sets[name];
+      const encoder = await specFor(objects[0]!, 7);
+      expect((encoder.options as ReturnType<typeof copyEncoderOptions>).format).toBe('binary');
+      const parts: Uint8Array[] = [];
+      let rows = 0;
+      for await (const piece of pool.decodeObjects(
+        objects,
+        { location, columns: PYPI_COLUMNS, encoder, pieceRows: 5000 },
+        2,
+      )) {
+        parts.push(piece.bytes);
+        rows += piece.rows;
+      }
+      expect(rows).toBe(90_000);
+      const pooled = Buffer.concat(parts);
+      const reference = await mainThreadBinary(objects, 7);
+      expect(pooled.length).toBe(reference.length);
+      expect(pooled.equals(reference)).toBe(true);
     });
   }
 

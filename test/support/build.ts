@@ -1,15 +1,17 @@
 /**
  * Tests of the built package (the CLI through bin/, `npm pack`) need dist/: this builds it with
- * `tsc -p tsconfig.build.json` unless it is newer than every source, package.json and tsconfig.
+ * `tsc -p tsconfig.build.json` unless it is newer than every source, package.json and tsconfig. Test files run in
+ * parallel workers: one builds (holding a lock directory) while the others wait for its stamp.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 const STAMP = join(REPO, 'dist', '.built');
-const SOURCES = ['src', 'adapters', 'fixtures'];
+const LOCK = join(REPO, '.dist-build-lock');
+const SOURCES = ['src', 'adapters', 'demo'];
 const FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 function newest(path: string): number {
@@ -28,17 +30,46 @@ function builtAt(): number {
   }
 }
 
-export async function ensureBuilt(): Promise<void> {
+function isFresh(): boolean {
   const sources = Math.max(
     ...SOURCES.map((d) => newest(join(REPO, d))),
     ...FILES.map((f) => newest(join(REPO, f))),
   );
-  if (builtAt() > sources) return;
-  rmSync(join(REPO, 'dist'), { recursive: true, force: true });
-  await promisify(execFile)(
-    process.execPath,
-    [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: REPO },
-  );
-  writeFileSync(STAMP, new Date().toISOString());
+  return builtAt() > sources;
+}
+
+/** Takes the build lock, or returns false while another worker holds it (a lock older than 10 minutes is stale). */
+function tryLock(): boolean {
+  try {
+    mkdirSync(LOCK);
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmSync(LOCK, { recursive: true, force: true });
+    } catch {
+      // the holder just released it
+    }
+    return false;
+  }
+}
+
+export async function ensureBuilt(): Promise<void> {
+  while (!isFresh()) {
+    if (!tryLock()) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    try {
+      if (isFresh()) return;
+      rmSync(join(REPO, 'dist'), { recursive: true, force: true });
+      await promisify(execFile)(
+        process.execPath,
+        [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: REPO },
+      );
+      writeFileSync(STAMP, new Date().toISOString());
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  }
 }

@@ -1,11 +1,13 @@
 /**
  * `shadowfill demo`: the guide's scenario end to end on embedded engines, verified. `--target timescaledb
  * --target.url postgres://…` runs the TimescaleDB demo against a real server instead of the embedded one.
+ * `--scenario add-view`: the guide's scenario 2 (adding a view to a live table) on embedded ClickHouse.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ADAPTER_CONFIGS } from '../../adapter/registry.ts';
 import { ConfigError } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
+import { addViewDemoCommand } from './add-view.ts';
 import { formatCount } from '../format.ts';
 import { handleInterrupts } from '../interrupts.ts';
 import { addOutputOptions } from '../options.ts';
@@ -43,11 +45,20 @@ export function registerDemo(program: Command, cli: CliContext): void {
       'rows per Parquet file (default: 100000 for clickhouse, 6000 for timescaledb)',
       positiveWholeNumber,
     )
-    .option('--dir <dir>', 'working directory, emptied first (default: .data/demo-<target>)');
+    .option('--dir <dir>', 'working directory, emptied first (default: .data/demo-<target>)')
+    .addOption(
+      new Option(
+        '--scenario <name>',
+        'backfill: Parquet history into a live table; add-view: a new view added to a live table while it ingests (ClickHouse; default --dir .data/demo-add-view)',
+      )
+        .choices(['backfill', 'add-view'])
+        .default('backfill'),
+    );
   addOutputOptions(command, { json: true });
   command.action(async () => {
     const options = command.opts<{
       target: string;
+      scenario: string;
       'target.url'?: string;
       rows?: number;
       dir?: string;
@@ -56,6 +67,20 @@ export function registerDemo(program: Command, cli: CliContext): void {
     }>();
     const target = options.target;
     const url = options['target.url'];
+    if (options.scenario === 'add-view') {
+      if (target !== 'clickhouse' || url !== undefined) {
+        throw new ConfigError(
+          '--scenario add-view runs on embedded ClickHouse (chDB) — remove --target/--target.url (TimescaleDB: see docs/ADD-VIEW.md)',
+        );
+      }
+      await addViewDemoCommand(cli, {
+        rows: options.rows,
+        dir: options.dir,
+        json: options.json === true,
+        verbose: options.verbose === true,
+      });
+      return;
+    }
     const dir = options.dir ?? `.data/demo-${target}`;
     const json = options.json === true;
     const onEvent = createProgress({
@@ -78,7 +103,7 @@ export function registerDemo(program: Command, cli: CliContext): void {
             '--target.url applies to --target timescaledb: the ClickHouse demo runs on embedded chDB (choose its directory with --dir)',
           );
         }
-        const { clickhouseDemo } = await import('../../demo/clickhouse.ts');
+        const { clickhouseDemo } = await import('../../../demo/clickhouse.ts');
         const demoOptions: Parameters<typeof clickhouseDemo>[0] = {
           dir,
           rowsPerFile: options.rows ?? 100_000,
@@ -109,7 +134,7 @@ export function registerDemo(program: Command, cli: CliContext): void {
           `--target.url must be a PostgreSQL URL like ${timescale.url.example}, not ${url.replace(/\/\/[^@/]*@/, '//***@')}`,
         );
       }
-      const { timescaleDemo } = await import('../../demo/timescaledb.ts');
+      const { timescaleDemo } = await import('../../../demo/timescaledb.ts');
       const demoOptions: Parameters<typeof timescaleDemo>[0] = {
         dir,
         rows: options.rows,

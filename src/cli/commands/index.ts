@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerAbandon } from './abandon.ts';
+import { registerAddView } from './add-view.ts';
 import { registerConfig } from './config.ts';
 import { registerDemo } from './demo.ts';
 import { registerPlan } from './plan.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerRun,
   registerStatus,
   registerAbandon,
+  registerAddView,
   registerDemo,
   registerConfig,
 ];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
 import type { CliContext } from '../context.ts';
+import { addViewOnlyOptions, isViewConfig, planView } from './add-view.ts';
 import { formatBytes, formatCount } from '../format.ts';
 import { addConfigOptions, addOutputOptions, configFromOptions } from '../options.ts';
 
@@ -11,11 +12,14 @@ export function registerPlan(program: Command, cli: CliContext): void {
     .summary('validate everything and print every statement; changes nothing')
     .description(
       'Validates the target (table, views), the source (glob, every object’s Parquet footer) and the schema, then prints\n' +
-        'every step of the run with its SQL (credentials shown as ***). Changes nothing.',
+        'every step of the run with its SQL (credentials shown as ***). Changes nothing.\n' +
+        'Given an add-view configuration (a file with a view: section), prints every statement of `add-view` instead.',
     );
   addConfigOptions(command);
+  addViewOnlyOptions(command);
   addOutputOptions(command, {});
   command.action(async () => {
+    if (isViewConfig(command)) return planView(command, cli);
     const config = configFromOptions(command, cli);
     const { planRun } = await import('../../runner/plan.ts');
     const adapter = await createAdapter(config);

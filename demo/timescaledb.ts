@@ -18,19 +18,19 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { describeUrl, serverConnectionString } from '../../adapters/timescaledb/connection.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../../adapters/timescaledb/sql/quote.ts';
-import { generatePypiParquet, PYPI_PG_COLUMNS, type GeneratedFile } from '../../fixtures/pypi.ts';
-import { uploadDirectory } from '../../fixtures/upload.ts';
-import { createAdapter } from '../adapter/registry.ts';
-import { formatCount, formatSeconds } from '../cli/format.ts';
-import { formatReport, reportJson } from '../cli/report.ts';
-import { loadConfig } from '../config/load.ts';
-import { ConfigError, TargetError } from '../errors.ts';
-import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../local/timescaledb-server.ts';
-import { startLocalS3, type LocalS3Server } from '../local/s3-server.ts';
-import type { EventSink } from '../runner/events.ts';
-import { runBackfill, type RunReport } from '../runner/run.ts';
+import { describeUrl, serverConnectionString } from '../adapters/timescaledb/connection.ts';
+import { qualified, quoteIdent, quoteLiteral } from '../adapters/timescaledb/sql/quote.ts';
+import { generatePypiParquet, PYPI_PG_COLUMNS, type GeneratedFile } from './data/pypi.ts';
+import { uploadDirectory } from './data/upload.ts';
+import { createAdapter } from '../src/adapter/registry.ts';
+import { formatCount, formatSeconds } from '../src/cli/format.ts';
+import { formatReport, reportJson } from '../src/cli/report.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { ConfigError, TargetError } from '../src/errors.ts';
+import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../src/local/timescaledb-server.ts';
+import { startLocalS3, type LocalS3Server } from '../src/local/s3-server.ts';
+import type { EventSink } from '../src/runner/events.ts';
+import { runBackfill, type RunReport } from '../src/runner/run.ts';
 
 export interface TimescaleDemoOptions {
   readonly dir: string;

@@ -7,15 +7,15 @@
  */
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
-import { quoteString } from '../../adapters/clickhouse/sql/quote.ts';
-import { generatePypiParquet, PYPI_STRUCTURE } from '../../fixtures/pypi.ts';
-import { uploadDirectory } from '../../fixtures/upload.ts';
-import { loadConfig } from '../config/load.ts';
-import { startLocalS3 } from '../local/s3-server.ts';
-import { runBackfill, type RunReport } from '../runner/run.ts';
-import type { EventSink } from '../runner/events.ts';
-import { createAdapter } from '../adapter/registry.ts';
+import { ChdbDriver } from '../adapters/clickhouse/drivers/chdb.ts';
+import { quoteString } from '../adapters/clickhouse/sql/quote.ts';
+import { generatePypiParquet, PYPI_STRUCTURE } from './data/pypi.ts';
+import { uploadDirectory } from './data/upload.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { startLocalS3 } from '../src/local/s3-server.ts';
+import { runBackfill, type RunReport } from '../src/runner/run.ts';
+import type { EventSink } from '../src/runner/events.ts';
+import { createAdapter } from '../src/adapter/registry.ts';
 
 export interface DemoOptions {
   readonly dir: string;
@@ -35,6 +35,19 @@ export interface DemoResult {
 }
 
 const BUCKET = 'datasets-documentation';
+
+/** The guide's live setup: `pypi`, its `pypi_downloads` SummingMergeTree and `pypi_downloads_mv`. */
+export async function createGuideTables(driver: Pick<ChdbDriver, 'command'>): Promise<void> {
+  await driver.command(
+    `CREATE TABLE pypi (${PYPI_STRUCTURE}) ENGINE = MergeTree ORDER BY (project, timestamp)`,
+  );
+  await driver.command(
+    'CREATE TABLE pypi_downloads (project String, count Int64) ENGINE = SummingMergeTree ORDER BY project',
+  );
+  await driver.command(
+    'CREATE MATERIALIZED VIEW pypi_downloads_mv TO pypi_downloads AS SELECT project, count() AS count FROM pypi GROUP BY project',
+  );
+}
 const PREFIX = 'pypi/2024-12-17/1734393600-000000000';
 
 export async function clickhouseDemo(options: DemoOptions): Promise<DemoResult> {
@@ -62,16 +75,7 @@ export async function clickhouseDemo(options: DemoOptions): Promise<DemoResult> 
       `wrote ${generated.files.length} Parquet files (${generated.totalRows} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
 
-    // The guide's live setup.
-    await driver.command(
-      `CREATE TABLE pypi (${PYPI_STRUCTURE}) ENGINE = MergeTree ORDER BY (project, timestamp)`,
-    );
-    await driver.command(
-      'CREATE TABLE pypi_downloads (project String, count Int64) ENGINE = SummingMergeTree ORDER BY project',
-    );
-    await driver.command(
-      'CREATE MATERIALIZED VIEW pypi_downloads_mv TO pypi_downloads AS SELECT project, count() AS count FROM pypi GROUP BY project',
-    );
+    await createGuideTables(driver);
     const liveUrl = `${s3.endpoint}/${BUCKET}/${PREFIX}{000..100}.parquet`;
     await driver.command(
       `INSERT INTO pypi SELECT * FROM s3(${quoteString(liveUrl)}, ${quoteString(s3.accessKeyId)}, ${quoteString(s3.secretAccessKey)}, 'Parquet')`,
