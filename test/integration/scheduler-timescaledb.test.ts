@@ -371,12 +371,12 @@ describe('the scheduler on TimescaleDB', () => {
     await createLive(sql, 'joint');
     const c = config(real.url, 'joint', { workers: 2, targetOptions: { strategy: 'decompress' } });
     // Both slowed down (each batch waits after its first rows) so that they overlap.
-    const a = startChild({ config: c, killMidBatch: true, slowMs: 1500 });
+    const a = startChild({ config: c, killMidBatch: true, slowMs: 2500 });
     await a.until((e) => e.type === 'worker-started');
     const b = startChild({ config: c, slowMs: 300 });
     const joined = await b.until((e) => e.type === 'run-joined');
     expect(joined.holder).toMatch(/^pid \d+ on /);
-    await b.until((e) => e.type === 'worker-finished');
+    await b.until((e) => e.type === 'worker-started');
     // A dies in the middle of the next batch it loads: its load transaction (and claim) is rolled back.
     a.arm();
     expect((await a.exit).signal, JSON.stringify(a.events.slice(-8))).toBe('SIGKILL');
