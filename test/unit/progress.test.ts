@@ -4,7 +4,13 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../../src/cli/progress.ts';
+import {
+  applyEvent,
+  createProgress,
+  initialProgressState,
+  statusLine,
+  workerLines,
+} from '../../src/cli/progress.ts';
 import { formatReport, reportJson } from '../../src/cli/report.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import type { RunReport } from '../../src/runner/run.ts';
@@ -103,6 +109,58 @@ describe('progress on a TTY', () => {
       const live = redraw.split('\n').at(-1) ?? '';
       expect(live.length).toBeLessThan(40);
     }
+  });
+});
+
+describe('progress with several workers and a watermark', () => {
+  it('shows each busy worker’s batch, the batches done and the watermark with what holds it', () => {
+    const state = initialProgressState();
+    const fold = (event: RunEvent, at: number) => applyEvent(state, event, at);
+    fold({ type: 'run-started', runId: 'r1', resumed: false, batches: 5, objects: 5, bytes: 50 * MiB }, 0);
+    fold(
+      {
+        type: 'schedule',
+        workers: 2,
+        reason: 'as configured',
+        mode: 'historical',
+        policy: 'progressive',
+        order: 'time',
+      },
+      0,
+    );
+    fold({ type: 'worker-started', worker: 1, batch: 0, attempt: 1 }, 0);
+    fold({ type: 'worker-started', worker: 2, batch: 1, attempt: 1 }, 500);
+    expect(workerLines(state, 2000)).toEqual(['  worker 1: batch 1, 2.0 s', '  worker 2: batch 2, 1.5 s']);
+    fold({ type: 'worker-finished', worker: 1, batch: 0, rows: 1000, seconds: 2 }, 2000);
+    fold({ type: 'batch-committed', batch: 0, rowsSoFar: 1000, bytesSoFar: 10 * MiB, batchesSoFar: 1 }, 2000);
+    fold(
+      {
+        type: 'watermark-advanced',
+        watermark: '1734426000000000',
+        text: '2024-12-17 09:00:00',
+        prefix: 1,
+        batches: 5,
+        stalledBy: 1,
+      },
+      2000,
+    );
+    fold({ type: 'worker-started', worker: 1, batch: 2, attempt: 2 }, 2000);
+    const line = statusLine(state, 2);
+    expect(line).toContain('batches 1/5');
+    expect(line).toContain('watermark 2024-12-17 09:00:00 (waiting for batch 2)');
+    expect(line.endsWith('2 loading')).toBe(true);
+    expect(workerLines(state, 3000)).toEqual([
+      '  worker 1: batch 3 (attempt 2), 1.0 s',
+      '  worker 2: batch 2, 2.5 s',
+    ]);
+    fold({ type: 'watermark-advanced', watermark: 'all', text: 'all', prefix: 5, batches: 5 }, 9000);
+    expect(statusLine(state, 9)).toContain('watermark: every batch');
+  });
+
+  it('one worker: no worker lines (the status line is as before)', () => {
+    const state = initialProgressState();
+    applyEvent(state, { type: 'worker-started', worker: 1, batch: 0, attempt: 1 }, 0);
+    expect(workerLines(state, 1000)).toEqual([]);
   });
 });
 
