@@ -56,6 +56,23 @@ describe('journal state', () => {
     expect(state.lastSeq).toBe(7);
   });
 
+  it('names the commit an invocation began and did not finish (lanes), and forgets it once committed', () => {
+    const base: [JournalEventKind, Partial<JournalEvent>?][] = [
+      ['run-started'],
+      ['batch-loaded', { batch: 0, data: '{"rows":10,"lane":""}' }],
+      ['batch-loaded', { batch: 1, data: '{"rows":5,"lane":"w2"}' }],
+      ['batch-committing', { batch: 1, data: '{"lane":"w2"}' }],
+    ];
+    const killed = reduceRun(events('r1', '2026-01-01T00:00:00Z', base))!;
+    expect(killed.committing).toBe(1);
+    expect(killed.batches).toEqual(['loaded', 'loaded', 'pending']);
+    expect(killed.batchLanes.get(1)).toBe('w2');
+    const done = reduceRun(
+      events('r1', '2026-01-01T00:00:00Z', [...base, ['batch-committed', { batch: 1 }]]),
+    )!;
+    expect(done.committing).toBeUndefined();
+  });
+
   it('groups interleaved events by run in start order', () => {
     const a = events('a', '2026-01-02T00:00:00Z', [['run-started'], ['run-finished']]);
     const b = events('b', '2026-01-01T00:00:00Z', [['run-started']]);
