@@ -300,8 +300,11 @@ describe('shadowfill CLI', () => {
     const json = await cli(...args, '--new-run', '--json');
     expect(json.code).toBe(1);
     const failed = events(json.stdout).filter((e) => e.type === 'batch-failed');
-    // attempts defaults to 3, but an unknown setting is not retryable: one attempt.
-    expect(failed).toEqual([expect.objectContaining({ attempt: 1, willRetry: false })]);
+    // attempts defaults to 3, but an unknown setting is not retryable: one attempt (per batch in flight: with
+    // `workers: auto` several lanes may have started one).
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) expect(f).toMatchObject({ attempt: 1, willRetry: false });
+    expect(new Set(failed.map((f) => f.batch)).size).toBe(failed.length);
     expect(events(json.stdout).at(-1)).toMatchObject({
       type: 'error',
       code: 'TARGET_MISSING',

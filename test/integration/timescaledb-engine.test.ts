@@ -324,7 +324,9 @@ function engineTests(kind: TimescaleTargetKind): void {
           );
         },
       );
-      expect(killedAt).toMatchObject({ type: 'swap-unit-done', done: 1, total: 3 });
+      // The first of 3 slices (mode historical lists slices as the watermark passes them: `total` is what was
+      // listed then, 1 to 3 depending on how far the loads were).
+      expect(killedAt).toMatchObject({ type: 'swap-unit-done', done: 1 });
       await new Promise((resolve) =>
         child.exitCode !== null || child.signalCode !== null
           ? resolve(undefined)
