@@ -82,6 +82,19 @@ export function formatReport(report: RunReport): string {
     `  loaded ${formatCount(report.rowsLoaded)} rows from ${report.objects} objects (${formatBytes(report.bytes)}) ` +
       `in ${report.batches} batches, ${report.swapUnits} swap units, ${report.retries} retries, ${formatSeconds(report.seconds)}`,
   );
+  if (report.workers !== undefined) {
+    lines.push(
+      `  ${report.workers} worker${report.workers === 1 ? '' : 's'}, mode ${report.mode ?? 'historical'}`,
+    );
+  }
+  if (report.joined) {
+    lines.push(
+      `  joined the run: this process loaded ${report.joined.batches} batches (${formatCount(report.joined.rows)} rows); ` +
+        (report.joined.performedBy
+          ? 'the process it joined performed the rest'
+          : 'it took the run over and finished it'),
+    );
+  }
   lines.push(
     `  throughput ${formatCount(json.throughput.rowsPerSecond)} rows/s, ${formatRate(json.throughput.bytesPerSecond)}`,
   );

@@ -69,6 +69,8 @@ export interface RunState {
   /** Given up (`shadowfill abandon` or `--new-run`): never resumed, its objects dropped. */
   readonly abandoned: boolean;
   readonly abandonedAt: string | undefined;
+  /** The run's shadows were created (`shadows-created`, journaled where other processes can join the run). */
+  readonly shadowsCreated: boolean;
   /** What was verified before the swap began (from `shadow-verified`). */
   readonly shadowChecks: readonly TableVerification[];
   readonly lastSeq: number;
@@ -109,6 +111,7 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
   let abandonedAt: string | undefined;
   let shadowChecks: TableVerification[] = [];
   let failures = 0;
+  let shadowsCreated = false;
   let lastSeq = 0;
   for (const e of events) {
     lastSeq = Math.max(lastSeq, e.seq);
@@ -146,6 +149,9 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
       case 'run-abandoned':
         abandonedAt = e.at;
         break;
+      case 'shadows-created':
+        shadowsCreated = true;
+        break;
       case 'shadow-verified':
         shadowChecks = JSON.parse(e.data || '[]') as TableVerification[];
         break;
@@ -170,6 +176,7 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
     finishedAt,
     abandoned: abandonedAt !== undefined && finishedAt === undefined,
     abandonedAt,
+    shadowsCreated,
     shadowChecks,
     lastSeq,
   };

@@ -22,6 +22,8 @@ export type JournalEventKind =
   | 'run-finished'
   /** data: { error } — the run stopped; it can be resumed */
   | 'run-stopped'
+  /** the run's shadows exist (targets other processes can reach: a process joining the run waits for it) */
+  | 'shadows-created'
   /** data: TableVerification[] — what was verified before the swap began */
   | 'shadow-verified'
   /** data: { reason, host, pid } — the run was given up (`shadowfill abandon`, or `--new-run`); never resumed */

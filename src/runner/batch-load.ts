@@ -113,6 +113,9 @@ export async function loadBatchOnLane(
       // finished the run and dropped the landing) reports the lost lease, its cause.
       const code = (error as ShadowfillError).code;
       if (code === 'INTERRUPTED' || code === 'BATCH_CLAIMED') throw error;
+      // A process that joined the run finds the run's tables gone: the process performing it finished and dropped
+      // them meanwhile (the executor checks the journal), not a failure of the batch.
+      if (!session.lease && code === 'TARGET_MISSING') throw error;
       const lease = session.lease;
       if (lease) {
         await lease.confirm(true).catch((lost: unknown) => {

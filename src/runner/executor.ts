@@ -91,6 +91,8 @@ export class Executor {
   private swapStart = Date.now();
   private swapAnnounced = false;
   private finishedElsewhere = false;
+  /** The run's shadows exist (a joined process waits for the performer's `shadows-created`). */
+  private shadowsReady: boolean;
   /** A commit an earlier invocation began and did not finish: it goes first (the shadow holds part of it). */
   private interruptedCommit: number | undefined;
 
@@ -130,6 +132,7 @@ export class Executor {
     this.swapState = state?.swapState;
     this.swapFinished = state?.swapFinished ?? false;
     this.interruptedCommit = state?.committing;
+    this.shadowsReady = session.lease !== undefined || state?.shadowsCreated === true;
     this.lanes = options.lanes.map((id, i) => ({
       worker: { lane: { id, holder: options.holder }, number: i + 1 },
       opened: false,
@@ -251,6 +254,7 @@ export class Executor {
     let loadsStarted = 0;
     for (const step of decision.start) {
       if (step.kind === 'load-batch') {
+        if (!this.shadowsReady) continue;
         const lane = this.lanes.find((l) => l.loading === undefined && l.holds === undefined);
         if (!lane) continue;
         loadsStarted += 1;
@@ -318,7 +322,14 @@ export class Executor {
 
   private track(step: Promise<void>): void {
     const tracked: Promise<void> = step
-      .catch((error: unknown) => this.stop(error))
+      .catch(async (error: unknown) => {
+        if (!this.performing && (error as ShadowfillError).code === 'TARGET_MISSING') {
+          // Joined: the run's tables are gone — the process performing it finished it and dropped them meanwhile?
+          await this.poll().catch(() => undefined);
+          if (this.finishedElsewhere) return;
+        }
+        this.stop(error);
+      })
       .finally(() => this.inflight.delete(tracked));
     this.inflight.add(tracked);
   }
@@ -680,7 +691,7 @@ export class Executor {
   /** Batches the adapter's claims know better than the journal (a load committed, its journal write lost). */
   private async syncClaims(): Promise<void> {
     const { adapter, run, journal } = this.session;
-    if (!adapter.claimedBatches) return;
+    if (!adapter.claimedBatches || !this.shadowsReady) return;
     const claims = await adapter.claimedBatches(run);
     const now = Date.now();
     for (const [k, claim] of claims) {
@@ -711,8 +722,15 @@ export class Executor {
     const events = await session.adapter.journal.readRun(session.run.runId);
     const state = reduceRun(events);
     if (state) this.merge(state);
-    await this.syncClaims();
-    if (!this.performing && this.options.takeLease && !this.finishedElsewhere) {
+    if (this.finishedElsewhere) return;
+    try {
+      await this.syncClaims();
+    } catch (error) {
+      // The process performing the run finished it and dropped its tables since the journal was read: the next
+      // look at the journal says so.
+      if (this.performing || (error as ShadowfillError).code !== 'TARGET_MISSING') throw error;
+    }
+    if (!this.performing && this.options.takeLease) {
       const lease = await this.options.takeLease();
       if (lease) await this.becomePerformer(lease);
     }
@@ -752,6 +770,7 @@ export class Executor {
       this.chunksVersion += 1;
     }
     if (state.swapFinished) this.swapFinished = true;
+    if (state.shadowsCreated) this.shadowsReady = true;
   }
 
   /** This process joined the run; its holder died and this one took the lease over: it performs the run now. */
@@ -770,6 +789,12 @@ export class Executor {
     const events = await session.adapter.journal.readRun(session.run.runId);
     const state = reduceRun(events);
     if (state) this.merge(state);
+    if (!this.shadowsReady) {
+      // The previous holder died before it made the run's shadows: this process makes them (idempotent).
+      await session.adapter.createShadows(session.run);
+      await session.journal.append('shadows-created');
+      this.shadowsReady = true;
+    }
     if (this.swapState && !this.swapFinished) {
       // What the previous holder paused is resumed; the swap steps pause it again as they need.
       await session.adapter.recover(session.run, this.swapState);

@@ -261,6 +261,9 @@ export async function runBackfill(
         if (entry.kind === 'perform') {
           await step();
           await timed('prepare', () => adapter.createShadows(run));
+          // A process joining the run loads nothing before the shadows exist.
+          if (adapter.capabilities.multiProcess && !state?.shadowsCreated)
+            await journal.append('shadows-created');
           // A resumed run first checks what earlier invocations committed (e.g. a restart of the database may have
           // emptied an UNLOGGED staging table, or merges may have collapsed rows).
           if (state && executor.shadowCheckable && state.batches.some((b) => b === 'committed')) {

@@ -1,6 +1,6 @@
 /**
  * Exactly once on the real TimescaleDB server (2.28, `startTestPostgres({ timescaledb: true })`): two CLI
- * processes of one configuration, a run abandoned with its compression policy left paused, and a corrupt object
+ * processes of one configuration (the second joins the first's run), a run abandoned with its compression policy left paused, and a corrupt object
  * removed mid-run then `--new-run`.
  */
 import { spawn } from 'node:child_process';
@@ -185,7 +185,7 @@ function cli(args: readonly string[]): Cli {
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
 
 describe('two shadowfill processes of one configuration on a real TimescaleDB server', () => {
-  it('the second, started while the first runs, stops at once naming it; no row is duplicated', async () => {
+  it('the second, started while the first runs, joins its run and ends with it; no row is duplicated', async () => {
     await createTable('pair');
     const file = await writeConfig('pair');
     // Hold the first process in its swap (its INSERT into the hypertable waits for this lock), so the second
@@ -203,17 +203,20 @@ describe('two shadowfill processes of one configuration on a real TimescaleDB se
       if (Number(waiting.rows[0]!.n) > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const second = await cli(['run', '--config', file]).done;
+    const second = cli(['run', '--config', file, '--json']);
+    const joined = JSON.parse(await second.line((l) => l.includes('"type":"run-joined"'))) as {
+      holder: string;
+    };
+    expect(joined.holder).toMatch(/^pid \d+ on /);
     await blocker.query('COMMIT');
     await blocker.end();
     const one = await first.done;
     expect(one.code, one.stderr).toBe(0);
-    expect(second.code).toBe(1);
-    const errors = errorLines(second.stderr);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(
-      /^error: public\.pair is being backfilled by another shadowfill process \(pid \d+ on [^,]+, run \w+\) since \d{4}-\d\d-\d\dT[\d:.]+Z, last heartbeat .* — nothing was changed; wait for it to finish/,
-    );
+    const two = await second.done;
+    expect(two.code, two.stderr).toBe(0);
+    // It ends when the first finished the run: the swap was the first's alone.
+    const report = JSON.parse(two.stdout.trim().split('\n').at(-1)!) as { joined?: { performedBy: boolean } };
+    expect(report.joined).toMatchObject({ performedBy: true });
     expect(await tableState('pair')).toEqual({ rows: total(files), scheduled: true, leftovers: [] });
     const third = await cli(['run', '--config', file]).done;
     expect(third.code).toBe(0);
@@ -229,19 +232,22 @@ describe('two shadowfill processes of one configuration on a real TimescaleDB se
         cli(['run', '--config', file]).done,
         cli(['run', '--config', file]).done,
       ]);
+      // Same configuration: the second either finds the run finished, or joins it (then ends when it ends).
       const outcomes = [a, b].map((r) =>
         r.code === 0 && /nothing to do/.test(r.stderr)
           ? 'nothing to do'
-          : r.code === 0
-            ? 'ran'
-            : errorLines(r.stderr).join(' '),
+          : r.code === 0 && /joining run/.test(r.stderr)
+            ? 'joined'
+            : r.code === 0
+              ? 'ran'
+              : errorLines(r.stderr).join(' '),
       );
       expect(
         outcomes.filter((o) => o === 'ran'),
         outcomes.join(' | '),
       ).toHaveLength(1);
       const other = outcomes.find((o) => o !== 'ran')!;
-      expect(other).toMatch(/nothing to do|is being backfilled by another shadowfill process/);
+      expect(other).toMatch(/^(nothing to do|joined)$/);
       // The policy is scheduled again: nobody recorded the other's pause as the prior state.
       expect(await tableState(table)).toEqual({ rows: total(files), scheduled: true, leftovers: [] });
     }
@@ -273,7 +279,7 @@ describe('abandoning a TimescaleDB run', () => {
     expect((crash as Error).message).toContain('killed after');
     const mid = await tableState('paused');
     expect(mid.scheduled).toBe(false);
-    expect(mid.leftovers.length).toBe(2);
+    expect(mid.leftovers.length).toBe(3); // staging, swap-state and claims tables
     expect(mid.rows).toBe(0);
 
     const adapter = createTimescaleAdapter(c);
@@ -281,7 +287,9 @@ describe('abandoning a TimescaleDB run', () => {
     try {
       const report = await abandonRun(c, adapter);
       expect(report.abandoned).toHaveLength(1);
-      expect(report.abandoned[0]!.committedBatches).toBe(files.length);
+      // Mode historical: the swap begins once the first slice is final, while later batches may still load.
+      expect(report.abandoned[0]!.committedBatches).toBeGreaterThan(0);
+      expect(report.abandoned[0]!.committedBatches).toBeLessThanOrEqual(files.length);
     } finally {
       await adapter.close();
     }
@@ -312,7 +320,9 @@ describe('abandoning a TimescaleDB run', () => {
         }),
       );
     }
-    const c = config('removed', { url: 's3://exact/removed/pypi/*/*.parquet' });
+    // mode catchup: nothing is swapped before every batch is loaded, so the run can still be abandoned (in mode
+    // historical the slices before the failing batch may be live already; the advice then is to fix and resume).
+    const c = config('removed', { url: 's3://exact/removed/pypi/*/*.parquet', mode: 'catchup' });
     const error = (await run(c).catch((e: unknown) => e)) as ShadowfillError;
     expect(error.code).toBe('SOURCE_CORRUPT');
     expect(error.message).toContain(key);
