@@ -31,24 +31,25 @@ const adapter = new ClickHouseAdapter(job.config, new ChdbDriver(job.dir));
 let writes = 0;
 const kinds: string[] = [];
 const journal = adapter.journal;
-const die = (point: 'before' | 'after') => {
-  if (job.killAt === writes && job.when === point) process.kill(process.pid, 'SIGKILL');
+// Each write's own number (several lanes may write at once: the counter moves on while a write is under way).
+const die = (point: 'before' | 'after', n: number) => {
+  if (job.killAt === n && job.when === point) process.kill(process.pid, 'SIGKILL');
 };
 const counting: JournalStore = {
   ...journal,
   append: async (event: JournalEvent) => {
-    writes += 1;
+    const n = (writes += 1);
     kinds.push(event.kind);
-    die('before');
+    die('before', n);
     await journal.append(event);
-    die('after');
+    die('after', n);
   },
   appendMany: async (events: readonly JournalEvent[]) => {
-    writes += 1;
+    const n = (writes += 1);
     kinds.push(events.map((e) => e.kind).join('+'));
-    die('before');
+    die('before', n);
     await journal.appendMany!(events);
-    die('after');
+    die('after', n);
   },
 };
 Object.defineProperty(adapter, 'journal', { value: counting });
