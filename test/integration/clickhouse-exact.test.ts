@@ -190,7 +190,8 @@ describe('verification of everything that is swapped', () => {
     await s.createGuideTables('vlanding');
     let tampered = false;
     const events: RunEvent[] = [];
-    const report = await runWith(s.config('vlanding', { attempts: 2 }), {
+    // One worker: the tampered landing below is the default lane's, the one batch 2 is verified in.
+    const report = await runWith(s.config('vlanding', { attempts: 2, workers: 1 }), {
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'batch-loaded' && e.batch === 1 && !tampered) {
