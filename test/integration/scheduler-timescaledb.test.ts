@@ -370,14 +370,16 @@ describe('the scheduler on TimescaleDB', () => {
   it('two processes join one run: the one performing it is SIGKILLed mid-batch, the other finishes it exactly', async () => {
     await createLive(sql, 'joint');
     const c = config(real.url, 'joint', { workers: 2, targetOptions: { strategy: 'decompress' } });
-    // Both slowed down (each batch waits after its first rows) so that they overlap.
-    const a = startChild({ config: c, killMidBatch: true, slowMs: 2500 });
-    await a.until((e) => e.type === 'worker-started');
+    // A loads two batches, then its next loads wait in the middle of their batch (claims held) until it is killed.
+    const a = startChild({ config: c, killMidBatch: true, holdAfter: 2 });
+    await a.until((e) => e.type === 'batch-verified');
     const b = startChild({ config: c, slowMs: 300 });
     const joined = await b.until((e) => e.type === 'run-joined');
     expect(joined.holder).toMatch(/^pid \d+ on /);
+    // B loads batches beside A (A holds the claims of the two it is loading). B's loads may wait for A's swap to
+    // index the staging table, which waits for A's held loads: B need only have started one.
     await b.until((e) => e.type === 'worker-started');
-    // A dies in the middle of the next batch it loads: its load transaction (and claim) is rolled back.
+    // A dies in the middle of the batches it loads: their load transactions (and claims) are rolled back.
     a.arm();
     expect((await a.exit).signal, JSON.stringify(a.events.slice(-8))).toBe('SIGKILL');
     expect(a.events.some((e) => e.type === 'killed-mid-batch')).toBe(true);
@@ -427,6 +429,7 @@ function startChild(job: {
   config: BackfillConfig;
   killAtEvent?: number;
   killMidBatch?: boolean;
+  holdAfter?: number;
   slowMs?: number;
 }): Child {
   const child = spawn(

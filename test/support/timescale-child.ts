@@ -5,9 +5,11 @@
  * - `killAtEvent: N`: right when the run emits its N-th event;
  * - `killMidBatch`: once armed (any line on stdin), in the middle of the next batch a worker loads — after the
  *   batch's first rows went into its load transaction;
+ * - `holdAfter: N` (with `killMidBatch`): the loads after the first N wait in the middle of their batch until armed,
+ *   then die there — so the process surely still runs (holding those batches' claims) when another one joins;
  * - `slowMs`: every batch's load waits this long after its first rows (so another process can join meanwhile).
  *
- *   node --import tsx test/support/timescale-child.ts '<json: { config, killAtEvent?, killMidBatch?, slowMs? }>'
+ *   node --import tsx test/support/timescale-child.ts '<json: { config, killAtEvent?, killMidBatch?, holdAfter?, slowMs? }>'
  */
 import { createInterface } from 'node:readline';
 import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
@@ -19,24 +21,30 @@ interface Job {
   readonly config: BackfillConfig;
   readonly killAtEvent?: number;
   readonly killMidBatch?: boolean;
+  readonly holdAfter?: number;
   readonly slowMs?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const die = () => process.kill(process.pid, 'SIGKILL');
 let armed = false;
+let arm: () => void = () => undefined;
+const whenArmed = new Promise<void>((resolve) => (arm = resolve));
 if (job.killMidBatch) {
   createInterface({ input: process.stdin }).on('line', () => {
     armed = true;
+    arm();
   });
 }
 
-async function* watched<T>(input: AsyncIterable<T>): AsyncIterable<T> {
+let loads = 0;
+async function* watched<T>(input: AsyncIterable<T>, nth: number): AsyncIterable<T> {
   let first = true;
   for await (const item of input) {
     yield item;
     if (!first) continue;
     first = false;
+    if (!armed && job.holdAfter !== undefined && nth > job.holdAfter) await whenArmed;
     if (armed) {
       process.stdout.write(`${JSON.stringify({ type: 'killed-mid-batch' })}\n`);
       die();
@@ -54,7 +62,7 @@ const wrapped = new Proxy(adapter, {
           target,
           run,
           batch,
-          watched(input),
+          watched(input, (loads += 1)),
           ...rest,
         );
     }
