@@ -258,7 +258,7 @@ class TimescaleAdapter implements TargetAdapter {
     return measureAll(this.db, await this.hypertable(), scope);
   }
 
-  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
+  async planStatements(run: RunContext, batches: readonly BatchSpec[]): Promise<readonly PlannedStatement[]> {
     if (!this.described) {
       throw new TargetError(
         'TARGET_QUERY_FAILED',

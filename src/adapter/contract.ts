@@ -275,11 +275,19 @@ export interface ClaimedBatch {
   readonly held: boolean;
 }
 
-/** A statement the adapter would run, for `shadowfill plan`. */
+/**
+ * A statement the adapter would run, for `shadowfill plan`: `sql` is the text the run sends, built by the same
+ * statements module; values the run binds separately (`$1`, `{partition_id:String}`) are in `params`.
+ */
 export interface PlannedStatement {
   readonly phase: 'validate' | 'prepare' | 'load' | 'verify' | 'commit' | 'swap' | 'cleanup';
   readonly title: string;
   readonly sql: string;
+  /**
+   * Bound parameters of `sql`, by placeholder (`$1`, `partition_id`): the value, or — where it is only known
+   * while the run goes (a partition the batch produced) — the statement of the plan that yields it.
+   */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -369,8 +377,8 @@ export interface TargetAdapter {
    */
   probeSource?(probe: SourceProbe): Promise<readonly string[]>;
 
-  /** Every statement of the run, in order, without running any. */
-  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[];
+  /** Every statement of the run, in order, without running any (read-only lookups allowed, e.g. DESCRIBE). */
+  planStatements(run: RunContext, batches: readonly BatchSpec[]): Promise<readonly PlannedStatement[]>;
 
   /** Anything a crashed earlier invocation left half-done outside the shadows (e.g. a paused policy). */
   recover(run: RunContext, swapState: SwapState | undefined): Promise<void>;
