@@ -17,9 +17,7 @@ import type {
   BatchSpec,
   LoadAttempt,
   LoadResult,
-  ObjectBytes,
   PlannedStatement,
-  RowChunk,
   RunContext,
   SourceProbe,
   SwapState,
@@ -30,6 +28,7 @@ import type {
   TargetCapabilities,
   TargetDescription,
   TargetTable,
+  BatchInput,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import {
@@ -266,13 +265,18 @@ export class ClickHouseAdapter implements TargetAdapter {
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    input: BatchInput,
     attempt?: LoadAttempt,
   ): Promise<LoadResult> {
+    if (input.kind !== 'parquet-bytes') {
+      throw new ShadowfillError(
+        'TARGET_UNSUPPORTED',
+        `the ClickHouse adapter takes Parquet bytes, not ${input.kind} (a defect if this appears)`,
+      );
+    }
     const landing = this.landing(this.live, run);
     const driver = this.laneDriver(run);
-    for await (const item of input as AsyncIterable<ObjectBytes | RowChunk>) {
-      if (!('body' in item)) throw new Error('the ClickHouse adapter takes Parquet bytes, not decoded rows');
+    for await (const item of input.objects) {
       try {
         await this.exec(
           () =>

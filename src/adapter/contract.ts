@@ -236,6 +236,15 @@ export interface EncodedPiece {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * What the engine hands `loadBatchFromStream`, one kind per `streamInput`: the adapter switches on `kind`
+ * (no casts). An `encoded` adapter also receives `rows` when its `encoderFor` gives no encoder for the batch.
+ */
+export type BatchInput =
+  | { readonly kind: 'parquet-bytes'; readonly objects: AsyncIterable<ObjectBytes> }
+  | { readonly kind: 'rows'; readonly chunks: AsyncIterable<RowChunk> }
+  | { readonly kind: 'encoded'; readonly pieces: AsyncIterable<EncodedPiece> };
+
 export interface LoadResult {
   /** Rows written into the landing table for the source table (not counting view targets). */
   readonly rowsWritten: number;
@@ -406,11 +415,11 @@ export interface TargetAdapter {
    * must come as `rows` (e.g. a server without COPY).
    */
   encoderFor?(run: RunContext, batch: BatchSpec): Promise<EncoderSpec | undefined>;
-  /** The engine streams the batch's objects (bytes, rows or encoded pieces, per `streamInput`). */
+  /** The engine streams the batch's objects: bytes, rows or encoded pieces, as `streamInput` says (`BatchInput`). */
   loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+    input: BatchInput,
     attempt?: LoadAttempt,
   ): Promise<LoadResult>;
   /** Only when `countsSourceRows`: rows the batch selects from the source (after the filter). */

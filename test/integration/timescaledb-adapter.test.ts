@@ -195,7 +195,7 @@ function adapterTests(kind: TimescaleTargetKind): void {
   ) {
     const batch = { index, objects: [] };
     await adapter.prepareBatch(run, batch);
-    const result = await adapter.loadBatchFromStream(run, batch, input, attempt);
+    const result = await adapter.loadBatchFromStream(run, batch, { kind: 'rows', chunks: input }, attempt);
     const landed = await adapter.countLandedRows(run, batch);
     await adapter.commitBatch(run, batch);
     return { result, landed };
@@ -597,7 +597,9 @@ function adapterTests(kind: TimescaleTargetKind): void {
       }
       const batch = { index: 0, objects: [] };
       await adapter.prepareBatch(run, batch);
-      await expect(adapter.loadBatchFromStream(run, batch, broken())).rejects.toBeInstanceOf(SourceError);
+      await expect(
+        adapter.loadBatchFromStream(run, batch, { kind: 'rows', chunks: broken() }),
+      ).rejects.toBeInstanceOf(SourceError);
       expect(await adapter.countLandedRows(run, batch)).toBe(0);
       // A value that does not fit names object, column and row group.
       async function* tooBig(): AsyncIterable<RowChunk> {
@@ -613,7 +615,9 @@ function adapterTests(kind: TimescaleTargetKind): void {
           ]),
         };
       }
-      const error = await adapter.loadBatchFromStream(run, batch, tooBig()).catch((e: unknown) => e);
+      const error = await adapter
+        .loadBatchFromStream(run, batch, { kind: 'rows', chunks: tooBig() })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SchemaMismatchError);
       expect((error as Error).message).toBe(
         's3://bucket/big.parquet column "device" row group 7: value 1099511627776 is out of range for integer (column "device" of public.m_source_error) — change the column type or fix those rows in the source',
@@ -632,7 +636,9 @@ function adapterTests(kind: TimescaleTargetKind): void {
           ]),
         };
       }
-      const refused = await adapter.loadBatchFromStream(run, batch, notANumber()).catch((e: unknown) => e);
+      const refused = await adapter
+        .loadBatchFromStream(run, batch, { kind: 'rows', chunks: notANumber() })
+        .catch((e: unknown) => e);
       expect((refused as Error).message).toBe(
         's3://bucket/nan.parquet column "v" row group 2: public.m_source_error refused a value: invalid input syntax for type double precision: "twelve" — change the column type or fix those rows in the source',
       );
