@@ -456,7 +456,7 @@ async function measure(
   for (let round = 1; round <= plan.rounds; round++) {
     // Alternate the order (round 2 runs the sides backwards) so that no side always runs first or last.
     for (const side of round % 2 === 1 ? plan.sides : [...plan.sides].reverse()) {
-      const name = `pypi_${side}_${round}`;
+      const name = `pypi_${side.replace(/\W/g, '_')}_${round}`;
       const setup = await timed(() => prepareHypertable(sql, name));
       await sql.query('CHECKPOINT');
       let outcome: Outcome;
