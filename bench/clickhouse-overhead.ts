@@ -6,6 +6,7 @@
  * databases; the summary is the median ratio. Then the swap step alone for 100 daily partitions.
  * Target: engine ≤ 1.05× hand-written; swap of 100 partitions ≤ 1 s.
  */
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseAdapter } from '../adapters/clickhouse/adapter.ts';
 import { ChdbDriver } from '../adapters/clickhouse/drivers/chdb.ts';
@@ -90,8 +91,10 @@ function engineConfig(
   bucket: string,
   pattern: string,
   files: number,
+  workers: number | 'auto' = 'auto',
 ): BackfillConfig {
   return {
+    workers,
     target: {
       kind: 'clickhouse',
       url: `embedded:${chDir}`,
@@ -173,8 +176,9 @@ async function main(): Promise<void> {
     const hand: number[] = [];
     const eng: number[] = [];
     const engBatched: number[] = [];
+    const lanes = { 1: [] as number[], 4: [] as number[] };
     for (let r = 0; r < REPEATS; r += 1) {
-      for (const side of ['hand', 'engine', 'engine-batched'] as const) {
+      for (const side of ['hand', 'engine', 'engine-batched', 'engine-w1', 'engine-w4'] as const) {
         const db = `${side.replace('-', '_')}_${r}`;
         await createGuideTables(driver, db);
         await driver.command(`INSERT INTO ${q(db)}.pypi SELECT * FROM ${s3Call(s3, 'overhead', live)}`);
@@ -183,6 +187,12 @@ async function main(): Promise<void> {
           const h = await handWritten(driver, s3, db, 'overhead', pattern);
           hand.push(h.seconds);
           line = `hand-written ${h.seconds.toFixed(2)} s (MOVE PARTITION × ${h.partitions} + view target: ${h.swapSeconds.toFixed(3)} s)`;
+        } else if (side === 'engine-w1' || side === 'engine-w4') {
+          // One object per batch (40 batches): workers 1 vs 4 lanes loading at once.
+          const n = side === 'engine-w1' ? 1 : 4;
+          const e = await engine(chDir, engineConfig(s3, chDir, db, 'overhead', pattern, 1, n));
+          lanes[n].push(e.seconds);
+          line = `engine, ${e.report.batches} batches of 1 object, workers ${n}: ${e.seconds.toFixed(2)} s (swap ${e.swapSeconds.toFixed(3)} s)`;
         } else {
           const files = side === 'engine' ? 1000 : 10;
           const e = await engine(chDir, engineConfig(s3, chDir, db, 'overhead', pattern, files));
@@ -208,6 +218,11 @@ async function main(): Promise<void> {
     const eb = median(engBatched);
     detail(
       `median hand-written ${h.toFixed(2)} s, engine in one batch ${e.toFixed(2)} s, engine in batches of 10 files ${eb.toFixed(2)} s (${(eb / h).toFixed(2)} ×)`,
+    );
+    const w1 = median(lanes[1]);
+    const w4 = median(lanes[4]);
+    detail(
+      `median with 40 batches of 1 object: workers 1 ${w1.toFixed(2)} s, workers 4 ${w4.toFixed(2)} s (${(w1 / w4).toFixed(2)} × faster; ${cpus().length} cores)`,
     );
     detail(
       `engine throughput ${Math.round(backfillRows / e).toLocaleString('en-US')} rows/s, hand-written ${Math.round(backfillRows / h).toLocaleString('en-US')} rows/s`,
@@ -241,6 +256,13 @@ async function main(): Promise<void> {
       's',
       es.swapSeconds / hs.swapSeconds,
       `target ≤ 1 s: ${es.swapSeconds <= 1 ? 'met' : 'NOT met'}`,
+    );
+    summary(
+      'clickhouse-overhead/workers',
+      w4,
+      's',
+      w4 / w1,
+      `40 batches of 1 object, workers 4 vs workers 1 (${w1.toFixed(2)} s)`,
     );
     summary(
       'clickhouse-overhead',

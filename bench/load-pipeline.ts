@@ -338,7 +338,10 @@ async function main(): Promise<void> {
             result = await measured(() => psqlCopy(server.url, fixture.csv));
           } else if (side === 'today') {
             result = await measured(() =>
-              fixture.staging.load(0, streamRows(clients[0]!, fixture.objects, COLUMNS)),
+              fixture.staging.load(0, {
+                kind: 'rows',
+                chunks: streamRows(clients[0]!, fixture.objects, COLUMNS),
+              }),
             );
           } else {
             const n = Number(side.split(' ')[1]);

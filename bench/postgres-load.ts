@@ -157,7 +157,7 @@ async function embeddedLine(root: string, client: S3Client, fixture: Fixture): P
     const staging = await createPgStaging(db, 'public', 'pypi', 'timestamp', fixture.source, 'emb', 'insert');
     const objects = fixture.objects.slice(0, 1);
     const rows = ROWS_PER_FILE;
-    const load = await timed(() => staging.load(0, streamRows(client, objects)));
+    const load = await timed(() => staging.load(0, { kind: 'rows', chunks: streamRows(client, objects) }));
     if (load.value.rowsWritten !== rows)
       throw new Error(`the embedded load wrote ${load.value.rowsWritten} rows`);
     detail(
@@ -332,7 +332,9 @@ async function main(): Promise<void> {
           if (side === 'psql') {
             result = await measured(() => psqlCopy(server.url, fixture.psqlTable, fixture.csv));
           } else if (side === 'rows') {
-            result = await measured(() => fixture.lanes[0]!.load(0, streamRows(client, fixture.objects)));
+            result = await measured(() =>
+              fixture.lanes[0]!.load(0, { kind: 'rows', chunks: streamRows(client, fixture.objects) }),
+            );
           } else {
             const n = Number(side.split(' ')[1]);
             const pool = pools.get(n);
@@ -340,9 +342,9 @@ async function main(): Promise<void> {
               const written = await Promise.all(
                 split(fixture.objects, n).map((objects, lane) => {
                   const staging = fixture.lanes[lane]!;
-                  return staging.load(
-                    lane,
-                    encodedBatch({
+                  return staging.load(lane, {
+                    kind: 'encoded',
+                    pieces: encodedBatch({
                       pool,
                       client,
                       location: fixture.location,
@@ -351,7 +353,7 @@ async function main(): Promise<void> {
                       filter: undefined,
                       encoder: copyEncoderSpec(copyEncoderOptions(staging.mapping, lane, 'public.pypi')),
                     }),
-                  );
+                  });
                 }),
               );
               const total = written.reduce((a, b) => a + b.rowsWritten, 0);

@@ -238,10 +238,9 @@ function encodedLoad(adapter: TargetAdapter, pool: DecodePool): TargetAdapter {
             .filter((n) => run.sourceColumns.some((c) => c.name === n));
           const client = createS3Client(run.store);
           try {
-            return await target.loadBatchFromStream(
-              run,
-              batch,
-              encodedBatch({
+            return await target.loadBatchFromStream(run, batch, {
+              kind: 'encoded',
+              pieces: encodedBatch({
                 pool,
                 client,
                 location: run.store,
@@ -250,7 +249,7 @@ function encodedLoad(adapter: TargetAdapter, pool: DecodePool): TargetAdapter {
                 filter: run.filter,
                 encoder: spec,
               }),
-            );
+            });
           } finally {
             client.destroy();
           }
@@ -420,8 +419,8 @@ async function embeddedTarget(dir: string, s3: LocalS3Server): Promise<Target> {
   await sql.query(tableSql('rows'));
   const live = await createPgStaging(staging, 'public', 'rows', 'timestamp', source, 'live', 'insert');
   const back = await createPgStaging(staging, 'public', 'rows', 'timestamp', source, 'back', 'insert');
-  await live.load(0, rowsOf(s3, 'live-embedded'));
-  const backLoad = await timed(() => back.load(0, rowsOf(s3, 'back-embedded')));
+  await live.load(0, { kind: 'rows', chunks: rowsOf(s3, 'live-embedded') });
+  const backLoad = await timed(() => back.load(0, { kind: 'rows', chunks: rowsOf(s3, 'back-embedded') }));
   await sql.query(`ALTER TABLE "${live.staging}" RENAME TO live_rows`);
   await sql.query(`ALTER TABLE "${back.staging}" RENAME TO backfill_rows`);
   await staging.close();
@@ -457,7 +456,7 @@ async function measure(
   for (let round = 1; round <= plan.rounds; round++) {
     // Alternate the order (round 2 runs the sides backwards) so that no side always runs first or last.
     for (const side of round % 2 === 1 ? plan.sides : [...plan.sides].reverse()) {
-      const name = `pypi_${side}_${round}`;
+      const name = `pypi_${side.replace(/\W/g, '_')}_${round}`;
       const setup = await timed(() => prepareHypertable(sql, name));
       await sql.query('CHECKPOINT');
       let outcome: Outcome;

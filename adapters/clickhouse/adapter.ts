@@ -17,9 +17,7 @@ import type {
   BatchSpec,
   LoadAttempt,
   LoadResult,
-  ObjectBytes,
   PlannedStatement,
-  RowChunk,
   RunContext,
   SourceProbe,
   SwapState,
@@ -30,6 +28,7 @@ import type {
   TargetCapabilities,
   TargetDescription,
   TargetTable,
+  BatchInput,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import {
@@ -42,7 +41,14 @@ import {
 import type { LeaseStore } from '../../src/journal/lease.ts';
 import type { JournalStore } from '../../src/journal/types.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
-import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from './driver.ts';
+import {
+  ClickHouseError,
+  unbind,
+  type ClickHouseDriver,
+  type ClickHouseSettings,
+  type Statement,
+} from './driver.ts';
+import { movePlan } from './sql/move-plan.ts';
 import { toTargetError } from './errors.ts';
 import { describeClickHouse, type ClickHouseDescription } from './introspect.ts';
 import { clickHouseJournal } from './journal.ts';
@@ -172,9 +178,11 @@ export class ClickHouseAdapter implements TargetAdapter {
     return out;
   }
 
-  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
+  async planStatements(run: RunContext, batches: readonly BatchSpec[]): Promise<readonly PlannedStatement[]> {
     const d = this.descFor(run);
     const out: PlannedStatement[] = [];
+    // The view-target checks of a batch, as verifyViewTargets runs them over the landings.
+    const landingChecks = await this.views.planned(run, d, (t) => this.landing(t, run));
     for (const t of this.tables(d)) {
       out.push({
         phase: 'prepare',
@@ -201,27 +209,15 @@ export class ClickHouseAdapter implements TargetAdapter {
       out.push({ phase: 'load', title, sql: this.insertSql(run, b, true) });
       out.push({ phase: 'verify', title, sql: sql.countFromS3(this.s3Source(run, b, true), run.filter) });
       out.push({ phase: 'verify', title, sql: sql.count(this.landing(this.live, run)) });
-      if (d.viewInfos.length > 0) {
-        out.push({
-          phase: 'verify',
-          title: `${title}: every view target's landing against its views recomputed over the landing (see README)`,
-          sql: '-- fingerprint queries per view target',
-        });
+      for (const check of landingChecks) {
+        out.push({ phase: 'verify', title: `${title}: ${check.title}`, sql: check.sql });
       }
       for (const t of this.tables(d)) {
-        out.push({
-          phase: 'commit',
-          title: `${title}: for each partition of ${this.landing(t, run).table}`,
-          sql: sql.movePartition(this.landing(t, run), '<partition_id>', this.shadow(t, run)),
-        });
+        out.push(...movePlan<PlannedStatement>('commit', title, this.landing(t, run), this.shadow(t, run)));
       }
     }
     for (const t of this.tables(d)) {
-      out.push({
-        phase: 'swap',
-        title: `for each partition of ${this.shadow(t, run).table}`,
-        sql: sql.movePartition(this.shadow(t, run), '<partition_id>', t),
-      });
+      out.push(...movePlan<PlannedStatement>('swap', `swap ${refKey(t)}`, this.shadow(t, run), t));
     }
     for (const v of d.viewInfos) {
       out.push({ phase: 'cleanup', title: 'drop shadow view', sql: sql.dropView(this.shadowView(v, run)) });
@@ -269,13 +265,18 @@ export class ClickHouseAdapter implements TargetAdapter {
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk>,
+    input: BatchInput,
     attempt?: LoadAttempt,
   ): Promise<LoadResult> {
+    if (input.kind !== 'parquet-bytes') {
+      throw new ShadowfillError(
+        'TARGET_UNSUPPORTED',
+        `the ClickHouse adapter takes Parquet bytes, not ${input.kind} (a defect if this appears)`,
+      );
+    }
     const landing = this.landing(this.live, run);
     const driver = this.laneDriver(run);
-    for await (const item of input as AsyncIterable<ObjectBytes | RowChunk>) {
-      if (!('body' in item)) throw new Error('the ClickHouse adapter takes Parquet bytes, not decoded rows');
+    for await (const item of input.objects) {
       try {
         await this.exec(
           () =>
@@ -315,7 +316,7 @@ export class ClickHouseAdapter implements TargetAdapter {
     for (const t of this.tables(this.descFor(run))) {
       const landing = this.landing(t, run);
       for (const p of await this.partitions(landing)) {
-        await this.command(sql.movePartition(landing, p.partition_id, this.shadow(t, run)));
+        await this.command(sql.movePartition(landing, this.shadow(t, run), p.partition_id));
       }
     }
   }
@@ -357,7 +358,7 @@ export class ClickHouseAdapter implements TargetAdapter {
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
     const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
     const live = { database, table };
-    await this.command(sql.movePartition(this.shadow(live, run), partitionId, live));
+    await this.command(sql.movePartition(this.shadow(live, run), live, partitionId));
   }
 
   async finishSwap(): Promise<void> {
@@ -612,8 +613,8 @@ export class ClickHouseAdapter implements TargetAdapter {
     return this.query<PartitionRow>(sql.activePartitions(table));
   }
 
-  private command(statement: string): Promise<void> {
-    return this.exec(() => this.driver.command(statement), firstWords(statement));
+  private command(statement: Statement): Promise<void> {
+    return this.exec(() => this.driver.command(statement), firstWords(unbind(statement).sql));
   }
 
   private query<Row extends Record<string, unknown>>(statement: string): Promise<Row[]> {

@@ -5,13 +5,29 @@
  * Drivers run SQL and map native failures to ClickHouseError; they know nothing about backfills.
  */
 
+/**
+ * A statement with bound parameters: `{name:Type}` placeholders in `sql` (ClickHouse query parameters), their values
+ * in `params`, sent apart from the text (chDB `queryBindAsync`, HTTP `param_<name>`). What `plan` prints is this
+ * same value.
+ */
+export interface BoundStatement {
+  readonly sql: string;
+  readonly params: Readonly<Record<string, string | number>>;
+}
+
+/** A statement as drivers take it: plain SQL text, or SQL with bound parameters. */
+export type Statement = string | BoundStatement;
+
 export interface ClickHouseDriver {
   /** Human description for messages, never containing credentials (e.g. `http://host:8123`, `embedded:/data`). */
   readonly description: string;
   /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
-  command(sql: string, settings?: ClickHouseSettings): Promise<void>;
+  command(statement: Statement, settings?: ClickHouseSettings): Promise<void>;
   /** Runs a query and returns its rows as objects (JSONEachRow; 64-bit integers arrive as strings). */
-  query<Row extends Record<string, unknown>>(sql: string, settings?: ClickHouseSettings): Promise<Row[]>;
+  query<Row extends Record<string, unknown>>(
+    statement: Statement,
+    settings?: ClickHouseSettings,
+  ): Promise<Row[]>;
   /**
    * Runs `INSERT INTO <table> FORMAT <format>` with `body` as the data (e.g. a whole Parquet file's bytes).
    * `table` is already a quoted, qualified identifier.
@@ -29,6 +45,11 @@ export interface ClickHouseDriver {
    * closes only that connection. Absent: the driver's own queries already run in parallel (HTTP).
    */
   fork?(): ClickHouseDriver;
+}
+
+/** The SQL text and parameters of a statement. */
+export function unbind(statement: Statement): BoundStatement {
+  return typeof statement === 'string' ? { sql: statement, params: {} } : statement;
 }
 
 export type ClickHouseSettings = Readonly<Record<string, string | number | boolean>>;

@@ -95,14 +95,9 @@ export class ViewTargetVerifier {
         continue;
       }
       const own = tables(plan.ref);
-      const recomputed = recomputedSource(
-        plan.views.map((v) => ({ select: repointSelect(v.select, v.fromRef, tables(v.fromRef)).sql })),
-        plan.columns,
-      );
-      const [mine] = await this.query<Record<string, string>>(
-        fingerprintQuery(plan.shape, qualified(own.database, own.table)),
-      );
-      const [theirs] = await this.query<Record<string, string>>(fingerprintQuery(plan.shape, recomputed));
+      const queries = fingerprints(plan, plan.shape, tables);
+      const [mine] = await this.query<Record<string, string>>(queries.target);
+      const [theirs] = await this.query<Record<string, string>>(queries.recomputed);
       const differences = compare(plan.shape, mine ?? {}, theirs ?? {});
       const what = plan.shape.kind === 'rows' ? 'rows' : 'keys';
       results.push(
@@ -115,6 +110,27 @@ export class ViewTargetVerifier {
       );
     }
     return results;
+  }
+
+  /**
+   * For `plan`: the queries `verify` runs over `tables` (the landings or the shadows), two per reconciled view
+   * target. Planned over the live tables (same columns), as the run's tables do not exist yet.
+   */
+  async planned(
+    run: RunContext,
+    description: ClickHouseDescription,
+    tables: (ref: TableRef) => TableRef,
+  ): Promise<{ title: string; sql: string }[]> {
+    const plans = await this.plansFor(run, description, (ref) => ref);
+    return plans.flatMap((plan) => {
+      const table = refKey(tables(plan.ref));
+      if (!plan.shape) return [{ title: `${table}: ${plan.method}`, sql: '' }];
+      const queries = fingerprints(plan, plan.shape, tables);
+      return [
+        { title: `${table}: ${plan.method} — the target's fingerprint`, sql: queries.target },
+        { title: `${table}: the same fingerprint of its views recomputed`, sql: queries.recomputed },
+      ];
+    });
   }
 
   private async plansFor(
@@ -270,6 +286,23 @@ function valueExpression(
     return { expression: `sum(${col})`, exact: !isFloat(c.type) };
   }
   return undefined;
+}
+
+/** The two fingerprint queries of a target: over the target (`tables` names it) and over its views recomputed. */
+function fingerprints(
+  plan: TargetPlan,
+  shape: ReconcileShape,
+  tables: (ref: TableRef) => TableRef,
+): { target: string; recomputed: string } {
+  const own = tables(plan.ref);
+  const recomputed = recomputedSource(
+    plan.views.map((v) => ({ select: repointSelect(v.select, v.fromRef, tables(v.fromRef)).sql })),
+    plan.columns,
+  );
+  return {
+    target: fingerprintQuery(shape, qualified(own.database, own.table)),
+    recomputed: fingerprintQuery(shape, recomputed),
+  };
 }
 
 /** What differs between the two fingerprints (empty when they match). */

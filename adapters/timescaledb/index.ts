@@ -19,11 +19,8 @@ import type {
   LoadAttempt,
   LoadResult,
   MeasureScope,
-  EncodedPiece,
   EncoderSpec,
-  ObjectBytes,
   PlannedStatement,
-  RowChunk,
   RunContext,
   SwapState,
   SwapUnit,
@@ -31,6 +28,7 @@ import type {
   TargetAdapter,
   TargetCapabilities,
   TargetDescription,
+  BatchInput,
 } from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { BatchClaimedError, ConfigError, ShadowfillError, TargetError } from '../../src/errors.ts';
@@ -52,7 +50,8 @@ import { checkSchema } from './schema-check.ts';
 import { qualified, quoteIdent } from './sql/quote.ts';
 import { chooseConflictIndex, mapColumns, Statements, updateColumns } from './statements.ts';
 import {
-  asTimescaleSwapState,
+  parseTimescaleSwapState,
+  type TimescaleSwapState,
   beginSwap,
   chunkIntervalText,
   chunksToCompress,
@@ -258,7 +257,7 @@ class TimescaleAdapter implements TargetAdapter {
     return measureAll(this.db, await this.hypertable(), scope);
   }
 
-  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[] {
+  async planStatements(run: RunContext, batches: readonly BatchSpec[]): Promise<readonly PlannedStatement[]> {
     if (!this.described) {
       throw new TargetError(
         'TARGET_QUERY_FAILED',
@@ -280,7 +279,7 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async recover(run: RunContext, swapState: SwapState | undefined): Promise<void> {
-    await recover(await this.context(run), asTimescaleSwapState(swapState));
+    await recover(await this.context(run), parseTimescaleSwapState(swapState));
   }
 
   async createShadows(run: RunContext): Promise<void> {
@@ -306,9 +305,15 @@ class TimescaleAdapter implements TargetAdapter {
   async loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+    input: BatchInput,
     attempt?: LoadAttempt,
   ): Promise<LoadResult> {
+    if (input.kind === 'parquet-bytes') {
+      throw new ShadowfillError(
+        'TARGET_UNSUPPORTED',
+        'the TimescaleDB adapter takes decoded rows or encoded pieces, not Parquet bytes (a defect if this appears)',
+      );
+    }
     const { ht, stmts } = await this.context(run);
     const db = this.laneDb(run);
     const what = `batch ${batch.index + 1} in ${stmts.names.claims}`;
@@ -324,7 +329,7 @@ class TimescaleAdapter implements TargetAdapter {
           insertRows: this.options.insertRows,
           tableName: `${ht.schema}.${ht.name}`,
         },
-        input as AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+        input,
         {
           begin: async (tx) => {
             const claim = await tx.query<{ state: string; rows: string | null }>(
@@ -494,7 +499,7 @@ class TimescaleAdapter implements TargetAdapter {
 
   async finishSwap(run: RunContext, state: SwapState): Promise<void> {
     const started = Date.now();
-    const typed = asTimescaleSwapState(state) ?? {};
+    const typed = parseTimescaleSwapState(state);
     const result = await finishSwap(await this.context(run), typed);
     const compressed = [...result.recompressed, ...result.compressedNew];
     compressed.forEach((chunk, i) =>
@@ -506,7 +511,7 @@ class TimescaleAdapter implements TargetAdapter {
         seconds: (Date.now() - started) / 1000,
       }),
     );
-    if (typed.policy)
+    if (typed?.policy)
       run.emit?.({ type: 'policy-resumed', table: this.tableName(), jobs: [typed.policy.jobId] });
   }
 
@@ -520,7 +525,15 @@ class TimescaleAdapter implements TargetAdapter {
 
   /** Resumes a policy the run left paused (per its swap-state table first), then drops its staging and swap-state tables. */
   async abandon(run: RunContext, swapState: SwapState | undefined): Promise<void> {
-    await this.recover(run, swapState);
+    // A journaled state this adapter cannot read must not block giving the run up: the swap-state table
+    // records the paused policy too, and recover() reads it first.
+    let state: TimescaleSwapState | undefined;
+    try {
+      state = parseTimescaleSwapState(swapState);
+    } catch {
+      state = undefined;
+    }
+    await recover(await this.context(run), state);
     await this.dropShadows(run);
   }
 

@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { EncodedPiece, LoadResult, RowChunk } from '../../src/adapter/contract.ts';
+import type { BatchInput, EncodedPiece, LoadResult, RowChunk } from '../../src/adapter/contract.ts';
 import { SchemaMismatchError, ShadowfillError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { toTargetError } from './connection.ts';
@@ -128,33 +128,13 @@ export function copyFormatOf(plan: Pick<LoadPlan, 'mapping'>): CopyFormat {
   );
 }
 
-/** Splits an input into its kind (from its first item) and the same items. */
-async function kindOf(
-  input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
-): Promise<
-  { kind: 'rows'; items: AsyncIterable<RowChunk> } | { kind: 'encoded'; items: AsyncIterable<EncodedPiece> }
-> {
-  const iterator = (input as AsyncIterable<RowChunk | EncodedPiece>)[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  async function* all(): AsyncIterable<RowChunk | EncodedPiece> {
-    try {
-      if (first.done) return;
-      yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    } finally {
-      await iterator.return?.();
-    }
-  }
-  const encoded = !first.done && 'bytes' in first.value && !('columns' in first.value);
-  return encoded
-    ? { kind: 'encoded', items: all() as AsyncIterable<EncodedPiece> }
-    : { kind: 'rows', items: all() as AsyncIterable<RowChunk> };
-}
+/** What this adapter loads: decoded rows, or pieces its own encoder made (never raw Parquet bytes). */
+export type StagingInput = Extract<BatchInput, { kind: 'rows' } | { kind: 'encoded' }>;
 
 export async function loadBatch(
   db: PgConnection,
   plan: LoadPlan,
-  input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+  input: StagingInput,
   hooks: LoadHooks = {},
 ): Promise<LoadResult> {
   const columns = prepare(plan);
@@ -162,8 +142,7 @@ export async function loadBatch(
   const objects = new Map<string, number>();
   const track = (item: { object: { uri: string; size: number } }) =>
     objects.set(item.object.uri, item.object.size);
-  const source = await kindOf(input);
-  if (source.kind === 'encoded' && plan.method !== 'copy') {
+  if (input.kind === 'encoded' && plan.method !== 'copy') {
     throw new ShadowfillError(
       'TARGET_UNSUPPORTED',
       `encoded pieces need COPY, which ${db.description} does not take — the adapter offers no encoder there (a defect if this appears)`,
@@ -173,11 +152,11 @@ export async function loadBatch(
     await client.query('SET LOCAL synchronous_commit = off');
     await hooks.begin?.(client);
     const written =
-      source.kind === 'encoded'
-        ? await copyPieces(client, plan, targets, source.items, track, db.description)
+      input.kind === 'encoded'
+        ? await copyPieces(client, plan, targets, input.pieces, track, db.description)
         : plan.method === 'copy'
-          ? await copyRows(client, plan, columns, targets, source.items, track, db.description)
-          : await insertRows(client, plan, columns, targets, source.items, track, db.description);
+          ? await copyRows(client, plan, columns, targets, input.chunks, track, db.description)
+          : await insertRows(client, plan, columns, targets, input.chunks, track, db.description);
     await hooks.end?.(client, written);
     return written;
   });

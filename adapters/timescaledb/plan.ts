@@ -49,14 +49,24 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
   const table = `${ht.schema}.${ht.name}`;
   const kind = ht.time.kind;
   const out: PlannedStatement[] = [];
-  const add = (phase: PlannedStatement['phase'], title: string, sql: string) =>
-    out.push({ phase, title, sql });
+  const add = (
+    phase: PlannedStatement['phase'],
+    title: string,
+    sql: string,
+    params?: Readonly<Record<string, string>>,
+  ) => out.push(params ? { phase, title, sql, params } : { phase, title, sql });
+  // Values known only while the run goes, written into the statement as literals (so the planner prunes chunks).
+  const sliceParams = {
+    ':slice_start': 'start of each slice listed by the swap units statement (a literal, for chunk exclusion)',
+    ':slice_end': 'its end',
+    ':committed_batches': 'the committed batches not yet moved',
+  };
 
   add(
     'validate',
-    `introspect ${table}: dimensions, compression settings, policy job, continuous aggregates, unique indexes, chunks`,
-    `SELECT … FROM timescaledb_information.hypertables, timescaledb_information.dimensions, timescaledb_information.hypertable_compression_settings, timescaledb_information.jobs, timescaledb_information.job_stats, timescaledb_information.continuous_aggregates, timescaledb_information.chunks, chunk_compression_stats(${quoteLiteral(qualified(ht.schema, ht.name))}), pg_index` +
-      ` — and from the internal catalog (TimescaleDB ${catalogFor(ht.timescaleVersion).versions}): space slices, partitioning functions, partial-chunk status, rows before compression, bucket widths`,
+    `read-only, already run by plan: introspect ${table} through timescaledb_information (hypertables, dimensions, hypertable_compression_settings, jobs, job_stats, continuous_aggregates, chunks), chunk_compression_stats(${quoteLiteral(qualified(ht.schema, ht.name))}) and pg_index` +
+      `, and the internal catalog of TimescaleDB ${catalogFor(ht.timescaleVersion).versions} (space slices, partitioning functions, partial-chunk status, rows before compression, bucket widths): adapters/timescaledb/introspect.ts`,
+    '',
   );
   add(
     'prepare',
@@ -77,27 +87,36 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     const n = batch.index + 1;
     const objects = `${batch.objects.length} object${batch.objects.length === 1 ? '' : 's'}`;
     const b = String(batch.index);
-    add('load', `batch ${n}: its claim row`, stmts.ensureClaim().replace('$1', b));
+    add('load', `batch ${n}: its claim row`, stmts.ensureClaim(), { $1: b });
     add(
       'load',
       `batch ${n}, in ONE transaction (synchronous_commit off): lock its claim — another session holding it means another worker or process loads it, so this one loads another batch`,
-      stmts.lockClaim().replace('$1', b),
+      stmts.lockClaim(),
+      { $1: b },
     );
-    add('load', `batch ${n}: clear rows of an earlier attempt`, stmts.clearBatch().replace('$1', b));
+    add('load', `batch ${n}: clear rows of an earlier attempt`, stmts.clearBatch(), { $1: b });
     add(
       'load',
       `batch ${n}: ${input.method === 'copy' ? 'COPY' : `INSERT … unnest (${options.insertRows} rows per statement)`} ${objects} into ${stmts.names.staging}`,
-      input.method === 'copy' ? load : load.replace(`$${input.loadColumns.length + 1}`, b),
+      load,
+      input.method === 'copy'
+        ? undefined
+        : {
+            [`$1…$${input.loadColumns.length}`]: `the next ${options.insertRows} rows' values, one array per column`,
+            [`$${input.loadColumns.length + 1}`]: b,
+          },
     );
     add(
       'verify',
       `batch ${n}: staged rows per ${ht.time.column} slice, their sum = the rows the source selects; then the claim says loaded and the transaction commits`,
-      stmts.batchSlices().replace('$1', b),
+      stmts.batchSlices(),
+      { $1: b },
     );
     add(
       'commit',
       `batch ${n}: its claim says committed (rows tagged ${BATCH_COLUMN} = ${batch.index} may move into ${table} from now on)`,
-      stmts.markCommitted().replace('$1', b),
+      stmts.markCommitted(),
+      { $1: b },
     );
   }
 
@@ -118,6 +137,7 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
         'swap',
         `on_conflict: error — per slice, staged keys of unique index ${index.name} (${index.columns.join(', ')}) already in ${table} or staged twice; any found: refuse with the count and one key, before anything changes`,
         stmts.conflictCheckSql(index, ':slice_start', ':slice_end', ':committed_batches'),
+        sliceParams,
       );
     }
   }
@@ -135,7 +155,8 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     add(
       'swap',
       `pause compression policy job ${ht.policy.jobId} (prior state recorded in ${stmts.names.state})`,
-      stmts.pausePolicy().replace('$1', String(ht.policy.jobId)),
+      stmts.pausePolicy(),
+      { $1: String(ht.policy.jobId) },
     );
     add(
       'swap',
@@ -156,9 +177,8 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
       add(
         'swap',
         `decompress chunk ${chunk.schema}.${chunk.name} [${internalText(kind, chunk.start)}, ${internalText(kind, chunk.end)}) if staged rows fall into it${options.strategy === 'auto' ? ' and they exceed ' + options.directMaxFraction * 100 + '% of its rows' : ''}${chunk.uncompressedBytes !== undefined ? ` (${chunk.uncompressedBytes} bytes uncompressed)` : ''}`,
-        stmts
-          .decompressChunk()
-          .replace('$1::regclass', `${quoteLiteral(qualified(chunk.schema, chunk.name))}::regclass`),
+        stmts.decompressChunk(),
+        { $1: quoteLiteral(qualified(chunk.schema, chunk.name)) },
       );
     }
   }
@@ -166,6 +186,7 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     'swap',
     `${input.run.config.mode === 'catchup' ? 'every slice in ONE transaction' : 'per slice behind the watermark, in one transaction'}: move the committed batches' staged rows into ${table}${options.onConflict === 'error' ? '' : ` (on_conflict ${options.onConflict})`}, recording the chunks touched, the batches moved and the rows moved per batch`,
     stmts.moveSliceSql(':slice_start', ':slice_end', ':committed_batches'),
+    sliceParams,
   );
   if (options.progressiveRecompress) {
     add(
@@ -194,7 +215,8 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     add(
       'swap',
       `finish: resume compression policy job ${ht.policy.jobId} to its prior state (also after an error, and by the next run after a crash)`,
-      stmts.resumePolicy().replace('$1', String(ht.policy.jobId)).replace('$2', String(ht.policy.scheduled)),
+      stmts.resumePolicy(),
+      { $1: String(ht.policy.jobId), $2: String(ht.policy.scheduled) },
     );
   }
   for (const agg of [...ht.aggregates].sort((a, b) => a.level - b.level)) {
@@ -202,6 +224,10 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
       'swap',
       `finish: refresh continuous aggregate ${agg.schema}.${agg.name} over the backfilled range`,
       stmts.refreshAggregateSql(agg.schema, agg.name, agg.bucketWidth, ':backfill_min', ':backfill_max'),
+      {
+        ':backfill_min': 'the smallest time the run moved (a literal)',
+        ':backfill_max': 'the largest time the run moved (a literal)',
+      },
     );
   }
   add('cleanup', `drop the staging table`, stmts.dropStaging());

@@ -24,10 +24,11 @@
  * - recover: resume a policy a stopped or killed invocation left paused.
  */
 import type { ChunkToCompress, SwapState, SwapUnit } from '../../src/adapter/contract.ts';
-import { TargetError } from '../../src/errors.ts';
+import { z } from 'zod';
+import { JournalError, TargetError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from './introspect.ts';
-import type { Strategy, TimescaleOptions } from './options.ts';
+import type { TimescaleOptions } from './options.ts';
 import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './policy.ts';
 import type { Statements } from './statements.ts';
 import {
@@ -68,22 +69,41 @@ export interface ChunkPlan {
 }
 
 /** What beginSwap returns (JSON-safe: bigints as text); journaled by the engine and handed back. */
-export interface TimescaleSwapState {
-  readonly adapter: 'timescaledb';
-  readonly strategy: Strategy;
-  readonly policy: PolicyRecord | null;
+/**
+ * What `beginSwap` journals (`swap-began`) and the engine hands back to `finishSwap`, `recover` and `abandon`:
+ * validated by this schema when read back, never cast (the type is the schema's).
+ */
+export const timescaleSwapStateSchema = z.object({
+  adapter: z.literal('timescaledb'),
+  strategy: z.enum(['decompress', 'direct', 'auto']),
+  /** The compression policy as this run found and paused it; null without a policy. */
+  policy: z.object({ jobId: z.number().int(), priorScheduled: z.boolean(), paused: z.boolean() }).nullable(),
   /** When the swap began (the server's clock, ISO 8601): chunks created since were created by the swap. */
-  readonly beganAt: string;
+  beganAt: z.string(),
   /** Internal time range of all staged rows [min, max], or null when nothing was staged. */
-  readonly range: { readonly min: string; readonly max: string } | null;
-  readonly slices: number;
-  readonly rows: number;
-  readonly chunks: readonly {
-    readonly chunk: string;
-    readonly how: 'decompress' | 'direct';
-    readonly bytes: number;
-  }[];
-  readonly decompressBytes: number;
+  range: z.object({ min: z.string(), max: z.string() }).nullable(),
+  slices: z.number(),
+  rows: z.number(),
+  chunks: z.array(z.object({ chunk: z.string(), how: z.enum(['decompress', 'direct']), bytes: z.number() })),
+  decompressBytes: z.number(),
+});
+
+export type TimescaleSwapState = Readonly<z.infer<typeof timescaleSwapStateSchema>>;
+
+/**
+ * The swap state the journal holds for this adapter, validated: undefined when the run journaled none (or an
+ * empty one); a state of another shape fails with what is wrong and what to do.
+ */
+export function parseTimescaleSwapState(state: SwapState | undefined): TimescaleSwapState | undefined {
+  if (state === undefined || Object.keys(state).length === 0) return undefined;
+  const parsed = timescaleSwapStateSchema.safeParse(state);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new JournalError(
+    'JOURNAL_CONFLICT',
+    `the journaled swap state is not this TimescaleDB adapter's (${issue?.path.join('.') || 'state'}: ${issue?.message ?? 'invalid'}) — ` +
+      'a run begun by another shadowfill version: finish it with that version, or give it up with `shadowfill abandon --config <file>`',
+  );
 }
 
 const fmtBytes = (n: number): string => {
@@ -673,7 +693,7 @@ export interface FinishResult {
 
 export async function finishSwap(
   ctx: SwapContext,
-  state: Partial<TimescaleSwapState>,
+  state: TimescaleSwapState | undefined,
 ): Promise<FinishResult> {
   const { db, ht, stmts } = ctx;
   let recompressed: string[] = [];
@@ -684,7 +704,7 @@ export async function finishSwap(
     const policy = ht.compressionEnabled ? await currentPolicy(db, ht) : undefined;
     const listing =
       policy?.compressAfter !== undefined ? stmts.chunksPastCompressAfter(policy.compressAfter) : undefined;
-    if (listing && typeof state.beganAt === 'string') {
+    if (listing && state) {
       const old = await db.query<{ chunk: string }>(
         listing,
         [],
@@ -703,32 +723,24 @@ export async function finishSwap(
       }
     }
   } finally {
-    await resumePolicy(db, ht, stmts, state.policy ?? undefined);
+    await resumePolicy(db, ht, stmts, state?.policy ?? undefined);
   }
   // Over what was moved (in historical mode beginSwap saw only the first batches), else what beginSwap saw.
   const swapped = (await readSwapState(db, ht.schema, stmts.names.state)).swapped;
   const range = swapped
     ? { min: BigInt(swapped.min), max: BigInt(swapped.max) - 1n }
-    : state.range
+    : state?.range
       ? { min: BigInt(state.range.min), max: BigInt(state.range.max) }
       : undefined;
   const refreshed = range ? await refreshAggregates(ctx, range.min, range.max) : [];
   return { recompressed, compressedNew, refreshed };
 }
 
-export async function recover(
-  ctx: SwapContext,
-  state: Partial<TimescaleSwapState> | undefined,
-): Promise<void> {
+export async function recover(ctx: SwapContext, state: TimescaleSwapState | undefined): Promise<void> {
   await resumePolicy(ctx.db, ctx.ht, ctx.stmts, state?.policy ?? undefined);
 }
 
 /** Plan text for the chunk interval, e.g. `1 day`. */
 export function chunkIntervalText(ht: Hypertable): string {
   return intervalText(ht.time.kind, ht.time.interval);
-}
-
-export function asTimescaleSwapState(state: SwapState | undefined): Partial<TimescaleSwapState> | undefined {
-  if (!state || typeof state !== 'object') return undefined;
-  return state as Partial<TimescaleSwapState>;
 }

@@ -7,18 +7,18 @@
  */
 import type { PgConnection } from '../../adapters/timescaledb/connection.ts';
 import { readColumns, type Hypertable } from '../../adapters/timescaledb/introspect.ts';
-import { loadBatch } from '../../adapters/timescaledb/load.ts';
+import { loadBatch, type StagingInput } from '../../adapters/timescaledb/load.ts';
 import { runNames } from '../../adapters/timescaledb/names.ts';
 import { parseTimescaleOptions } from '../../adapters/timescaledb/options.ts';
 import { mapColumns, Statements, type ColumnMapping } from '../../adapters/timescaledb/statements.ts';
-import type { EncodedPiece, LoadResult, RowChunk } from '../../src/adapter/contract.ts';
+import type { LoadResult } from '../../src/adapter/contract.ts';
 import type { SourceColumn } from '../../src/source/types.ts';
 
 export interface PgStaging {
   /** The staging table's name (unqualified, in `schema`). */
   readonly staging: string;
   /** Loads `input` (decoded rows or encoded pieces) as batch `batch` through the adapter's loader (one transaction). */
-  load(batch: number, input: AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>): Promise<LoadResult>;
+  load(batch: number, input: StagingInput): Promise<LoadResult>;
   /** Empties the staging table between rounds. */
   truncate(): Promise<void>;
   /** The adapter's statements and column mapping for this table (for loaders other than `loadBatch`). */

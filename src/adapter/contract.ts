@@ -236,6 +236,15 @@ export interface EncodedPiece {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * What the engine hands `loadBatchFromStream`, one kind per `streamInput`: the adapter switches on `kind`
+ * (no casts). An `encoded` adapter also receives `rows` when its `encoderFor` gives no encoder for the batch.
+ */
+export type BatchInput =
+  | { readonly kind: 'parquet-bytes'; readonly objects: AsyncIterable<ObjectBytes> }
+  | { readonly kind: 'rows'; readonly chunks: AsyncIterable<RowChunk> }
+  | { readonly kind: 'encoded'; readonly pieces: AsyncIterable<EncodedPiece> };
+
 export interface LoadResult {
   /** Rows written into the landing table for the source table (not counting view targets). */
   readonly rowsWritten: number;
@@ -275,11 +284,19 @@ export interface ClaimedBatch {
   readonly held: boolean;
 }
 
-/** A statement the adapter would run, for `shadowfill plan`. */
+/**
+ * A statement the adapter would run, for `shadowfill plan`: `sql` is the text the run sends, built by the same
+ * statements module; values the run binds separately (`$1`, `{partition_id:String}`) are in `params`.
+ */
 export interface PlannedStatement {
   readonly phase: 'validate' | 'prepare' | 'load' | 'verify' | 'commit' | 'swap' | 'cleanup';
   readonly title: string;
   readonly sql: string;
+  /**
+   * Bound parameters of `sql`, by placeholder (`$1`, `partition_id`): the value, or — where it is only known
+   * while the run goes (a partition the batch produced) — the statement of the plan that yields it.
+   */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -369,8 +386,8 @@ export interface TargetAdapter {
    */
   probeSource?(probe: SourceProbe): Promise<readonly string[]>;
 
-  /** Every statement of the run, in order, without running any. */
-  planStatements(run: RunContext, batches: readonly BatchSpec[]): readonly PlannedStatement[];
+  /** Every statement of the run, in order, without running any (read-only lookups allowed, e.g. DESCRIBE). */
+  planStatements(run: RunContext, batches: readonly BatchSpec[]): Promise<readonly PlannedStatement[]>;
 
   /** Anything a crashed earlier invocation left half-done outside the shadows (e.g. a paused policy). */
   recover(run: RunContext, swapState: SwapState | undefined): Promise<void>;
@@ -398,11 +415,11 @@ export interface TargetAdapter {
    * must come as `rows` (e.g. a server without COPY).
    */
   encoderFor?(run: RunContext, batch: BatchSpec): Promise<EncoderSpec | undefined>;
-  /** The engine streams the batch's objects (bytes, rows or encoded pieces, per `streamInput`). */
+  /** The engine streams the batch's objects: bytes, rows or encoded pieces, as `streamInput` says (`BatchInput`). */
   loadBatchFromStream(
     run: RunContext,
     batch: BatchSpec,
-    input: AsyncIterable<ObjectBytes> | AsyncIterable<RowChunk> | AsyncIterable<EncodedPiece>,
+    input: BatchInput,
     attempt?: LoadAttempt,
   ): Promise<LoadResult>;
   /** Only when `countsSourceRows`: rows the batch selects from the source (after the filter). */

@@ -201,6 +201,8 @@ export interface ViewPlannedStatement {
     'validate' | 'create' | 'prepare' | 'window' | 'verify' | 'commit' | 'swap' | 'finish' | 'cleanup';
   readonly title: string;
   readonly sql: string;
+  /** Bound parameters of `sql` by placeholder: the value, or the statement of the plan that yields it. */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 export interface ViewAdapter {

@@ -12,6 +12,7 @@ import type {
   TableMeasurement,
   TableVerification,
 } from '../adapter/contract.ts';
+import { JournalError } from '../errors.ts';
 import type { RunMode } from '../config/types.ts';
 import type { RangeText } from '../scheduler/ranges.ts';
 import type { SourceColumn } from '../source/types.ts';
@@ -135,7 +136,7 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
         failures += 1;
         break;
       case 'swap-began':
-        swapState = JSON.parse(e.data || '{}') as SwapState;
+        swapState = swapStateOf(e.data);
         break;
       case 'swap-unit-done':
         unitsDone.add(e.unit);
@@ -180,4 +181,19 @@ export function reduceRun(unordered: readonly JournalEvent[]): RunState | undefi
     shadowChecks,
     lastSeq,
   };
+}
+
+/**
+ * The swap state a `swap-began` event carries: a JSON object the engine keeps opaque (the adapter validates its
+ * own type from it). Anything else is a damaged journal.
+ */
+function swapStateOf(data: string): SwapState {
+  const value: unknown = JSON.parse(data || '{}');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new JournalError(
+      'JOURNAL_CONFLICT',
+      `a swap-began event of the journal holds ${data}, not an object`,
+    );
+  }
+  return value as SwapState;
 }

@@ -103,7 +103,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
       filter,
       batches,
       sourceRows: source.totalRows,
-      statements: adapter.planStatements(run, batches),
+      statements: await adapter.planStatements(run, batches),
       resumes,
       finished,
       workers,

@@ -376,7 +376,7 @@ async function prepareNewRun(
   const batches = planBatches(objects, config.batch);
   // Every statement of the run can be built (e.g. each shadow view re-points at its landing) before any DDL.
   const context = contextOf(config, location, target, runId, { filter, sourceColumns: source.columns }, emit);
-  adapter.planStatements(context, batches);
+  await adapter.planStatements(context, batches);
   await probeSourceValues(adapter, { target, store: location, objects, columns: source.columns, filter });
   // Only what the run can change: the range the source's footers give (chunk/partition-pruned by the adapter).
   const scope = { ranges: source.ranges };

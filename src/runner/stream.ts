@@ -50,7 +50,7 @@ export async function loadBatchData(
     const r = await adapter.loadBatchFromStream(
       run,
       batch,
-      streamBytes(client, batch),
+      { kind: 'parquet-bytes', objects: streamBytes(client, batch) },
       attempt(() => undefined),
     );
     return { ...r, streamedRows: undefined };
@@ -75,7 +75,7 @@ export async function loadBatchData(
     const r = await adapter.loadBatchFromStream(
       run,
       batch,
-      pieces,
+      { kind: 'encoded', pieces },
       attempt(() => counter.rows),
     );
     return { ...r, streamedRows: r.alreadyLoaded ? undefined : counter.rows };
@@ -83,7 +83,7 @@ export async function loadBatchData(
   const r = await adapter.loadBatchFromStream(
     run,
     batch,
-    streamRows(client, batch, run.filter, columns, counter),
+    { kind: 'rows', chunks: streamRows(client, batch, run.filter, columns, counter) },
     attempt(() => counter.rows),
   );
   return { ...r, streamedRows: r.alreadyLoaded ? undefined : counter.rows };

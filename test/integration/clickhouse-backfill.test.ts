@@ -279,7 +279,21 @@ describe('ClickHouse backfill through shadow tables', () => {
     expect(plan.batches).toHaveLength(3);
     expect(text).toContain('CREATE TABLE IF NOT EXISTS `plan`.`pypi_v2_<run>` AS `plan`.`pypi`');
     expect(text).toContain('CREATE MATERIALIZED VIEW IF NOT EXISTS `plan`.`pypi_downloads_mv_v2_<run>`');
-    expect(text).toContain("MOVE PARTITION ID '<partition_id>' TO TABLE `plan`.`pypi`");
+    // The partition moves: the text the run sends, the partition id bound from the listing before it.
+    const moves = plan.statements.filter((st) => st.sql.includes('MOVE PARTITION'));
+    expect(moves.map((st) => st.sql)).toContain(
+      'ALTER TABLE `plan`.`pypi_v2_<run>` MOVE PARTITION ID {partition_id:String} TO TABLE `plan`.`pypi`',
+    );
+    expect(moves.every((st) => st.params?.partition_id?.startsWith('each partition_id listed by'))).toBe(
+      true,
+    );
+    // The view target's checks per batch: the two fingerprint queries the run compares.
+    expect(
+      plan.statements.filter(
+        (st) => st.phase === 'verify' && st.sql.includes('pypi_downloads_v2_<run>_landing'),
+      ),
+    ).not.toHaveLength(0);
+    expect(text).not.toMatch(/<partition_id>|…|^-- /m);
     expect(text).toContain("'***', '***'");
     expect(text).not.toContain(s.s3.secretAccessKey + "'");
     expect(await shadowTables('plan')).toEqual([]);

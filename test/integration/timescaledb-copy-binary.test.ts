@@ -17,7 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnection, type PgConnection } from '../../adapters/timescaledb/connection.ts';
 import { copyEncoderOptions, copyEncoderSpec } from '../../adapters/timescaledb/copy-encoder.ts';
-import { copyFormatOf } from '../../adapters/timescaledb/load.ts';
+import { copyFormatOf, type StagingInput } from '../../adapters/timescaledb/load.ts';
 import { createPgStaging, type PgStaging } from '../../bench/support/pg-staging.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import type { RowChunk, RowFilter } from '../../src/adapter/contract.ts';
@@ -160,15 +160,22 @@ afterAll(async () => {
 
 const names = () => source.map((c) => c.name);
 
-async function* rows(filter?: RowFilter): AsyncIterable<RowChunk> {
+async function* rowChunks(filter?: RowFilter): AsyncIterable<RowChunk> {
   for (const object of objects) {
     const chunks = readRowChunks(s3AsyncBuffer(client, object), object, { columns: names() });
     yield* filterRowChunks(chunks, filter);
   }
 }
 
-function encoded(batch: number, threads: boolean, filter?: RowFilter, counter?: { rows: number }) {
-  return encodedBatch({
+const rows = (filter?: RowFilter): StagingInput => ({ kind: 'rows', chunks: rowChunks(filter) });
+
+function encoded(
+  batch: number,
+  threads: boolean,
+  filter?: RowFilter,
+  counter?: { rows: number },
+): StagingInput {
+  const pieces = encodedBatch({
     pool: threads ? pool : undefined,
     client,
     location,
@@ -179,6 +186,7 @@ function encoded(batch: number, threads: boolean, filter?: RowFilter, counter?: 
     pieceRows: 3000,
     counter,
   });
+  return { kind: 'encoded', pieces };
 }
 
 /** Rows of batch a that batch b lacks and the other way round, every column compared as text. */
@@ -255,18 +263,24 @@ describe('binary COPY from columnar Parquet, on a real TimescaleDB server', () =
     const failure = async (keep: string, path: 'rows' | 'encoded'): Promise<Error> => {
       const wanted = columns.filter((c) => c.name === keep);
       const narrow = await createPgStaging(db, 'public', 'narrow', 'v', wanted, `narrow_${keep}_${path}`);
-      const input =
+      const input: StagingInput =
         path === 'rows'
-          ? readRowChunks(s3AsyncBuffer(client, object!), object!, { columns: [keep] })
-          : encodedBatch({
-              pool,
-              client,
-              location: narrowLocation,
-              objects: [object!],
-              columns: [keep],
-              filter: undefined,
-              encoder: copyEncoderSpec(copyEncoderOptions(narrow.mapping, 0, 'public.narrow')),
-            });
+          ? {
+              kind: 'rows',
+              chunks: readRowChunks(s3AsyncBuffer(client, object!), object!, { columns: [keep] }),
+            }
+          : {
+              kind: 'encoded',
+              pieces: encodedBatch({
+                pool,
+                client,
+                location: narrowLocation,
+                objects: [object!],
+                columns: [keep],
+                filter: undefined,
+                encoder: copyEncoderSpec(copyEncoderOptions(narrow.mapping, 0, 'public.narrow')),
+              }),
+            };
       const error = await narrow.load(0, input).then(
         () => new Error('loaded'),
         (e: unknown) => e as Error,

@@ -150,6 +150,9 @@ function statementsFor(columns: Hypertable['columns'], runId: string): Statement
   );
 }
 
+/** Rows input of a batch load. */
+const rows = (chunks: AsyncIterable<RowChunk>) => ({ kind: 'rows' as const, chunks });
+
 async function* iterate(...chunks: RowChunk[]): AsyncIterable<RowChunk> {
   yield* chunks;
 }
@@ -173,9 +176,9 @@ describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
     const copied = await loadBatch(
       db,
       plan(0, 'copy'),
-      iterate(chunk('a.parquet', 0, ROWS.slice(0, 2)), chunk('a.parquet', 1, ROWS.slice(2))),
+      rows(iterate(chunk('a.parquet', 0, ROWS.slice(0, 2)), chunk('a.parquet', 1, ROWS.slice(2)))),
     );
-    const inserted = await loadBatch(db, plan(1, 'insert'), iterate(chunk('a.parquet', 0, ROWS)));
+    const inserted = await loadBatch(db, plan(1, 'insert'), rows(iterate(chunk('a.parquet', 0, ROWS))));
     expect(copied).toEqual({ rowsWritten: 3, bytesRead: 10 });
     expect(inserted.rowsWritten).toBe(3);
 
@@ -255,7 +258,7 @@ describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
     const error = await loadBatch(
       db,
       plan,
-      iterate(chunk('ok.parquet', 0, ROWS), chunk('bad.parquet', 3, [ROWS[1]!, bad])),
+      rows(iterate(chunk('ok.parquet', 0, ROWS), chunk('bad.parquet', 3, [ROWS[1]!, bad]))),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaMismatchError);
     expect((error as Error).message).toBe(
@@ -271,9 +274,9 @@ describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
         's3://bucket/next.parquet is not a readable Parquet file: truncated',
       );
     }
-    await expect(loadBatch(db, plan, failing())).rejects.toBeInstanceOf(SourceError);
+    await expect(loadBatch(db, plan, rows(failing()))).rejects.toBeInstanceOf(SourceError);
     expect(await count()).toBe(0); // the COPY was aborted and rolled back; the connection is still usable
-    const ok = await loadBatch(db, plan, iterate(chunk('ok.parquet', 0, ROWS)));
+    const ok = await loadBatch(db, plan, rows(iterate(chunk('ok.parquet', 0, ROWS))));
     expect(ok.rowsWritten).toBe(3);
     expect(await count()).toBe(3);
     await db.query(stmts.dropStaging());

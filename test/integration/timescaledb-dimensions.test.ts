@@ -58,7 +58,7 @@ function dimensionTests(kind: TimescaleTargetKind): void {
     await adapter.createShadows(run);
     const batch = { index: 0, objects: [] };
     await adapter.prepareBatch(run, batch);
-    await adapter.loadBatchFromStream(run, batch, input);
+    await adapter.loadBatchFromStream(run, batch, { kind: 'rows', chunks: input });
     const landed = await adapter.countLandedRows(run, batch);
     await adapter.commitBatch(run, batch);
     const state = await adapter.beginSwap(run);

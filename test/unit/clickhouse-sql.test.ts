@@ -39,15 +39,20 @@ describe('ClickHouse quoting', () => {
 });
 
 describe('MOVE PARTITION statements', () => {
-  it('moves by partition ID, or tuple() for an unpartitioned table', () => {
+  it('move by partition ID, bound as a query parameter (never in the text); `all` for an unpartitioned table', () => {
     const from = { database: 'default', table: 'pypi_v2_r1' };
     const to = { database: 'default', table: 'pypi' };
-    expect(sql.movePartition(from, '20241217', to)).toBe(
-      "ALTER TABLE `default`.`pypi_v2_r1` MOVE PARTITION ID '20241217' TO TABLE `default`.`pypi`",
-    );
-    expect(sql.movePartition(from, 'all', to)).toBe(
-      'ALTER TABLE `default`.`pypi_v2_r1` MOVE PARTITION tuple() TO TABLE `default`.`pypi`',
-    );
+    const text =
+      'ALTER TABLE `default`.`pypi_v2_r1` MOVE PARTITION ID {partition_id:String} TO TABLE `default`.`pypi`';
+    expect(sql.movePartition(from, to, '20241217')).toEqual({
+      sql: text,
+      params: { partition_id: '20241217' },
+    });
+    expect(sql.movePartition(from, to, "x' OR 1")).toEqual({
+      sql: text,
+      params: { partition_id: "x' OR 1" },
+    });
+    expect(sql.movePartition(from, to)).toEqual({ sql: text, params: {} });
   });
 });
 

@@ -30,7 +30,14 @@ import { formatPosition } from '../../../src/addview/position.ts';
 import { ResourceLimitError, ShadowfillError, TargetError } from '../../../src/errors.ts';
 import type { LeaseStore } from '../../../src/journal/lease.ts';
 import type { JournalStore } from '../../../src/journal/types.ts';
-import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
+import {
+  ClickHouseError,
+  unbind,
+  type ClickHouseDriver,
+  type ClickHouseSettings,
+  type Statement,
+} from '../driver.ts';
+import { movePlan } from '../sql/move-plan.ts';
 import { toTargetError } from '../errors.ts';
 import { clickHouseJournal } from '../journal.ts';
 import { clickHouseLeases } from '../lease.ts';
@@ -188,11 +195,9 @@ export class ClickHouseViewAdapter implements ViewAdapter {
         out.push({ phase: 'verify', title, sql: this.expectedSql(run, w, true) });
       }
       for (const t of this.tables(run)) {
-        out.push({
-          phase: 'commit',
-          title: `${title}: each partition of ${this.landing(t, run).table}`,
-          sql: backfillSql.movePartition(this.landing(t, run), '<partition_id>', this.shadow(t, run)),
-        });
+        out.push(
+          ...movePlan<ViewPlannedStatement>('commit', title, this.landing(t, run), this.shadow(t, run)),
+        );
       }
     }
     out.push({
@@ -201,11 +206,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       sql: avSql.aggregates(qualifiedRef(this.shadow(p.to, run)), this.expressions()),
     });
     for (const t of this.tables(run)) {
-      out.push({
-        phase: 'swap',
-        title: `each partition of ${this.shadow(t, run).table}`,
-        sql: backfillSql.movePartition(this.shadow(t, run), '<partition_id>', t),
-      });
+      out.push(...movePlan<ViewPlannedStatement>('swap', `move ${refKey(t)}`, this.shadow(t, run), t));
     }
     out.push({
       phase: 'finish',
@@ -292,7 +293,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     for (const t of this.tables(run)) {
       const landing = this.landing(t, run);
       for (const part of await this.partitions(landing)) {
-        await this.command(backfillSql.movePartition(landing, part.partition_id, this.shadow(t, run)));
+        await this.command(backfillSql.movePartition(landing, this.shadow(t, run), part.partition_id));
       }
     }
   }
@@ -317,7 +318,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   async swapUnit(run: ViewRunContext, unit: SwapUnit): Promise<void> {
     const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
     const live = { database, table };
-    await this.command(backfillSql.movePartition(this.shadow(live, run), partitionId, live));
+    await this.command(backfillSql.movePartition(this.shadow(live, run), live, partitionId));
   }
 
   async finishView(): Promise<void> {
@@ -582,8 +583,8 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     return (await this.tableRow(ref)) !== undefined;
   }
 
-  private command(statement: string): Promise<void> {
-    return this.exec(() => this.driver.command(statement), firstWords(statement));
+  private command(statement: Statement): Promise<void> {
+    return this.exec(() => this.driver.command(statement), firstWords(unbind(statement).sql));
   }
 
   private query<Row extends Record<string, unknown>>(statement: string): Promise<Row[]> {

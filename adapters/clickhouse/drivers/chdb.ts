@@ -14,8 +14,10 @@ import { Session } from 'chdb';
 import {
   ClickHouseError,
   parseClickHouseMessage,
+  unbind,
   type ClickHouseDriver,
   type ClickHouseSettings,
+  type Statement,
 } from '../driver.ts';
 import { quoteString, settingsClause } from '../sql/quote.ts';
 import { TargetError } from '../../../src/errors.ts';
@@ -126,18 +128,21 @@ export class ChdbDriver implements ClickHouseDriver {
     return new ChdbDriver(this.dataDir, { ownSession: new Session(this.dataDir) });
   }
 
-  async command(sql: string, settings?: ClickHouseSettings): Promise<void> {
-    await this.run(sql + settingsClause(settings), 'TSV');
+  async command(statement: Statement, settings?: ClickHouseSettings): Promise<void> {
+    const { sql, params } = unbind(statement);
+    await this.run(sql + settingsClause(settings), 'TSV', params);
   }
 
   async query<Row extends Record<string, unknown>>(
-    sql: string,
+    statement: Statement,
     settings?: ClickHouseSettings,
   ): Promise<Row[]> {
+    const { sql, params } = unbind(statement);
     // Servers from 25.x print 64-bit integers as JSON numbers by default; the contract wants strings.
     const text = await this.run(
       sql + settingsClause({ output_format_json_quote_64bit_integers: 1, ...settings }),
       'JSONEachRow',
+      params,
     );
     return text
       .split('\n')
@@ -172,9 +177,16 @@ export class ChdbDriver implements ClickHouseDriver {
     else releaseSession(this.dataDir);
   }
 
-  private async run(sql: string, format: string): Promise<string> {
+  private async run(
+    sql: string,
+    format: string,
+    params: Readonly<Record<string, string | number>> = {},
+  ): Promise<string> {
     try {
-      const result = await this.session.queryAsync(sql, { format });
+      const result =
+        Object.keys(params).length > 0
+          ? await this.session.queryBindAsync(sql, params, { format })
+          : await this.session.queryAsync(sql, { format });
       return result.text();
     } catch (error) {
       throw toClickHouseError(error);

@@ -17,8 +17,10 @@ import { ConfigError } from '../../../src/errors.ts';
 import {
   ClickHouseError,
   parseClickHouseMessage,
+  unbind,
   type ClickHouseDriver,
   type ClickHouseSettings,
+  type Statement,
 } from '../driver.ts';
 import { clickHouseErrorName } from '../errors.ts';
 
@@ -89,18 +91,25 @@ export class HttpDriver implements ClickHouseDriver {
     });
   }
 
-  async command(sql: string, settings?: ClickHouseSettings): Promise<void> {
+  async command(statement: Statement, settings?: ClickHouseSettings): Promise<void> {
+    const { sql, params } = unbind(statement);
     const clickhouse_settings = this.settings(settings);
-    await this.call(() => this.client.command({ query: sql, clickhouse_settings }));
+    await this.call(() => this.client.command({ query: sql, query_params: params, clickhouse_settings }));
   }
 
   async query<Row extends Record<string, unknown>>(
-    sql: string,
+    statement: Statement,
     settings?: ClickHouseSettings,
   ): Promise<Row[]> {
+    const { sql, params } = unbind(statement);
     const clickhouse_settings = this.settings({ ...QUERY_DEFAULTS, ...settings });
     const text = await this.call(async () => {
-      const result = await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings });
+      const result = await this.client.query({
+        query: sql,
+        query_params: params,
+        format: 'JSONEachRow',
+        clickhouse_settings,
+      });
       return result.text();
     });
     return parseRows<Row>(text);

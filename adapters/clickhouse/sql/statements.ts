@@ -6,6 +6,7 @@ import type { ObjectStoreCredentials, SourceObject } from '../../../src/source/t
 import type { RowFilter } from '../../../src/adapter/contract.ts';
 import type { JournalEvent } from '../../../src/journal/types.ts';
 import { qualified, quoteIdent, quoteString } from './quote.ts';
+import type { BoundStatement } from '../driver.ts';
 import type { TableRef } from '../names.ts';
 
 const q = (ref: TableRef) => qualified(ref.database, ref.table);
@@ -55,10 +56,14 @@ export const sql = {
     `WHERE database = ${quoteString(table.database)} AND table = ${quoteString(table.table)} AND active ` +
     `GROUP BY partition_id ORDER BY partition_id`,
 
-  /** Moves one partition; `partitionId` 'all' (unpartitioned tables) is moved as `tuple()`. */
-  movePartition: (from: TableRef, partitionId: string, to: TableRef) =>
-    `ALTER TABLE ${q(from)} MOVE PARTITION ${partitionId === 'all' ? 'tuple()' : `ID ${quoteString(partitionId)}`} ` +
-    `TO TABLE ${q(to)}`,
+  /**
+   * Moves one partition, its id bound as the query parameter `partition_id` (an unpartitioned table's one
+   * partition has the id `all`). `partitionId` undefined: the statement as `plan` prints it, the id to be bound.
+   */
+  movePartition: (from: TableRef, to: TableRef, partitionId?: string): BoundStatement => ({
+    sql: `ALTER TABLE ${q(from)} MOVE PARTITION ID {partition_id:String} TO TABLE ${q(to)}`,
+    params: partitionId === undefined ? {} : { partition_id: partitionId },
+  }),
 
   count: (table: TableRef) => `SELECT count() AS n FROM ${q(table)}`,
 

@@ -8,6 +8,7 @@
  * configuration, 75 stopped while waiting for the source to pass a window's end (view.cutoff_wait; run again
  * later to resume), 130 interrupted.
  */
+import { formatStatements } from '../statements.ts';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -190,14 +191,7 @@ export async function planView(command: Command, cli: CliContext): Promise<void>
     if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`add-view\` resumes it`);
     else if (plan.finished)
       out.push(`run ${plan.finished} already added this view: \`add-view\` has nothing to do`);
-    let phase = '';
-    for (const s of plan.statements) {
-      if (s.phase !== phase) {
-        phase = s.phase;
-        out.push('', `-- ${phase}`);
-      }
-      out.push(`-- ${s.title}`, s.sql.startsWith('--') ? s.sql : `${s.sql};`);
-    }
+    out.push(...formatStatements(plan.statements));
     cli.stdout.write(`${out.join('\n')}\n`);
   } finally {
     await adapter.close();

@@ -1,4 +1,5 @@
 /** `shadowfill plan`: validate and print every statement; changes nothing. */
+import { formatStatements } from '../statements.ts';
 import type { Command } from 'commander';
 import { createAdapter } from '../../adapter/registry.ts';
 import type { CliContext } from '../context.ts';
@@ -55,14 +56,7 @@ export function registerPlan(program: Command, cli: CliContext): void {
       if (plan.resumes) out.push(`an unfinished run ${plan.resumes} exists: \`run\` resumes it`);
       else if (plan.finished)
         out.push(`run ${plan.finished} already finished: \`run\` needs --new-run to load again`);
-      let phase = '';
-      for (const s of plan.statements) {
-        if (s.phase !== phase) {
-          phase = s.phase;
-          out.push('', `-- ${phase}`);
-        }
-        out.push(`-- ${s.title}`, `${s.sql};`);
-      }
+      out.push(...formatStatements(plan.statements));
       cli.stdout.write(`${out.join('\n')}\n`);
     } finally {
       await adapter.close();
