@@ -516,7 +516,8 @@ export class Executor {
         done: this.unitsDone,
         total: this.unitsDone + this.slices.length,
       });
-      this.slicesVersion += 1;
+      // The swapped unit is off the list; no other unit changes with it, so the units are listed again only
+      // when a batch commits (a listing per unit cost more than the MOVE it follows: 100 partitions 0.34 → 1.7 s).
       this.chunksVersion += 1;
     } finally {
       this.slicesRunning.delete(unit.id);

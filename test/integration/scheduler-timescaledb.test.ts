@@ -395,13 +395,17 @@ describe('the scheduler on TimescaleDB', () => {
     expect(result, JSON.stringify(b.events.slice(-5))).toMatchObject({ ok: true, rowsLoaded: rows(back) });
     expect(result?.joined).toMatchObject({ performedBy: false });
     expect(b.events.some((e) => e.type === 'lease-taken-over')).toBe(true);
-    // Every batch loaded (written and verified) exactly once, by one process or the other. (A worker that finds a
-    // batch's claim loaded by the other process finishes it without writing: worker-finished, no batch-verified.)
+    // Every batch loaded (written and verified) exactly once, by one process or the other: the checksum below says
+    // so for the rows. (A worker that finds a batch's claim loaded by the other process finishes it without
+    // writing: worker-finished, no batch-verified.)
     const loaded = [...a.events, ...b.events]
       .filter((e) => e.type === 'batch-verified')
       .map((e) => Number(e.batch))
       .sort((x, y) => x - y);
-    expect(loaded).toEqual(back.map((_, k) => k));
+    // No batch verified twice. A batch whose load A committed just before its SIGKILL has no batch-verified event
+    // (A died before printing it; B finds its claim loaded and writes nothing): at most A's two lanes' batches.
+    expect(new Set(loaded).size).toBe(loaded.length);
+    expect(loaded.length).toBeGreaterThanOrEqual(back.length - 2);
     const byA = a.events.filter((e) => e.type === 'batch-verified').length;
     expect(byA).toBeGreaterThan(0);
     expect(byA).toBeLessThan(back.length);

@@ -13,7 +13,13 @@
  */
 import { createInterface } from 'node:readline';
 import { createTimescaleAdapter } from '../../adapters/timescaledb/index.ts';
-import type { BatchSpec, RunContext, TargetAdapter } from '../../src/adapter/contract.ts';
+import type {
+  BatchInput,
+  BatchSpec,
+  LoadAttempt,
+  RunContext,
+  TargetAdapter,
+} from '../../src/adapter/contract.ts';
 import type { BackfillConfig } from '../../src/config/types.ts';
 import { runBackfill } from '../../src/runner/run.ts';
 
@@ -53,18 +59,24 @@ async function* watched<T>(input: AsyncIterable<T>, nth: number): AsyncIterable<
   }
 }
 
+/** The batch's input with `watched` around its stream, whatever its kind. */
+function watchedInput(input: BatchInput, nth: number): BatchInput {
+  switch (input.kind) {
+    case 'rows':
+      return { kind: 'rows', chunks: watched(input.chunks, nth) };
+    case 'encoded':
+      return { kind: 'encoded', pieces: watched(input.pieces, nth) };
+    case 'parquet-bytes':
+      return { kind: 'parquet-bytes', objects: watched(input.objects, nth) };
+  }
+}
+
 const adapter = createTimescaleAdapter(job.config);
 const wrapped = new Proxy(adapter, {
   get(target, property) {
     if (property === 'loadBatchFromStream') {
-      return (run: RunContext, batch: BatchSpec, input: AsyncIterable<unknown>, ...rest: unknown[]) =>
-        (target.loadBatchFromStream as (...a: unknown[]) => unknown).call(
-          target,
-          run,
-          batch,
-          watched(input, (loads += 1)),
-          ...rest,
-        );
+      return (run: RunContext, batch: BatchSpec, input: BatchInput, attempt?: LoadAttempt) =>
+        target.loadBatchFromStream(run, batch, watchedInput(input, (loads += 1)), attempt);
     }
     const value = Reflect.get(target, property, target) as unknown;
     return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
