@@ -112,6 +112,9 @@ export const JOB_STOP_TIMEOUT_MS = 60_000;
  * Waits until no background worker runs job `jobId` (its `application_name` in `pg_stat_activity`), checking every
  * 100 ms for up to `timeoutMs`. The embedded server runs no background workers: returns at once there.
  */
+/** How long a paused job must be seen idle before the swap may start. */
+const JOB_IDLE_SETTLE_MS = 500;
+
 export async function waitUntilJobIdle(
   db: Queryable,
   ht: Hypertable,
@@ -119,6 +122,9 @@ export async function waitUntilJobIdle(
   timeoutMs = JOB_STOP_TIMEOUT_MS,
 ): Promise<void> {
   const started = Date.now();
+  // The job scheduler may launch a run it had decided on just before the pause: idle must hold for a while
+  // (a run's backend appears in pg_stat_activity a few ms after its launch), not at one look.
+  let idleSince: number | undefined;
   for (;;) {
     const rows = await db.query<{ running: string }>(
       `SELECT count(*)::text AS running FROM pg_stat_activity a
@@ -127,7 +133,12 @@ export async function waitUntilJobIdle(
       [jobId],
       `checking whether compression policy job ${jobId} of ${ht.schema}.${ht.name} is running`,
     );
-    if (Number(rows[0]?.running ?? 0) === 0) return;
+    if (Number(rows[0]?.running ?? 0) === 0) {
+      idleSince ??= Date.now();
+      if (Date.now() - idleSince >= JOB_IDLE_SETTLE_MS) return;
+    } else {
+      idleSince = undefined;
+    }
     if (Date.now() - started >= timeoutMs) {
       throw new TargetError(
         'TARGET_QUERY_FAILED',
