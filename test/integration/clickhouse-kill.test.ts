@@ -171,6 +171,47 @@ describe('kill -9 at every journal event (ReplacingMergeTree, batch.files: 1)', 
   );
   it('killed right after each journal write', () => everyWrite('after'), 1_200_000);
 
+  /** Kills a 2-lane process at the point `kill` names, runs the command again with 2 lanes, checks the result. */
+  async function killTwoLanes(what: string, kill: Record<string, unknown>): Promise<boolean> {
+    const dir = join(root, `ch2-${(runs += 1)}`);
+    const killed = await child('kill-at-event.ts', [job(dir, kill, 2)]);
+    if (killed.signal !== 'SIGKILL') {
+      expect(parse(killed.stdout), `${what}: the run ended before the kill point`).toMatchObject({
+        ok: true,
+      });
+      return false;
+    }
+    const next = parse((await child('kill-at-event.ts', [job(dir, {}, 2)])).stdout);
+    expect(next, `${what}: ${next.message ?? ''}`).toMatchObject({ ok: true, rowsLoaded: total() });
+    expect(next.values, what).toEqual({ final: String(keys), downloads: String(total()), leftovers: '0' });
+    return true;
+  }
+
+  it('with 2 workers: killed right before each batch-loaded write (the other lane loading or committing), the next process ends the run exactly', async () => {
+    // A clean-clone CI run once saw the rerun's view-target shadow check fail after a kill here (2 lanes); 24
+    // kill points by step kind (before and after each batch-loaded, batch-committing and batch-committed) did
+    // not reproduce it; these 4 stay as the regression test.
+    for (let nth = 1; nth <= files.length; nth += 1) {
+      const killed = await killTwoLanes(`before batch-loaded #${nth}`, {
+        killAtKind: { kind: 'batch-loaded', nth },
+        when: 'before',
+      });
+      expect(killed).toBe(true);
+    }
+  }, 600_000);
+
+  it('with 2 workers: killed in the middle of a commit (after a partition move), the next process ends the run exactly', async () => {
+    // Each batch moves its landing's two day partitions of k.pypi, then k.downloads' one: a kill after move 1 or 2
+    // of a commit leaves it half done (the shadow holds part of the batch) while the other lane holds a loaded one.
+    for (const nth of [1, 2, 4, 5]) {
+      const killed = await killTwoLanes(`after partition move #${nth}`, {
+        killAtStatement: { match: 'MOVE PARTITION', nth },
+        when: 'after',
+      });
+      expect(killed).toBe(true);
+    }
+  }, 600_000);
+
   it('with 4 workers (every batch loading at once): killed at random journal writes, the next process ends the run exactly', async () => {
     const four = parse((await child('kill-at-event.ts', [job(join(root, 'four-clean'), {}, 4)])).stdout);
     expect(four.ok).toBe(true);
