@@ -21,7 +21,8 @@ import { detail, median, scratchDir, summary, timed } from './common.ts';
 const FILES = 50; // 000..009 live, 010..049 backfilled
 const ROWS_PER_FILE = 40_000;
 const DAYS = 5;
-const REPEATS = 3;
+/** Rounds of the load comparison (`CLICKHOUSE_OVERHEAD_ROUNDS=0`: the 100-partition swap alone). */
+const REPEATS = Number(process.env['CLICKHOUSE_OVERHEAD_ROUNDS'] ?? 3);
 const SWAP_PARTITIONS = 100;
 
 const q = quoteIdent;
@@ -216,17 +217,19 @@ async function main(): Promise<void> {
     const h = median(hand);
     const e = median(eng);
     const eb = median(engBatched);
-    detail(
-      `median hand-written ${h.toFixed(2)} s, engine in one batch ${e.toFixed(2)} s, engine in batches of 10 files ${eb.toFixed(2)} s (${(eb / h).toFixed(2)} ×)`,
-    );
     const w1 = median(lanes[1]);
     const w4 = median(lanes[4]);
-    detail(
-      `median with 40 batches of 1 object: workers 1 ${w1.toFixed(2)} s, workers 4 ${w4.toFixed(2)} s (${(w1 / w4).toFixed(2)} × faster; ${cpus().length} cores)`,
-    );
-    detail(
-      `engine throughput ${Math.round(backfillRows / e).toLocaleString('en-US')} rows/s, hand-written ${Math.round(backfillRows / h).toLocaleString('en-US')} rows/s`,
-    );
+    if (REPEATS > 0) {
+      detail(
+        `median hand-written ${h.toFixed(2)} s, engine in one batch ${e.toFixed(2)} s, engine in batches of 10 files ${eb.toFixed(2)} s (${(eb / h).toFixed(2)} ×)`,
+      );
+      detail(
+        `median with 40 batches of 1 object: workers 1 ${w1.toFixed(2)} s, workers 4 ${w4.toFixed(2)} s (${(w1 / w4).toFixed(2)} × faster; ${cpus().length} cores)`,
+      );
+      detail(
+        `engine throughput ${Math.round(backfillRows / e).toLocaleString('en-US')} rows/s, hand-written ${Math.round(backfillRows / h).toLocaleString('en-US')} rows/s`,
+      );
+    }
 
     // ---- swap of 100 daily partitions ----
     const swapGen = await generatePypiParquet({
@@ -257,6 +260,7 @@ async function main(): Promise<void> {
       es.swapSeconds / hs.swapSeconds,
       `target ≤ 1 s: ${es.swapSeconds <= 1 ? 'met' : 'NOT met'}`,
     );
+    if (REPEATS === 0) return;
     summary(
       'clickhouse-overhead/workers',
       w4,
