@@ -353,7 +353,11 @@ class TimescaleAdapter implements TargetAdapter {
           end: async (tx) => {
             const slices = await this.batchSlices(tx, stmts, batch.index);
             const rows = Object.values(slices).reduce((a, b) => a + b, 0);
-            await attempt?.verify(rows);
+            const interval = ht.time.interval;
+            await attempt?.verify(
+              rows,
+              Object.keys(slices).map((k) => ({ lo: BigInt(k) * interval, hi: (BigInt(k) + 1n) * interval })),
+            );
             await tx.query(
               stmts.markLoaded(),
               [batch.index, rows, JSON.stringify(slices)],

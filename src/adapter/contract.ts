@@ -192,8 +192,18 @@ export interface LoadAttempt {
    * Checks the rows landed (the engine's count of what the source selects, …) and throws (VerifyError) when they
    * are wrong. An adapter that writes a batch in one transaction calls it before that transaction commits, so a
    * batch whose claim says loaded is a verified batch; others call it once the rows are written.
+   *
+   * With `swapsWhileLoading`, `slices` are the time slices `[lo, hi)` (time keys, as `SwapUnit`'s) the batch's rows
+   * fall in: the engine refuses a batch with rows in a slice that ends before the batch's range from the footer
+   * statistics begins (that slice may be final, swapped and compressed already).
    */
-  verify(landed: number): Promise<void>;
+  verify(landed: number, slices?: readonly TimeSlice[]): Promise<void>;
+}
+
+/** A time slice `[lo, hi)` in time keys. */
+export interface TimeSlice {
+  readonly lo: bigint;
+  readonly hi: bigint;
 }
 
 export interface BatchSpec {

@@ -208,6 +208,13 @@ function noteFor(event: RunEvent, verbose: boolean): string | undefined {
       // The last attempt's error is the command's error line; say it twice only when asked.
       if (!event.willRetry && !verbose) return undefined;
       return `batch ${event.batch + 1} attempt ${event.attempt} failed: ${event.error}${event.willRetry ? ' — retrying' : ''}`;
+    case 'batch-outside-range':
+      return (
+        `warning: batch ${event.batch + 1} (${event.objects.slice(0, 2).join(', ')}${event.objects.length > 2 ? ', …' : ''}) ` +
+        `has rows from ${event.rowsFrom}, before ${event.declaredStart} where the Parquet footer statistics of its ` +
+        `objects say it begins — the statistics are wrong; ${event.slices} slice(s) it reaches may be swapped and ` +
+        `compressed already and will be swapped again when it commits (its rows go in exactly once)`
+      );
     case 'policy-paused':
       return `paused background jobs ${event.jobs.join(', ')} of ${event.table}`;
     case 'policy-resumed':

@@ -5,8 +5,9 @@
  * attempt, throws with advice that works inside a run. A batch another live process is loading throws
  * BATCH_CLAIMED (not a failure); one whose claim says it was loaded already is journaled as it is.
  */
-import type { BatchSpec, Lane, LoadAttempt } from '../adapter/contract.ts';
+import type { BatchSpec, Lane, LoadAttempt, TimeSlice } from '../adapter/contract.ts';
 import { ShadowfillError, VerifyError, isRetryable, oneLine } from '../errors.ts';
+import { rangeFromText, timeKeyText } from '../scheduler/ranges.ts';
 import { withRunAdvice } from './advice.ts';
 import { batchBytes, expectedRows, guardStep, laneContext, type RunSession } from './session.ts';
 import { loadBatchData } from './stream.ts';
@@ -36,9 +37,10 @@ export async function loadBatchOnLane(
       await guardStep(session);
       let verifiedInLoad: number | undefined;
       const verifier = (counted: () => number | undefined): LoadAttempt => ({
-        verify: async (landed) => {
+        verify: async (landed, slices) => {
           const sourceRows = await expectedRows(session, batch, counted());
           if (landed !== sourceRows) throw mismatch(batch, landed, sourceRows);
+          checkSlices(session, batch, slices);
           verifiedInLoad = landed;
         },
       });
@@ -133,6 +135,31 @@ export async function loadBatchOnLane(
       if (!willRetry) throw withRunAdvice(error, session.run.runId, session.swapBegan());
     }
   }
+}
+
+/**
+ * Historical mode trusts each batch's range from its objects' footer statistics: a slice that ends before the
+ * smallest start of any unfinished batch is final (swapped, compressed). A batch with rows in a slice that ends
+ * before its own range begins reaches a slice that may be final already: its rows still go in exactly once (the
+ * slice is swapped again once the batch commits, and compressed again), but the statistics were wrong and the
+ * slice was not final — said in a `batch-outside-range` event. (Rows past the range's end, or before its start
+ * within its first slice, reach nothing final.)
+ */
+function checkSlices(session: RunSession, batch: BatchSpec, slices: readonly TimeSlice[] | undefined): void {
+  if (!slices || (session.started.mode ?? 'historical') !== 'historical') return;
+  const range = rangeFromText(session.started.ranges?.[batch.index]);
+  if (!range) return;
+  const early = slices.filter((s) => s.hi <= range.first).sort((a, b) => (a.lo < b.lo ? -1 : 1));
+  if (early.length === 0) return;
+  const dimension = session.started.timeDimension;
+  session.emit({
+    type: 'batch-outside-range',
+    batch: batch.index,
+    objects: batch.objects.map((o) => o.uri),
+    declaredStart: timeKeyText(range.first, dimension),
+    rowsFrom: timeKeyText(early[0]!.lo, dimension),
+    slices: early.length,
+  });
 }
 
 function mismatch(batch: BatchSpec, landed: number, sourceRows: number): VerifyError {

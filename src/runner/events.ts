@@ -47,6 +47,17 @@ export type RunEvent =
       /** The unfinished batch holding it back (0-based), absent once every batch is finished. */
       stalledBy?: number;
     }
+  | {
+      type: 'batch-outside-range';
+      batch: number;
+      /** The batch's objects (URIs). */
+      objects: readonly string[];
+      /** Where its objects' footer statistics say it begins, and the start of the earliest slice its rows reach. */
+      declaredStart: string;
+      rowsFrom: string;
+      /** Slices its rows reach that end before `declaredStart` (swapped again once the batch commits). */
+      slices: number;
+    }
   | { type: 'run-joined'; runId: string; holder: string }
   // TimescaleDB only (emitted by the adapter through the runner; see docs/EVENTS.md).
   | { type: 'policy-paused'; table: string; jobs: readonly number[] }

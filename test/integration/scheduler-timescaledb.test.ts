@@ -10,11 +10,13 @@
  * - mode catchup: a reader polling count(*) during the run sees only the value before and the value after;
  * - kill -9 with 4 workers (mid-batch, then at random events, in child processes): the next run ends exact, no
  *   duplicates, the policy restored, nothing of the run left;
+ * - an object whose footer statistics lie (they say day 3, its rows are day 0): a warning names it, day 0's slice
+ *   is swapped again once it commits, and the rows are exact;
  * - two processes of one configuration join one run; the one performing it is SIGKILLed mid-batch, the other takes
  *   it over and finishes it exactly, every batch loaded once.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,7 @@ import type { RunEvent } from '../../src/runner/events.ts';
 import { runBackfill, type RunReport } from '../../src/runner/run.ts';
 import { generatePypiParquet, type GeneratedFile } from '../../fixtures/pypi.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
+import { shiftTimeStatistics } from '../support/lying-statistics.ts';
 import { startTimescale, type TimescaleServer } from '../support/timescale-targets.ts';
 
 const require = createRequire(import.meta.url);
@@ -63,7 +66,7 @@ beforeAll(async () => {
       ...common,
     })
   ).files;
-  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['back'] });
+  s3 = await startLocalS3({ directory: join(root, 's3'), buckets: ['back', 'lie'] });
   await uploadDirectory(s3.endpoint, 'back', join(root, 'back'), {
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
@@ -165,11 +168,20 @@ async function run(
 
 /** `adapter` with `loadBatchFromStream` of batch `index` made to wait for `gate` first. */
 function gateLoad(adapter: TargetAdapter, index: number, gate: () => Promise<void>): TargetAdapter {
+  return gateLoadOf(adapter, (batch) => batch.index === index, gate);
+}
+
+/** `adapter` with `loadBatchFromStream` of the batches `which` picks made to wait for `gate` first. */
+function gateLoadOf(
+  adapter: TargetAdapter,
+  which: (batch: BatchSpec) => boolean,
+  gate: () => Promise<void>,
+): TargetAdapter {
   return new Proxy(adapter, {
     get(target, property) {
       if (property === 'loadBatchFromStream') {
         return async (runContext: RunContext, batch: BatchSpec, ...rest: unknown[]) => {
-          if (batch.index === index) await gate();
+          if (which(batch)) await gate();
           return (target.loadBatchFromStream as (...a: unknown[]) => unknown).call(
             target,
             runContext,
@@ -282,6 +294,53 @@ describe('the scheduler on TimescaleDB', () => {
     expect(firstUnit).toBeGreaterThan(-1);
     expect(firstUnit).toBeLessThan(lastLoaded);
     expect(await checksum(sql, 'hist')).toBe(await reference());
+  });
+
+  it('an object whose footer statistics lie about its time range: warned, its slice swapped again, rows exact', async () => {
+    // A second copy of day 0's object whose statistics say it holds day 3: planned with day 3, it loads after day
+    // 0's slice was swapped (and compressed) — its load waits until then.
+    cpSync(join(root, 'back'), join(root, 'lie'), { recursive: true });
+    const copy = back[0]!.key.replace(/\.parquet$/, '-again.parquet');
+    cpSync(join(root, 'lie', back[0]!.key), join(root, 'lie', copy));
+    shiftTimeStatistics(join(root, 'lie', copy), 'timestamp', 3 * 86_400_000);
+    await uploadDirectory(s3.endpoint, 'lie', join(root, 'lie'), {
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    await createLive(sql, 'lie');
+    const events: RunEvent[] = [];
+    const base = config(real.url, 'lie', { workers: 2, targetOptions: { strategy: 'decompress' } });
+    const c = defineConfig({ ...base, source: { ...base.source, url: 's3://lie/pypi/*/*.parquet' } });
+    const day0 = 'slice:20074'; // 2024-12-17 in days since the epoch: the first day of the fixture
+    const swaps = () => events.filter((e) => e.type === 'swap-unit-done' && e.unit === day0).length;
+    const report = await run(c, events, (adapter) =>
+      gateLoadOf(
+        adapter,
+        (batch) => batch.objects.some((o) => o.key === copy),
+        async () => {
+          for (let i = 0; i < 600 && swaps() === 0; i += 1) await new Promise((r) => setTimeout(r, 100));
+        },
+      ),
+    );
+    expect(report.rowsLoaded).toBe(rows(back) + back[0]!.rows);
+    const warned = events.filter((e) => e.type === 'batch-outside-range');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({
+      declaredStart: '2024-12-20 00:00:00',
+      rowsFrom: '2024-12-17 00:00:00',
+      slices: 1,
+    });
+    expect(swaps(), 'day 0 was swapped before the lying batch loaded, and again after it committed').toBe(2);
+    const perDay = await sql.query<{ d: string; n: string }>(
+      `SELECT to_char("timestamp", 'YYYY-MM-DD') AS d, count(*)::text AS n FROM lie GROUP BY 1 ORDER BY 1`,
+    );
+    const days = Object.fromEntries(perDay.rows.map((r) => [r.d, Number(r.n)]));
+    expect(days['2024-12-17']).toBe(live[0]!.rows + 2 * back[0]!.rows);
+    expect(Object.values(days).reduce((a, b) => a + b, 0)).toBe(rows(live) + rows(back) + back[0]!.rows);
+    const chunks = await sql.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'lie' AND NOT is_compressed`,
+    );
+    expect(chunks.rows[0]!.n).toBe('0');
   });
 
   it('mode catchup: a reader polling count(*) sees only the count before and the count after', async () => {
