@@ -412,7 +412,8 @@ describe('validation that catches what will fail', () => {
     await write('a.parquet', "('1', 'x', 1), ('2', 'y', 2)");
     await write('b.parquet', "('3', 'z', 3), ('n/a', 'w', 4)");
     await write('c.parquet', "('5', 'v', 300)");
-    for (const n of ['a', 'b', 'c'])
+    await write('d.parquet', "('6', 'u', 6)");
+    for (const n of ['a', 'b', 'c', 'd'])
       await s.put(`casts/${n}.parquet`, await readFile(join(dir, `${n}.parquet`)));
     const tables = async () =>
       s.driver.query<{ name: string }>(
@@ -436,6 +437,21 @@ describe('validation that catches what will fail', () => {
       /^column small: 1 value of the source cannot be stored as UInt8 .* e\.g\. "300" in s3:\/\/.*c\.parquet$/,
     );
     expect(await tables()).toEqual(before);
+    // A bad value in an object between the first and the last: validation probes those two; the load's own read
+    // checks every value (a guard in its INSERT … SELECT) and stops before anything of the batch is kept.
+    const middle = config('{a,b,d}.parquet');
+    const late = (await runWith(middle).catch((e: unknown) => e)) as ShadowfillError;
+    expect(late.code).toBe('SCHEMA_MISMATCH');
+    expect(late.message).toMatch(
+      /^column id: 1 value of the batch cannot be stored as UInt64 in casts\.t .* e\.g\. "n\/a" in s3:\/\/.*casts\/b\.parquet — fix those values .* --new-run/,
+    );
+    expect(await s.scalar('SELECT count() FROM casts.t')).toBe(0);
+    const adapter = new ClickHouseAdapter(middle, new ChdbDriver(s.chDir));
+    await adapter.connect();
+    await abandonRun(middle, adapter);
+    await adapter.close();
+    // Everything of the run is gone (the journal stays: it says the run was abandoned).
+    expect((await tables()).filter((t) => t.name !== 'shadowfill_journal')).toEqual(before);
     // load: client, where the server does not read the objects: the load itself names column, value and object.
     const client = (await runWith(config('b.parquet', 'client')).catch((e: unknown) => e)) as ShadowfillError;
     expect(client.code).toBe('SCHEMA_MISMATCH');

@@ -81,6 +81,21 @@ describe('s3() calls for a batch', () => {
     expect(f).toContain('UNION ALL');
     expect(f).toContain('NOSIGN');
   });
+
+  it("guards the load's casts in its own read: only rows the filter keeps can stop it", () => {
+    const source = { objects: [object('p/a.parquet')], credentials: undefined };
+    const filter = { column: 'ts', before: '2024-12-17 00:00:00' };
+    const plain = sql.insertFromS3({ database: 'd', table: 'l' }, ['id', 'ts'], source, filter);
+    expect(plain).not.toContain('throwIf');
+    const guarded = sql.insertFromS3({ database: 'd', table: 'l' }, ['id', 'ts'], source, filter, [
+      { name: 'id', type: 'UInt64' },
+    ]);
+    expect(guarded).toContain(
+      "WHERE `ts` < '2024-12-17 00:00:00' AND throwIf(`ts` < '2024-12-17 00:00:00' AND ((`id` IS NOT NULL AND " +
+        "accurateCastOrNull(`id`, 'UInt64') IS NULL)), 'shadowfill: a source value does not survive the cast " +
+        "into the table column') = 0",
+    );
+  });
 });
 
 describe('materialized view rewriting', () => {

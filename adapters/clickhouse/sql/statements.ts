@@ -74,14 +74,27 @@ export const sql = {
     `SELECT count() AS n, toString(min(${quoteIdent(column)})) AS v FROM ${q(table)}`,
 
   /** `INSERT INTO landing (cols) SELECT cols FROM s3(...) [WHERE filter]`. */
+  /**
+   * The batch's rows into its landing. `guarded` columns (whose source type differs from the table's) are checked
+   * row by row in the same read: a value the cast would fail on stops the INSERT (`throwIf`, code 395,
+   * FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) before anything of the batch is kept — no second read of the source.
+   */
   insertFromS3: (
     landing: TableRef,
     columns: readonly string[],
     source: S3Source,
     filter: RowFilter | undefined,
+    guarded: readonly { readonly name: string; readonly type: string }[] = [],
   ) => {
     const list = columns.map(quoteIdent).join(', ');
-    return `INSERT INTO ${q(landing)} (${list}) SELECT ${list} FROM ${s3Function(source)}${whereClause(filter)}`;
+    const conditions = filterConditions(filter);
+    if (guarded.length > 0) {
+      const bad = guarded.map((c) => `(${castFails(c.name, c.type)})`).join(' OR ');
+      const scope = conditions.length > 0 ? `${conditions.join(' AND ')} AND ` : '';
+      conditions.push(`throwIf(${scope}(${bad}), ${quoteString(CAST_GUARD_MESSAGE)}) = 0`);
+    }
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    return `INSERT INTO ${q(landing)} (${list}) SELECT ${list} FROM ${s3Function(source)}${where}`;
   },
 
   countFromS3: (source: S3Source, filter: RowFilter | undefined) =>
@@ -140,7 +153,7 @@ export const sql = {
     columns
       .map((c, i) => {
         const col = quoteIdent(c.name);
-        const bad = `${col} IS NOT NULL AND accurateCastOrNull(${col}, ${quoteString(c.type)}) IS NULL`;
+        const bad = castFails(c.name, c.type);
         return `countIf(${bad}) AS b${i}, anyIf(substring(toString(${col}), 1, 80), ${bad}) AS s${i}, anyIf(_path, ${bad}) AS p${i}`;
       })
       .join(', ') +
@@ -222,10 +235,25 @@ function alternation(urls: readonly string[]): string | undefined {
   return `${prefix}{${middles.join(',')}}${suffix}`;
 }
 
-function whereClause(filter: RowFilter | undefined): string {
-  if (!filter) return '';
+function filterConditions(filter: RowFilter | undefined): string[] {
+  if (!filter) return [];
   const parts: string[] = [];
   if (filter.after !== undefined) parts.push(`${quoteIdent(filter.column)} >= ${quoteString(filter.after)}`);
   if (filter.before !== undefined) parts.push(`${quoteIdent(filter.column)} < ${quoteString(filter.before)}`);
+  return parts;
+}
+
+function whereClause(filter: RowFilter | undefined): string {
+  const parts = filterConditions(filter);
   return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
 }
+
+/** True for a value of source column `name` that fails the cast into `type` (not for NULL). */
+function castFails(name: string, type: string): string {
+  const col = quoteIdent(name);
+  return `${col} IS NOT NULL AND accurateCastOrNull(${col}, ${quoteString(type)}) IS NULL`;
+}
+
+/** The text of the load's cast guard (how the adapter knows a code-395 failure for its own). */
+export const CAST_GUARD_MESSAGE =
+  'shadowfill: a source value does not survive the cast into the table column';
