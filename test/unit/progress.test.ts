@@ -183,6 +183,25 @@ describe('progress off a TTY', () => {
     ]);
   });
 
+  it('warns on its own line about a batch whose rows reach before its footer statistics', () => {
+    const stderr = fakeStream(false);
+    const sink = createProgress({ json: false, quiet: false, stdout: fakeStream(false), stderr });
+    sink({
+      type: 'batch-outside-range',
+      batch: 4,
+      objects: ['s3://b/pypi/2024-12-17/x-again.parquet'],
+      declaredStart: '2024-12-20 00:00:00',
+      rowsFrom: '2024-12-17 00:00:00',
+      slices: 1,
+    });
+    expect(stderr.text()).toBe(
+      'warning: batch 5 (s3://b/pypi/2024-12-17/x-again.parquet) has rows from 2024-12-17 00:00:00, before ' +
+        '2024-12-20 00:00:00 where the Parquet footer statistics of its objects say it begins — the statistics ' +
+        'are wrong; 1 slice(s) it reaches may be swapped and compressed already and will be swapped again when ' +
+        'it commits (its rows go in exactly once)\n',
+    );
+  });
+
   it('prints nothing with quiet', () => {
     const stderr = fakeStream(false);
     const sink = createProgress({ json: false, quiet: true, stdout: fakeStream(false), stderr });
