@@ -84,7 +84,7 @@ describe('s3() calls for a batch', () => {
 
   it("guards the load's casts in its own read: only rows the filter keeps can stop it", () => {
     const source = { objects: [object('p/a.parquet')], credentials: undefined };
-    const filter = { column: 'ts', before: '2024-12-17 00:00:00' };
+    const filter = { column: 'ts', before: '2024-12-17 00:00:00', after: undefined };
     const plain = sql.insertFromS3({ database: 'd', table: 'l' }, ['id', 'ts'], source, filter);
     expect(plain).not.toContain('throwIf');
     const guarded = sql.insertFromS3({ database: 'd', table: 'l' }, ['id', 'ts'], source, filter, [
