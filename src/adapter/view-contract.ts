@@ -189,6 +189,12 @@ export interface WindowComparison {
 export interface WindowCheck {
   /** Rows the window selects from the source now. */
   readonly sourceRows: number;
+  /**
+   * Where merges change the source's row count (a collapsing engine: Summing, Replacing, …): the rows the window
+   * selects in a form merges do not change (ClickHouse: `FINAL`), as `countWindow` counts them — what rows that
+   * arrive later are found by. Absent: `sourceRows` is that already.
+   */
+  readonly stableRows?: number;
   /** Each must hold `expected === actual` for the window to be verified. */
   readonly comparisons: readonly WindowComparison[];
   /** Aggregates the window added to the view target (by expression), for the run's totals and report. */
@@ -255,7 +261,10 @@ export interface ViewAdapter {
   runWindow(run: ViewRunContext, window: ViewWindow): Promise<void>;
   /** Compares the window's result with the source. `depth: 'rows'` only what is cheap; 'full' recomputes. */
   checkWindow(run: ViewRunContext, window: ViewWindow, depth: 'rows' | 'full'): Promise<WindowCheck>;
-  /** Rows the window selects from the source now (to find rows that arrived after their window ran). */
+  /**
+   * Rows the window selects from the source now, in a form merges do not change (to find rows that arrived after
+   * their window ran; compared with the window's `stableRows ?? sourceRows`).
+   */
   countWindow(run: ViewRunContext, window: ViewWindow): Promise<number>;
   /**
    * Only for targets without `shadowsTarget`: the whole history's totals recomputed from the source against

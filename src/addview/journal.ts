@@ -43,6 +43,8 @@ export interface AddViewStartedData {
 /** A verified window, as `batch-loaded` records it. */
 export interface WindowResult {
   readonly sourceRows: number;
+  /** As `WindowCheck.stableRows` (a source whose merges change its row count). */
+  readonly stableRows?: number;
   /** Checked against a full recomputation from the source (else by cheap comparisons only). */
   readonly full?: boolean;
   readonly comparisons: readonly { what: string; expected: number; actual: number }[];

@@ -488,6 +488,7 @@ async function addViewHolding(
           const result: WindowResult = {
             full: depth === 'full',
             sourceRows: check.sourceRows,
+            ...(check.stableRows === undefined ? {} : { stableRows: check.stableRows }),
             comparisons: check.comparisons,
             landed: check.landed,
           };
@@ -544,19 +545,23 @@ async function addViewHolding(
           lo: tableWindows[0]!.lo,
           hi: tableWindows[tableWindows.length - 1]!.hi,
         };
-        const objectRows = windows
-          .filter((w) => w.objects)
-          .reduce((n, w) => n + (results.get(w.index)?.sourceRows ?? 0), 0);
-        sourceRows = objectRows + (await adapter.countWindow(run, span));
-        if (sourceRows !== rowsConsumed && beforeSwap) {
+        // Counted as countWindow counts them (FINAL where the source's merges collapse rows): a merge since a
+        // window ran is not a row that left, a row that arrived below the cutoff is.
+        const stableOf = (w: ViewWindow) => {
+          const r = results.get(w.index);
+          return r?.stableRows ?? r?.sourceRows ?? 0;
+        };
+        const then = tableWindows.reduce((n, w) => n + stableOf(w), 0);
+        const arrived = (await adapter.countWindow(run, span)) - then;
+        sourceRows = rowsConsumed + arrived;
+        if (arrived !== 0 && beforeSwap) {
           const late: string[] = [];
           for (const w of tableWindows) {
             const now = await adapter.countWindow(run, w);
-            const then = results.get(w.index)?.sourceRows ?? 0;
-            if (now !== then) late.push(`window ${w.index + 1} ${rangeOf(w)}: ${now - then}`);
+            if (now !== stableOf(w)) late.push(`window ${w.index + 1} ${rangeOf(w)}: ${now - stableOf(w)}`);
           }
           throw new VerifyError(
-            `${sourceRows - rowsConsumed} rows of ${description.source} below the cutoff arrived after their window ran ` +
+            `${arrived} rows of ${description.source} below the cutoff arrived after their window ran ` +
               `(${late.slice(0, 3).join('; ')}${late.length > 3 ? '; …' : ''}); nothing was moved into ${description.target} — ` +
               `abandon this run with --abandon, raise view.settle, and add the view again`,
             { retryable: false },

@@ -28,10 +28,12 @@ export function rangeCondition(column: string, lo: Position | undefined, hi: Pos
 }
 
 /** Where a window's rows come from: the source table, or objects in the store. */
-export type RowSource = { readonly table: TableRef } | { readonly s3: S3Source };
+/** Where a window's rows come from; `final`: the table read merged (`FINAL`), as its parts will be. */
+export type RowSource = { readonly table: TableRef; readonly final?: boolean } | { readonly s3: S3Source };
 
 function from(source: RowSource): string {
-  return 'table' in source ? q(source.table) : s3Function(source.s3);
+  if ('table' in source) return `${q(source.table)}${source.final ? ' FINAL' : ''}`;
+  return s3Function(source.s3);
 }
 
 /** Microseconds since the epoch of a time expression, as text. */

@@ -70,6 +70,8 @@ export interface PreparedView {
   /** `CREATE TABLE IF NOT EXISTS db.to …` when the run creates the target. */
   readonly targetDdl: string | undefined;
   readonly targetEngine: string;
+  /** The source table's engine (a collapsing one changes its row count when parts merge). */
+  readonly sourceEngine: string;
   readonly targetColumns: readonly TargetColumn[];
   /** Views fed by the target (chains), when it exists: their targets are shadowed and swapped too. */
   readonly downstream: ClickHouseDescription | undefined;
@@ -379,6 +381,7 @@ export async function prepareView(
     targetExists: toRow !== undefined,
     targetDdl,
     targetEngine,
+    sourceEngine: sourceRow.engine,
     targetColumns,
     downstream,
     serverVersion: version?.version ?? 'unknown',
