@@ -28,28 +28,27 @@ import { existsSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openConnection, type PgConnection } from '../adapters/timescaledb/connection.ts';
+import type { PgConnection } from '../adapters/timescaledb/connection.ts';
 import { copyEncoderOptions, copyEncoderSpec, createEncoder } from '../adapters/timescaledb/copy-encoder.ts';
-import { generateRealisticPypiParquet } from '../fixtures/pypi-realistic.ts';
-import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS, type GeneratedPypi } from '../fixtures/pypi.ts';
-import { uploadDirectory } from '../fixtures/upload.ts';
+import { PYPI_COLUMNS, PYPI_PG_COLUMNS } from '../fixtures/pypi.ts';
 import type { RowChunk } from '../src/adapter/contract.ts';
-import { startLocalS3 } from '../src/local/s3-server.ts';
 import { readRowChunks } from '../src/parquet/rows.ts';
-import { readSourceSchema } from '../src/parquet/schema.ts';
-import { listObjects } from '../src/source/list-objects.ts';
-import { resolveLocation } from '../src/source/location.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
-import { createS3Client } from '../src/source/s3-client.ts';
-import type { ObjectStoreLocation, SourceColumn, SourceObject } from '../src/source/types.ts';
+import type { SourceObject } from '../src/source/types.ts';
 import type { EncodedPiece } from '../src/workers/encoder.ts';
-import { DecodePool } from '../src/workers/pool.ts';
-import { startTestPostgres } from '../test/support/postgres-server.ts';
-import { detail, median, scratchDir, summary, timed } from './common.ts';
+import { detail, median, summary, timed } from './common.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
+import { assertSameRows, countRows, split, warmDecodePool } from './support/load-sides.ts';
+import { startLoadBench } from './support/load-bench.ts';
 import { createPgStaging, type PgStaging } from './support/pg-staging.ts';
+import {
+  preparePypiFixture,
+  pypiCompression,
+  pypiFixtureTitle,
+  type PypiFixture,
+  type PypiFixtureName,
+} from './support/pypi-fixture.ts';
 
 const FILES = 10;
 const ROWS_PER_FILE = 200_000;
@@ -80,16 +79,11 @@ const LABEL: Record<Side, string> = {
   'workers 4': 'pipeline, workers 4',
 };
 
-interface Fixture {
-  readonly name: 'today' | 'realistic';
+interface Fixture extends Pick<PypiFixture, 'generated' | 'csv' | 'location' | 'objects' | 'source'> {
+  readonly name: PypiFixtureName;
   readonly title: string;
-  readonly generated: GeneratedPypi;
   readonly compression: string;
-  readonly csv: string;
-  readonly location: ObjectStoreLocation;
-  readonly objects: readonly SourceObject[];
   readonly staging: PgStaging;
-  readonly source: readonly SourceColumn[];
 }
 
 interface Measured {
@@ -186,124 +180,53 @@ async function copyPieces(
   return rows;
 }
 
-/** `n` contiguous groups of objects (the batches of n workers). */
-function split<T>(items: readonly T[], n: number): T[][] {
-  const groups: T[][] = [];
-  const size = Math.ceil(items.length / n);
-  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
-  return groups;
-}
-
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pad = (text: string, width: number) => text.padEnd(width);
 const lpad = (text: string, width: number) => text.padStart(width);
 
 async function main(): Promise<void> {
-  const dir = await scratchDir('load-pipeline');
-  const s3 = await startLocalS3({ directory: join(dir.path, 's3'), buckets: ['today', 'realistic'] });
-  const server = await startTestPostgres({ timescaledb: true });
-  const connections: PgConnection[] = [];
-  const clients: S3Client[] = [];
-  const pools = new Map<number, DecodePool>();
-  const sql = new pg.Client({ connectionString: server.url });
-  const target = {
-    kind: 'timescaledb' as const,
-    url: server.url,
-    database: 'public',
-    table: 'pypi',
-    user: undefined,
-    password: undefined,
-  };
-  const connection = async () => {
-    const c = openConnection(target);
-    connections.push(c);
-    await c.connect();
-    return c;
-  };
   const load0 = loadavg()[0]!;
+  const bench = await startLoadBench('load-pipeline', ['today', 'realistic']);
+  const { dir, s3, server, sql, clients, pools, connection } = bench;
   try {
-    await sql.connect();
-    const version = await sql.query<{ v: string }>(
-      "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
-    );
     await sql.query(`CREATE TABLE pypi (${PYPI_PG_COLUMNS})`);
     await sql.query(`CREATE UNLOGGED TABLE pypi_psql (LIKE pypi INCLUDING DEFAULTS)`);
-    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
     const db = await connection();
     const lanes = await Promise.all(WORKERS.slice(-1).flatMap((n) => Array.from({ length: n }, connection)));
     const backend = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const postmaster = postmasterOf(backend[0]!.pid);
     detail(
-      `${server.version}, TimescaleDB ${version.rows[0]?.v} (fsync off); machine: ${cpus().length} cores shared with other work ` +
+      `${server.version}, TimescaleDB ${bench.timescaledb} (fsync off); machine: ${cpus().length} cores shared with other work ` +
         `(load average ${fmt(load0)} at start) — wall-time ratios are bounded by the cores; CPU seconds per side below`,
     );
 
     // ---- fixtures: the same 10 files × 200,000 rows, today's and realistic ----
     const fixtures: Fixture[] = [];
     for (const name of FIXTURES) {
-      const parquet = join(dir.path, name);
-      const options = {
-        dir: parquet,
-        files: Array.from({ length: FILES }, (_, i) => i),
+      const f = await preparePypiFixture({
+        name,
+        dir: dir.path,
+        s3,
+        files: FILES,
         rowsPerFile: ROWS_PER_FILE,
         rowGroupRows: ROW_GROUP_ROWS,
-        days: 2,
-      };
-      const generated =
-        name === 'today' ? await generatePypiParquet(options) : await generateRealisticPypiParquet(options);
-      await uploadDirectory(s3.endpoint, name, parquet, credentials);
-      const csv = join(dir.path, `${name}.csv`);
-      const chdb = await import('chdb');
-      await chdb.queryAsync(
-        `INSERT INTO FUNCTION file('${csv}', 'CSV') SELECT concat(toString(timestamp), '+00'), ` +
-          `${COLUMNS.slice(1).join(', ')} FROM file('${parquet}/pypi/*/*.parquet', 'Parquet') ` +
-          `SETTINGS engine_file_truncate_on_insert = 1`,
-        { format: 'TSV' },
-      );
-      const location = resolveLocation({
-        url: `s3://${name}/pypi/*/*.parquet`,
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials,
       });
-      const client = createS3Client(location);
-      clients.push(client);
-      const objects = await listObjects(client, location);
-      const schema = await readSourceSchema(s3AsyncBuffer(client, objects[0]!), objects[0]!);
-      const source = COLUMNS.map((c) => schema.columns.find((s) => s.name === c)!);
+      clients.push(f.client);
+      const { generated, csv, location, objects, source } = f;
       const staging = await createPgStaging(db, 'public', 'pypi', 'timestamp', source, name);
-      const bytes = generated.files.reduce((n, f) => n + f.bytes, 0);
-      const compression = name === 'today' ? 'zstd' : 'snappy';
+      const compression = pypiCompression(name);
       const csvBytes = statSync(csv).size;
-      const title =
-        `${name === 'today' ? "today's fixture (fixtures/pypi.ts)" : 'realistic fixture (fixtures/pypi-realistic.ts)'}: ` +
-        `${int(generated.totalRows)} rows in ${FILES} files, ${fmt(bytes / 1e6, 1)} MB of Parquet = ${fmt(bytes / generated.totalRows, 1)} bytes/row ` +
-        `(${compression}, row groups of ${int(ROW_GROUP_ROWS)}, timestamp ${schema.columns[0]!.parquetType}); CSV for psql ${fmt(csvBytes / 1e6, 0)} MB`;
+      const title = `${pypiFixtureTitle(name, f, ROW_GROUP_ROWS)}; CSV for psql ${fmt(csvBytes / 1e6, 0)} MB`;
       detail(title);
       fixtures.push({ name, title, generated, compression, csv, location, objects, staging, source });
     }
 
     // ---- decode pools, started and warmed before timing (a run keeps its pool for its whole life) ----
     for (const n of WORKERS.filter((w) => SIDES.includes(`workers ${w}`))) {
-      const pool = new DecodePool({ threads: n });
-      pools.set(n, pool);
       const f = fixtures[0]!;
-      const encoder = copyEncoderSpec(copyEncoderOptions(f.staging.mapping, 0, 'public.pypi'));
-      const warm = await timed(() =>
-        Promise.all(
-          Array.from({ length: n }, async (_, i) => {
-            for await (const _piece of pool.decode({
-              location: f.location,
-              object: f.objects[i % f.objects.length]!,
-              columns: COLUMNS,
-              encoder,
-              pieceRows: 1000,
-            }))
-              break;
-          }),
-        ),
-      );
+      const warm = await warmDecodePool(n, f, f.staging);
+      pools.set(n, warm.pool);
       detail(`decode pool of ${n} thread(s) started in ${fmt(warm.seconds)} s (not timed below)`);
     }
 
@@ -312,17 +235,6 @@ async function main(): Promise<void> {
       const run = await timed(fn);
       return { seconds: run.seconds, cpu: cpuSince(before, cpuSnapshot(postmaster)) };
     };
-    const count = async (table: string) =>
-      Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);
-    const sameRows = async (table: string): Promise<void> => {
-      const diff = await sql.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ((SELECT ${COLUMN_LIST} FROM ${table} EXCEPT ALL SELECT ${COLUMN_LIST} FROM pypi_psql)
-         UNION ALL (SELECT ${COLUMN_LIST} FROM pypi_psql EXCEPT ALL SELECT ${COLUMN_LIST} FROM ${table})) d`,
-      );
-      if (Number(diff.rows[0]?.n) !== 0)
-        throw new Error(`${table} and pypi_psql differ in ${diff.rows[0]?.n} rows`);
-    };
-
     const results = new Map<string, Measured[]>();
     for (const fixture of fixtures) {
       const rows = fixture.generated.totalRows;
@@ -368,12 +280,12 @@ async function main(): Promise<void> {
             });
           }
           const table = side === 'psql' ? 'pypi_psql' : stagingTable;
-          const landed = await count(table);
+          const landed = await countRows(sql, table);
           if (landed !== rows)
             throw new Error(`${fixture.name} ${side}: ${table} holds ${landed} rows, expected ${rows}`);
           if (round === 0 && side !== 'psql') {
             // psql ran first in round 1, so its table holds the reference rows
-            await sameRows(stagingTable);
+            await assertSameRows(sql, stagingTable, 'pypi_psql');
           }
           const key = `${fixture.name}/${side}`;
           results.set(key, [...(results.get(key) ?? []), result]);
@@ -477,13 +389,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const pool of pools.values()) await pool.close();
-    for (const c of clients) c.destroy();
-    await sql.end().catch(() => undefined);
-    for (const c of connections) await c.close().catch(() => undefined);
-    await server.stop();
-    await s3.stop();
-    await dir.remove();
+    await bench.close();
   }
 }
 

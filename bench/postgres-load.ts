@@ -32,30 +32,29 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openConnection, type PgConnection } from '../adapters/timescaledb/connection.ts';
+import { openConnection } from '../adapters/timescaledb/connection.ts';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../adapters/timescaledb/copy-binary.ts';
 import { copyEncoderOptions, copyEncoderSpec } from '../adapters/timescaledb/copy-encoder.ts';
-import { generateRealisticPypiParquet } from '../fixtures/pypi-realistic.ts';
-import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS, type GeneratedPypi } from '../fixtures/pypi.ts';
-import { uploadDirectory } from '../fixtures/upload.ts';
+import { PYPI_COLUMNS, PYPI_PG_COLUMNS } from '../fixtures/pypi.ts';
 import type { RowChunk } from '../src/adapter/contract.ts';
 import { acquireEmbeddedTimescale } from '../src/local/timescaledb-server.ts';
-import { startLocalS3 } from '../src/local/s3-server.ts';
 import { readRowChunks } from '../src/parquet/rows.ts';
-import { readSourceSchema } from '../src/parquet/schema.ts';
 import { zstdDecoderName, zstdReady } from '../src/parquet/zstd.ts';
-import { listObjects } from '../src/source/list-objects.ts';
-import { resolveLocation } from '../src/source/location.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
-import { createS3Client } from '../src/source/s3-client.ts';
-import type { ObjectStoreLocation, SourceColumn, SourceObject } from '../src/source/types.ts';
-import { DecodePool } from '../src/workers/pool.ts';
+import type { SourceObject } from '../src/source/types.ts';
 import { encodedBatch } from '../src/workers/stream.ts';
-import { startTestPostgres } from '../test/support/postgres-server.ts';
-import { detail, median, scratchDir, summary, timed } from './common.ts';
+import { detail, median, summary, timed } from './common.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
+import { assertSameRows, countRows, split, warmDecodePool } from './support/load-sides.ts';
+import { startLoadBench } from './support/load-bench.ts';
 import { createPgStaging, type PgStaging } from './support/pg-staging.ts';
 import { psqlCopy } from './support/psql.ts';
+import {
+  preparePypiFixture,
+  pypiFixtureTitle,
+  type PypiFixture,
+  type PypiFixtureName,
+} from './support/pypi-fixture.ts';
 
 /** `BENCH_QUICK=1`: a smoke run with 20× fewer rows and one round (the figures mean nothing). */
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -83,14 +82,9 @@ const FIXTURES = (['today', 'realistic'] as const).filter(
     !process.env['POSTGRES_LOAD_FIXTURES'] || process.env['POSTGRES_LOAD_FIXTURES'].split(',').includes(f),
 );
 
-interface Fixture {
-  readonly name: 'today' | 'realistic';
+interface Fixture extends Pick<PypiFixture, 'generated' | 'csv' | 'location' | 'objects' | 'source'> {
+  readonly name: PypiFixtureName;
   readonly title: string;
-  readonly generated: GeneratedPypi;
-  readonly csv: string;
-  readonly location: ObjectStoreLocation;
-  readonly objects: readonly SourceObject[];
-  readonly source: readonly SourceColumn[];
   readonly psqlTable: string;
   /** One staging loader per connection (lane). */
   readonly lanes: readonly PgStaging[];
@@ -111,14 +105,6 @@ async function* streamRows(client: S3Client, objects: readonly SourceObject[]): 
   for (const object of objects) {
     yield* readRowChunks(s3AsyncBuffer(client, object), object, { columns: [...COLUMNS] });
   }
-}
-
-/** `n` contiguous groups of objects: the batches of n workers. */
-function split<T>(items: readonly T[], n: number): T[][] {
-  const groups: T[][] = [];
-  const size = Math.ceil(items.length / n);
-  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
-  return groups;
 }
 
 /** COPY of pre-encoded binary pieces from memory on one connection: what the server alone takes. */
@@ -178,76 +164,32 @@ async function embeddedLine(root: string, client: S3Client, fixture: Fixture): P
 }
 
 async function main(): Promise<void> {
-  const dir = await scratchDir('postgres-load');
-  const s3 = await startLocalS3({ directory: join(dir.path, 's3'), buckets: [...FIXTURES] });
-  const server = await startTestPostgres({ timescaledb: true });
-  const connections: PgConnection[] = [];
-  const clients: S3Client[] = [];
-  const pools = new Map<number, DecodePool>();
-  const sql = new pg.Client({ connectionString: server.url });
   const load0 = loadavg()[0]!;
-  const connection = async () => {
-    const c = openConnection({
-      kind: 'timescaledb',
-      url: server.url,
-      database: 'public',
-      table: 'pypi',
-      user: undefined,
-      password: undefined,
-    });
-    connections.push(c);
-    await c.connect();
-    return c;
-  };
+  const bench = await startLoadBench('postgres-load', FIXTURES);
+  const { dir, s3, server, sql, clients, pools, connection } = bench;
   try {
-    await sql.connect();
-    const version = await sql.query<{ v: string }>(
-      "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
-    );
     const lanes = await Promise.all(Array.from({ length: Math.max(...WORKERS) }, connection));
     await zstdReady();
     const backend = await lanes[0]!.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const postmaster = postmasterOf(backend[0]!.pid);
     detail(
-      `TimescaleDB ${version.rows[0]?.v} on ${server.version} (fsync off); ${cpus().length} cores shared with other work ` +
+      `TimescaleDB ${bench.timescaledb} on ${server.version} (fsync off); ${cpus().length} cores shared with other work ` +
         `(load average ${fmt(load0)} at the start); ZSTD pages decoded by ${zstdDecoderName()}`,
     );
 
     // ---- fixtures: the same 10 files × 200,000 rows, today's and realistic ----
     const fixtures: Fixture[] = [];
-    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
     for (const name of FIXTURES) {
-      const parquet = join(dir.path, name);
-      const options = {
-        dir: parquet,
-        files: Array.from({ length: FILES }, (_, i) => i),
+      const f = await preparePypiFixture({
+        name,
+        dir: dir.path,
+        s3,
+        files: FILES,
         rowsPerFile: ROWS_PER_FILE,
         rowGroupRows: ROW_GROUP_ROWS,
-        days: 2,
-      };
-      const gen = await timed(() =>
-        name === 'today' ? generatePypiParquet(options) : generateRealisticPypiParquet(options),
-      );
-      await uploadDirectory(s3.endpoint, name, parquet, credentials);
-      const csv = join(dir.path, `${name}.csv`);
-      const chdb = await import('chdb');
-      await chdb.queryAsync(
-        `INSERT INTO FUNCTION file('${csv}', 'CSV') SELECT concat(toString(timestamp), '+00'), ` +
-          `${COLUMNS.slice(1).join(', ')} FROM file('${parquet}/pypi/*/*.parquet', 'Parquet') ` +
-          `SETTINGS engine_file_truncate_on_insert = 1`,
-        { format: 'TSV' },
-      );
-      const location = resolveLocation({
-        url: `s3://${name}/pypi/*/*.parquet`,
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials,
       });
-      const client = createS3Client(location);
-      clients.push(client);
-      const objects = await listObjects(client, location);
-      const schema = await readSourceSchema(s3AsyncBuffer(client, objects[0]!), objects[0]!);
-      const source = COLUMNS.map((c) => schema.columns.find((s) => s.name === c)!);
+      clients.push(f.client);
+      const { csv, location, objects, source } = f;
       const table = `pypi_${name}`;
       const psqlTable = `pypi_psql_${name}`;
       await sql.query(`CREATE TABLE ${table} (${PYPI_PG_COLUMNS})`);
@@ -257,17 +199,12 @@ async function main(): Promise<void> {
         // One staging table per fixture; every lane's loader writes into it over its own connection.
         staging.push(await createPgStaging(lane, 'public', table, 'timestamp', source, 'bench'));
       }
-      const bytes = gen.value.files.reduce((n, f) => n + f.bytes, 0);
-      const rows = gen.value.totalRows;
-      const title =
-        `${name === 'today' ? "today's fixture (fixtures/pypi.ts)" : 'realistic fixture (fixtures/pypi-realistic.ts)'}: ` +
-        `${int(rows)} rows in ${FILES} files, ${fmt(bytes / 1e6, 1)} MB of Parquet = ${fmt(bytes / rows, 1)} bytes/row ` +
-        `(${name === 'today' ? 'zstd' : 'snappy'}, row groups of ${int(ROW_GROUP_ROWS)}, timestamp ${schema.columns[0]!.parquetType})`;
-      detail(`${title}; generated in ${fmt(gen.seconds, 1)} s`);
+      const title = pypiFixtureTitle(name, f, ROW_GROUP_ROWS);
+      detail(`${title}; generated in ${fmt(f.seconds, 1)} s`);
       fixtures.push({
         name,
         title,
-        generated: gen.value,
+        generated: f.generated,
         csv,
         location,
         objects,
@@ -279,24 +216,9 @@ async function main(): Promise<void> {
 
     // ---- decode pools, started and warmed before timing (a run keeps its pool for its whole life) ----
     for (const n of WORKERS.filter((w) => w > 1)) {
-      const pool = new DecodePool({ threads: n });
-      pools.set(n, pool);
       const f = fixtures[0]!;
-      const encoder = copyEncoderSpec(copyEncoderOptions(f.lanes[0]!.mapping, 0, 'public.pypi'));
-      const warm = await timed(() =>
-        Promise.all(
-          Array.from({ length: n }, async (_, i) => {
-            for await (const _piece of pool.decode({
-              location: f.location,
-              object: f.objects[i % f.objects.length]!,
-              columns: COLUMNS,
-              encoder,
-              pieceRows: 1000,
-            }))
-              break;
-          }),
-        ),
-      );
+      const warm = await warmDecodePool(n, f, f.lanes[0]!);
+      pools.set(n, warm.pool);
       detail(`decode pool of ${n} threads started in ${fmt(warm.seconds)} s (once per run; not timed below)`);
     }
 
@@ -305,17 +227,6 @@ async function main(): Promise<void> {
       const run = await timed(fn);
       return { seconds: run.seconds, cpu: cpuSince(before, cpuSnapshot(postmaster)) };
     };
-    const count = async (table: string) =>
-      Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);
-    const sameRows = async (table: string, reference: string): Promise<void> => {
-      const diff = await sql.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ((SELECT ${COLUMN_LIST} FROM ${table} EXCEPT ALL SELECT ${COLUMN_LIST} FROM ${reference})
-         UNION ALL (SELECT ${COLUMN_LIST} FROM ${reference} EXCEPT ALL SELECT ${COLUMN_LIST} FROM ${table})) d`,
-      );
-      if (Number(diff.rows[0]?.n) !== 0)
-        throw new Error(`${table} and ${reference} differ in ${diff.rows[0]?.n} rows`);
-    };
-
     const results = new Map<string, Measured[]>();
     for (const fixture of fixtures) {
       const rows = fixture.generated.totalRows;
@@ -361,9 +272,9 @@ async function main(): Promise<void> {
             });
           }
           const table = side === 'psql' ? fixture.psqlTable : stagingTable;
-          const landed = await count(table);
+          const landed = await countRows(sql, table);
           if (landed !== rows) throw new Error(`${fixture.name} ${side}: ${table} holds ${landed} rows`);
-          if (round === 0 && side !== 'psql') await sameRows(stagingTable, fixture.psqlTable);
+          if (round === 0 && side !== 'psql') await assertSameRows(sql, stagingTable, fixture.psqlTable);
           const key = `${fixture.name}/${side}`;
           results.set(key, [...(results.get(key) ?? []), result]);
           line.push(`${side} ${fmt(result.seconds)} s`);
@@ -490,13 +401,7 @@ async function main(): Promise<void> {
     // ---- second line: the embedded TimescaleDB (INSERT … unnest; no COPY, no psql there) ----
     await embeddedLine(dir.path, clients[0]!, fixtures[0]!);
   } finally {
-    for (const pool of pools.values()) await pool.close();
-    for (const c of clients) c.destroy();
-    await sql.end().catch(() => undefined);
-    for (const c of connections) await c.close().catch(() => undefined);
-    await server.stop();
-    await s3.stop();
-    await dir.remove();
+    await bench.close();
   }
 }
 

@@ -41,13 +41,8 @@ import {
 import type { LeaseStore } from '../../src/journal/lease.ts';
 import type { JournalStore } from '../../src/journal/types.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
-import {
-  ClickHouseError,
-  unbind,
-  type ClickHouseDriver,
-  type ClickHouseSettings,
-  type Statement,
-} from './driver.ts';
+import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from './driver.ts';
+import { ClickHouseCalls, partitionSwapUnit } from './calls.ts';
 import { movePlan } from './sql/move-plan.ts';
 import { toTargetError } from './errors.ts';
 import { describeClickHouse, type ClickHouseDescription } from './introspect.ts';
@@ -61,12 +56,6 @@ import { qualified } from './sql/quote.ts';
 import { CAST_GUARD_MESSAGE, sql, type S3Source } from './sql/statements.ts';
 import { ViewTargetVerifier } from './verify-views.ts';
 
-interface PartitionRow extends Record<string, unknown> {
-  partition_id: string;
-  partition: string;
-  rows: string;
-}
-
 const REDACTED = { accessKeyId: '***', secretAccessKey: '***' };
 
 export class ClickHouseAdapter implements TargetAdapter {
@@ -78,7 +67,8 @@ export class ClickHouseAdapter implements TargetAdapter {
   /** The loads' guarded columns (guardedColumns), once read. */
   private guards: Promise<{ name: string; type: string }[]> | undefined;
   private readonly live: TableRef;
-  private readonly views = new ViewTargetVerifier((statement) => this.query(statement));
+  private readonly calls: ClickHouseCalls;
+  private readonly views = new ViewTargetVerifier((statement) => this.calls.query(statement));
   /** Drivers of lanes with a connection of their own (chDB sessions), by lane id. */
   private readonly laneDrivers = new Map<string, ClickHouseDriver>();
 
@@ -103,8 +93,9 @@ export class ClickHouseAdapter implements TargetAdapter {
       commitMovesLanding: true,
       multiProcess: !config.target.url.startsWith('embedded:'),
     };
-    this.journal = clickHouseJournal(this.guarded('the journal'), config.target.database);
-    this.lease = clickHouseLeases(this.guarded('the lease'), config.target.database);
+    this.calls = new ClickHouseCalls(driver, (call, what) => this.exec(call, what));
+    this.journal = clickHouseJournal(this.calls.guarded('the journal'), config.target.database);
+    this.lease = clickHouseLeases(this.calls.guarded('the lease'), config.target.database);
   }
 
   async connect(): Promise<void> {
@@ -119,7 +110,7 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   /** As many lanes as the server has threads for (`max_threads`: its cores; on chDB this machine's). */
   async workerLimit(): Promise<{ max: number; reason: string }> {
-    const [row] = await this.query<{ value: string }>(sql.maxThreads());
+    const [row] = await this.calls.query<{ value: string }>(sql.maxThreads());
     const cores = Number(/\d+/.exec(row?.value ?? '')?.[0] ?? 0);
     if (!(cores > 0)) return { max: 16, reason: 'the server did not say how many threads it has' };
     return { max: cores, reason: `the server has ${cores} thread${cores === 1 ? '' : 's'} (max_threads)` };
@@ -132,8 +123,8 @@ export class ClickHouseAdapter implements TargetAdapter {
       if (forked && forked !== this.driver) this.laneDrivers.set(id, forked);
     }
     const d = this.descFor(run);
-    for (const t of this.tables(d)) await this.command(this.createRunTable(this.landing(t, run), t));
-    for (const v of d.viewInfos) await this.command(this.shadowViewSql(v, run));
+    for (const t of this.tables(d)) await this.calls.command(this.createRunTable(this.landing(t, run), t));
+    for (const v of d.viewInfos) await this.calls.command(this.shadowViewSql(v, run));
   }
 
   async closeLane(run: RunContext): Promise<void> {
@@ -161,7 +152,7 @@ export class ClickHouseAdapter implements TargetAdapter {
         `filter.column ${column} is not a column of ${refKey(this.live)} — fix filter.column`,
       );
     }
-    const [row] = await this.query<{ n: string; v: string }>(sql.minValue(this.live, column));
+    const [row] = await this.calls.query<{ n: string; v: string }>(sql.minValue(this.live, column));
     return !row || Number(row.n) === 0 ? null : row.v;
   }
 
@@ -170,7 +161,7 @@ export class ClickHouseAdapter implements TargetAdapter {
     for (const table of [target.table, ...target.viewTargets]) {
       const ref = { database: table.database, table: table.name };
       const expressions = aggregateExpressions(table);
-      const [row] = await this.query<Record<string, string>>(sql.aggregates(ref, expressions));
+      const [row] = await this.calls.query<Record<string, string>>(sql.aggregates(ref, expressions));
       const aggregates: Record<string, number> = {};
       expressions.forEach((e, i) => {
         aggregates[e] = Number(row?.[`a${i}`] ?? 0);
@@ -238,14 +229,15 @@ export class ClickHouseAdapter implements TargetAdapter {
   async createShadows(run: RunContext): Promise<void> {
     const d = this.descFor(run);
     for (const t of this.tables(d)) {
-      await this.command(this.createRunTable(this.landing(t, run), t));
-      await this.command(this.createRunTable(this.shadow(t, run), t));
+      await this.calls.command(this.createRunTable(this.landing(t, run), t));
+      await this.calls.command(this.createRunTable(this.shadow(t, run), t));
     }
-    for (const v of d.viewInfos) await this.command(this.shadowViewSql(v, run));
+    for (const v of d.viewInfos) await this.calls.command(this.shadowViewSql(v, run));
   }
 
   async prepareBatch(run: RunContext): Promise<void> {
-    for (const t of this.tables(this.descFor(run))) await this.command(sql.truncate(this.landing(t, run)));
+    for (const t of this.tables(this.descFor(run)))
+      await this.calls.command(sql.truncate(this.landing(t, run)));
   }
 
   async loadBatchFromStore(run: RunContext, batch: BatchSpec, attempt?: LoadAttempt): Promise<LoadResult> {
@@ -311,16 +303,13 @@ export class ClickHouseAdapter implements TargetAdapter {
   }
 
   async countLandedRows(run: RunContext): Promise<number> {
-    const [row] = await this.query<{ n: string }>(sql.count(this.landing(this.live, run)));
+    const [row] = await this.calls.query<{ n: string }>(sql.count(this.landing(this.live, run)));
     return Number(row?.n ?? 0);
   }
 
   async commitBatch(run: RunContext): Promise<void> {
     for (const t of this.tables(this.descFor(run))) {
-      const landing = this.landing(t, run);
-      for (const p of await this.partitions(landing)) {
-        await this.command(sql.movePartition(landing, this.shadow(t, run), p.partition_id));
-      }
+      await this.calls.moveAllPartitions(this.landing(t, run), this.shadow(t, run));
     }
   }
 
@@ -335,7 +324,7 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   /** The shadow holds committed batches only (a commit moves a whole landing in): no need for `committed`. */
   async countShadowRows(run: RunContext): Promise<number> {
-    const [row] = await this.query<{ n: string }>(sql.count(this.shadow(this.live, run)));
+    const [row] = await this.calls.query<{ n: string }>(sql.count(this.shadow(this.live, run)));
     return Number(row?.n ?? 0);
   }
 
@@ -346,22 +335,17 @@ export class ClickHouseAdapter implements TargetAdapter {
   async listSwapUnits(run: RunContext): Promise<readonly SwapUnit[]> {
     const units: SwapUnit[] = [];
     for (const t of this.tables(this.descFor(run))) {
-      for (const p of await this.partitions(this.shadow(t, run))) {
+      for (const p of await this.calls.partitions(this.shadow(t, run))) {
         // A moved partition can leave an empty active part behind for a while: nothing to swap there.
         if (Number(p.rows) === 0) continue;
-        units.push({
-          id: JSON.stringify([t.database, t.table, p.partition_id]),
-          description: `${refKey(t)} partition ${p.partition} (${p.rows} rows)`,
-        });
+        units.push(partitionSwapUnit(t, p));
       }
     }
     return units;
   }
 
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
-    const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
-    const live = { database, table };
-    await this.command(sql.movePartition(this.shadow(live, run), live, partitionId));
+    await this.calls.swapPartition(unit, (live) => this.shadow(live, run));
   }
 
   async finishSwap(): Promise<void> {
@@ -392,12 +376,12 @@ export class ClickHouseAdapter implements TargetAdapter {
         ...d.viewInfos.map((v) => v.database),
       ]),
     ];
-    const objects = await this.query<{ database: string; name: string; engine: string }>(
+    const objects = await this.calls.query<{ database: string; name: string; engine: string }>(
       sql.runObjects(databases, run.runId),
     );
     for (const o of objects) {
       const ref = { database: o.database, table: o.name };
-      await this.command(o.engine === 'MaterializedView' ? sql.dropView(ref) : sql.dropTable(ref));
+      await this.calls.command(o.engine === 'MaterializedView' ? sql.dropView(ref) : sql.dropTable(ref));
     }
   }
 
@@ -637,18 +621,6 @@ export class ClickHouseAdapter implements TargetAdapter {
     );
   }
 
-  private async partitions(table: TableRef): Promise<PartitionRow[]> {
-    return this.query<PartitionRow>(sql.activePartitions(table));
-  }
-
-  private command(statement: Statement): Promise<void> {
-    return this.exec(() => this.driver.command(statement), firstWords(unbind(statement).sql));
-  }
-
-  private query<Row extends Record<string, unknown>>(statement: string): Promise<Row[]> {
-    return this.exec(() => this.driver.query<Row>(statement), firstWords(statement));
-  }
-
   /** Runs a driver call and maps failures to typed errors, naming the object when one is at fault. */
   private async exec<T>(fn: () => Promise<T>, what: string, objects?: readonly SourceObject[]): Promise<T> {
     try {
@@ -703,17 +675,6 @@ export class ClickHouseAdapter implements TargetAdapter {
       { secrets },
     );
   }
-
-  /** Driver whose failures are mapped (used by the journal and the lease). */
-  private guarded(what: string): ClickHouseDriver {
-    return {
-      description: this.driver.description,
-      command: (s, settings) => this.exec(() => this.driver.command(s, settings), `writing ${what}`),
-      query: (s, settings) => this.exec(() => this.driver.query(s, settings), `reading ${what}`),
-      insertStream: (t, f, b, s) => this.driver.insertStream(t, f, b, s),
-      close: () => this.driver.close(),
-    };
-  }
 }
 
 function qualifiedColumn(name: string): string {
@@ -722,10 +683,6 @@ function qualifiedColumn(name: string): string {
 
 function sumBytes(objects: readonly SourceObject[]): number {
   return objects.reduce((n, o) => n + o.size, 0);
-}
-
-function firstWords(statement: string): string {
-  return statement.split(/\s+/).slice(0, 4).join(' ');
 }
 
 /** Scalar types `accurateCastOrNull` can probe (what a source value may fail to become). */

@@ -29,7 +29,8 @@ const TOP_PROJECTS: readonly string[] = (
   'starlette uvicorn gunicorn django celery kombu clickhouse-connect polars duckdb torch transformers'
 ).split(' ');
 
-const NAME_PREFIXES = [
+/** Prefixes and suffixes of made-up project names (fixtures/pypi-realistic.ts draws from them too). */
+export const NAME_PREFIXES: readonly string[] = [
   '',
   'py',
   'django-',
@@ -46,7 +47,16 @@ const NAME_STEMS = (
   'metrics tracer shell crypto image audio geo time search index model agent kafka redis mongo sql etl ' +
   'feature notebook widget lint format'
 ).split(' ');
-const NAME_SUFFIXES = ['', '-client', '-utils', '-sdk', '-core', '-tools', '2', '-lite'];
+export const NAME_SUFFIXES: readonly string[] = [
+  '',
+  '-client',
+  '-utils',
+  '-sdk',
+  '-core',
+  '-tools',
+  '2',
+  '-lite',
+];
 
 /** Made-up but plausible names: mixed-radix over prefix × stem × suffix, so every index gives a distinct name. */
 function syntheticProject(index: number): string {

@@ -219,7 +219,7 @@ function selectRows(options: {
   ].join('\n');
 }
 
-function checkOptions(options: PypiParquetOptions): void {
+function checkOptions(options: Omit<PypiParquetOptions, 'mode'>): void {
   if (!Number.isInteger(options.rowsPerFile) || options.rowsPerFile < 1) {
     throw new Error(`rowsPerFile must be a positive integer, got ${options.rowsPerFile}`);
   }
@@ -326,27 +326,52 @@ function partitionedInsert(args: {
   );
 }
 
-export async function generatePypiParquet(options: PypiParquetOptions): Promise<GeneratedPypi> {
+/** A generator's checked options: output root, seed, day layout, and the files' slices (in file order, once each). */
+export interface PypiLayout {
+  readonly dir: string;
+  readonly seed: number;
+  readonly days: number;
+  readonly filesPerDay: number;
+  readonly slices: readonly PypiFileSlice[];
+}
+
+/** Checks the options and places the files (used by fixtures/pypi-realistic.ts too). */
+export function pypiLayout(options: Omit<PypiParquetOptions, 'mode'>): PypiLayout {
   checkOptions(options);
-  const dir = resolve(options.dir);
-  const seed = options.seed ?? 0;
   const days = options.days ?? 1;
   const filesPerDay = options.filesPerDay ?? Math.ceil((Math.max(...options.files) + 1) / days);
   if (!Number.isInteger(filesPerDay) || filesPerDay < 1 || filesPerDay > DAY_SECONDS) {
     throw new Error(`filesPerDay must be an integer from 1 to ${DAY_SECONDS}, got ${filesPerDay}`);
   }
-  const rows = options.rowsPerFile;
-  const rowGroupRows = options.rowGroupRows ?? Math.min(rows, 1_000_000);
-  const projects = projectNames(options.projects ?? 3000);
-  const runner = options.runner ?? (await defaultRunner());
-  const usesDefault = options.runner === undefined;
-  const settings = [
-    `output_format_parquet_compression_method = ${quoteString(options.compression ?? 'zstd')}`,
+  const numbers = [...new Set(options.files)].sort((a, b) => a - b);
+  return {
+    dir: resolve(options.dir),
+    seed: options.seed ?? 0,
+    days,
+    filesPerDay,
+    slices: numbers.map((n) => pypiFileSlice(n, { day: options.day, days, filesPerDay })),
+  };
+}
+
+/** The SETTINGS of an `INSERT INTO FUNCTION file(…, 'Parquet')`. */
+export function parquetSettings(compression: ParquetCompression, rowGroupRows: number): string {
+  return [
+    `output_format_parquet_compression_method = ${quoteString(compression)}`,
     'engine_file_truncate_on_insert = 1',
     `output_format_parquet_row_group_size = ${rowGroupRows}`,
   ].join(', ');
-  const numbers = [...new Set(options.files)].sort((a, b) => a - b);
-  const slices = numbers.map((n) => pypiFileSlice(n, { day: options.day, days, filesPerDay }));
+}
+
+export async function generatePypiParquet(options: PypiParquetOptions): Promise<GeneratedPypi> {
+  const { dir, seed, days, filesPerDay, slices } = pypiLayout(options);
+  const rows = options.rowsPerFile;
+  const projects = projectNames(options.projects ?? 3000);
+  const runner = options.runner ?? (await defaultRunner());
+  const usesDefault = options.runner === undefined;
+  const settings = parquetSettings(
+    options.compression ?? 'zstd',
+    options.rowGroupRows ?? Math.min(rows, 1_000_000),
+  );
   const pathOf = (slice: PypiFileSlice): string => join(dir, ...slice.key.split('/'));
   for (const slice of slices) await mkdir(join(pathOf(slice), '..'), { recursive: true });
 

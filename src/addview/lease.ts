@@ -6,7 +6,7 @@
  * changed; confirmed by the journal writer before every write; released when the command ends.
  */
 import type { ViewAdapter } from '../adapter/view-contract.ts';
-import { acquireLease, type HeldLease, type LeaseOptions } from '../runner/lease.ts';
+import { acquireLeaseWithEvents, type HeldLease, type LeaseOptions } from '../runner/lease.ts';
 import type { ViewConfig } from './config.ts';
 import type { AddViewEventSink } from './events.ts';
 
@@ -27,31 +27,11 @@ export async function leaseView(
   options: { readonly lease?: LeaseOptions; readonly signal?: AbortSignal },
   emit: AddViewEventSink,
 ): Promise<HeldLease> {
-  const lease = await acquireLease(
+  return acquireLeaseWithEvents(
     adapter.lease,
     leaseKeyOf(config),
     `view ${config.target.database}.${config.view.name}`,
-    {
-      ...options.lease,
-      onWait: (holder) => {
-        emit({
-          type: 'lease-waiting',
-          holder: `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}`,
-          since: holder.acquiredAt,
-          expiresAt: holder.expiresAt,
-        });
-        options.lease?.onWait?.(holder);
-      },
-    },
-    options.signal,
+    options,
+    emit,
   );
-  const previous = lease.tookOverFrom;
-  if (previous) {
-    emit({
-      type: 'lease-taken-over',
-      from: `pid ${previous.pid} on ${previous.host}${previous.runId ? ` (run ${previous.runId})` : ''}`,
-      lastHeartbeat: previous.heartbeatAt,
-    });
-  }
-  return lease;
 }

@@ -189,6 +189,53 @@ export async function acquireLease(
   }
 }
 
+/** The lease events the run and the add-view both emit (docs/EVENTS.md, docs/ADD-VIEW.md). */
+export type LeaseEvent =
+  /** Another process holds the lease (emitted while waiting, with --wait). */
+  | { type: 'lease-waiting'; holder: string; since: string; expiresAt: string }
+  /** The lease of a holder that stopped heartbeating (or died on this machine) was taken over. */
+  | { type: 'lease-taken-over'; from: string; lastHeartbeat: string };
+
+/** A holder in events: `pid 123 on host (run r1)`. */
+export function holderOf(record: LeaseRecord): string {
+  return `pid ${record.pid} on ${record.host}${record.runId ? ` (run ${record.runId})` : ''}`;
+}
+
+/**
+ * {@link acquireLease}, reporting the waits (`lease-waiting`, before `options.lease.onWait`) and a takeover
+ * (`lease-taken-over`) to `emit`.
+ */
+export async function acquireLeaseWithEvents(
+  store: LeaseStore,
+  key: string,
+  what: string,
+  options: { readonly lease?: LeaseOptions; readonly signal?: AbortSignal },
+  emit: (event: LeaseEvent) => void,
+): Promise<HeldLease> {
+  const lease = await acquireLease(
+    store,
+    key,
+    what,
+    {
+      ...options.lease,
+      onWait: (holder) => {
+        emit({
+          type: 'lease-waiting',
+          holder: holderOf(holder),
+          since: holder.acquiredAt,
+          expiresAt: holder.expiresAt,
+        });
+        options.lease?.onWait?.(holder);
+      },
+    },
+    options.signal,
+  );
+  const previous = lease.tookOverFrom;
+  if (previous)
+    emit({ type: 'lease-taken-over', from: holderOf(previous), lastHeartbeat: previous.heartbeatAt });
+  return lease;
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);

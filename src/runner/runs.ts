@@ -8,7 +8,7 @@ import { tableLeaseKey } from '../journal/lease.ts';
 import { groupRuns, reduceRun, type RunStartedData, type RunState } from '../journal/state.ts';
 import type { ObjectStoreLocation } from '../source/types.ts';
 import type { RunEvent } from './events.ts';
-import { acquireLease, type HeldLease, type LeaseOptions } from './lease.ts';
+import { acquireLeaseWithEvents, type HeldLease, type LeaseOptions } from './lease.ts';
 
 /** The journal's view of this configuration: the run to resume, or the finished one. Abandoned runs are neither. */
 export async function findRuns(
@@ -37,33 +37,13 @@ export async function leaseTable(
   options: { lease?: LeaseOptions; signal?: AbortSignal },
   emit: (event: RunEvent) => void,
 ): Promise<HeldLease> {
-  const lease = await acquireLease(
+  return acquireLeaseWithEvents(
     adapter.lease,
     tableLeaseKey(adapter.kind, config.target.database, config.target.table),
     tableOf(config),
-    {
-      ...options.lease,
-      onWait: (holder) => {
-        emit({
-          type: 'lease-waiting',
-          holder: `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}`,
-          since: holder.acquiredAt,
-          expiresAt: holder.expiresAt,
-        });
-        options.lease?.onWait?.(holder);
-      },
-    },
-    options.signal,
+    options,
+    emit,
   );
-  const previous = lease.tookOverFrom;
-  if (previous) {
-    emit({
-      type: 'lease-taken-over',
-      from: `pid ${previous.pid} on ${previous.host}${previous.runId ? ` (run ${previous.runId})` : ''}`,
-      lastHeartbeat: previous.heartbeatAt,
-    });
-  }
-  return lease;
 }
 
 /** The RunContext of run `runId` as its `run-started` event describes it. */

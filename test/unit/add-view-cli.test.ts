@@ -9,29 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { viewConfigJsonSchema } from '../../src/addview/config.ts';
 import { addViewProgress } from '../../src/cli/commands/add-view.ts';
-import { runCli } from '../../src/cli/main.ts';
+import { capturedStream, cli } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowfill-addview-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function stream(isTTY = false) {
-  let text = '';
-  return {
-    isTTY,
-    write(chunk: string) {
-      text += chunk;
-      return true;
-    },
-    text: () => text,
-  } as unknown as NodeJS.WritableStream & { isTTY: boolean; text: () => string };
-}
-
-async function cli(...argv: string[]) {
-  const stdout = stream();
-  const stderr = stream();
-  const code = await runCli(argv, { stdout, stderr, env: {} });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 describe('add-view on the command line', () => {
   it('is a command with its own options, every view.yaml field as a flag, and its exit codes', async () => {
@@ -126,8 +107,8 @@ describe('add-view on the command line', () => {
 
 describe('add-view progress', () => {
   it('prints JSON lines with --json, notes and a status line otherwise, and a final failure only once', () => {
-    const stdout = stream();
-    const stderr = stream();
+    const stdout = capturedStream();
+    const stderr = capturedStream();
     let t = 0;
     const json = addViewProgress({ json: true, quiet: false, stdout, stderr, now: () => t });
     json({ type: 'view-created', view: 'db.v', cutoff: '2024-12-17 09:00:00' });
@@ -139,8 +120,8 @@ describe('add-view progress', () => {
     });
     expect(stderr.text()).toBe('');
 
-    const out = stream();
-    const err = stream();
+    const out = capturedStream();
+    const err = capturedStream();
     const plain = addViewProgress({ json: false, quiet: false, stdout: out, stderr: err, now: () => t });
     plain({
       type: 'add-view-started',

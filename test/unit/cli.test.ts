@@ -3,31 +3,12 @@
  * version, `--settings.*` flags, the Ctrl-C handling, and failure notes printed once.
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.ts';
 import { handleInterrupts } from '../../src/cli/interrupts.ts';
 import { createProgress } from '../../src/cli/progress.ts';
 import { takeSettingsFlags } from '../../src/cli/settings-flags.ts';
 import { configJsonSchema } from '../../src/config/schema.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
-
-function stream(isTTY = false) {
-  let text = '';
-  return {
-    isTTY,
-    write(chunk: string) {
-      text += chunk;
-      return true;
-    },
-    text: () => text,
-  } as unknown as NodeJS.WritableStream & { isTTY: boolean; text: () => string };
-}
-
-async function cli(...argv: string[]) {
-  const stdout = stream();
-  const stderr = stream();
-  const code = await runCli(argv, { stdout, stderr, env: {} });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { capturedStream, cli } from '../support/cli.ts';
 
 describe('usage', () => {
   it('refuses unknown options with a suggestion, and options without their value, with exit code 2', async () => {
@@ -91,7 +72,7 @@ describe('--settings.<name>', () => {
 
 describe('Ctrl-C', () => {
   it('first stops after the step, second ends the process at once by the same signal', () => {
-    const stderr = stream();
+    const stderr = capturedStream();
     const kills: string[] = [];
     const interrupts = handleInterrupts({
       stderr,
@@ -126,8 +107,8 @@ describe('failures are printed once', () => {
 
   it('shows retries but leaves the final error to the error line, unless verbose', () => {
     for (const verbose of [false, true]) {
-      const stderr = stream(false);
-      const sink = createProgress({ json: false, quiet: false, verbose, stdout: stream(), stderr });
+      const stderr = capturedStream(false);
+      const sink = createProgress({ json: false, quiet: false, verbose, stdout: capturedStream(), stderr });
       for (const e of failedRun) sink(e);
       expect(stderr.text()).toContain('batch 1 attempt 1 failed: connection reset — retrying');
       expect(stderr.text().split('unknown setting x').length - 1).toBe(verbose ? 2 : 0);
@@ -135,8 +116,8 @@ describe('failures are printed once', () => {
   });
 
   it('clears the live line on a TTY so the error line starts clean', () => {
-    const stderr = stream(true);
-    const sink = createProgress({ json: false, quiet: false, stdout: stream(), stderr });
+    const stderr = capturedStream(true);
+    const sink = createProgress({ json: false, quiet: false, stdout: capturedStream(), stderr });
     for (const e of failedRun) sink(e);
     expect(stderr.text().endsWith('\r\x1b[2K')).toBe(true);
   });

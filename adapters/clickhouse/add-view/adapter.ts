@@ -30,13 +30,8 @@ import { formatPosition } from '../../../src/addview/position.ts';
 import { ResourceLimitError, ShadowfillError, TargetError } from '../../../src/errors.ts';
 import type { LeaseStore } from '../../../src/journal/lease.ts';
 import type { JournalStore } from '../../../src/journal/types.ts';
-import {
-  ClickHouseError,
-  unbind,
-  type ClickHouseDriver,
-  type ClickHouseSettings,
-  type Statement,
-} from '../driver.ts';
+import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
+import { ClickHouseCalls, firstWords, partitionSwapUnit } from '../calls.ts';
 import { movePlan } from '../sql/move-plan.ts';
 import { toTargetError } from '../errors.ts';
 import { clickHouseJournal } from '../journal.ts';
@@ -52,12 +47,6 @@ import { prepareView, shortDetail, type PreparedView, type TargetColumn } from '
 
 const REDACTED = { accessKeyId: '***', secretAccessKey: '***' };
 
-interface PartitionRow extends Record<string, unknown> {
-  partition_id: string;
-  partition: string;
-  rows: string;
-}
-
 export const CLICKHOUSE_VIEW_CAPABILITIES: ViewCapabilities = {
   cutoffFilter: true,
   shadowsTarget: true,
@@ -72,24 +61,16 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   readonly journal: JournalStore;
   readonly lease: LeaseStore;
   private prepared: PreparedView | undefined;
+  private readonly calls: ClickHouseCalls;
 
   constructor(
     private readonly target: ViewTargetConnection,
     private readonly driver: ClickHouseDriver,
   ) {
     // The backfill's journal and lease stores, over the same driver with failures mapped.
-    this.journal = clickHouseJournal(this.guarded('the journal'), target.database);
-    this.lease = clickHouseLeases(this.guarded('the lease'), target.database);
-  }
-
-  private guarded(what: string): ClickHouseDriver {
-    return {
-      description: this.driver.description,
-      command: (s, settings) => this.exec(() => this.driver.command(s, settings), `writing ${what}`),
-      query: (s, settings) => this.exec(() => this.driver.query(s, settings), `reading ${what}`),
-      insertStream: (t, f, b, s) => this.driver.insertStream(t, f, b, s),
-      close: () => this.driver.close(),
-    };
+    this.calls = new ClickHouseCalls(driver, (call, what) => this.exec(call, what));
+    this.journal = clickHouseJournal(this.calls.guarded('the journal'), target.database);
+    this.lease = clickHouseLeases(this.calls.guarded('the lease'), target.database);
   }
 
   async connect(): Promise<void> {
@@ -128,7 +109,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
 
   async sourceExtent(description: ViewDescription, below?: Position): Promise<SourceExtent> {
     const p = this.p();
-    const [row] = await this.query<{ n: string; lo: string; hi: string }>(
+    const [row] = await this.calls.query<{ n: string; lo: string; hi: string }>(
       avSql.extent(p.source, p.cutoffColumn, p.kind, below),
     );
     const n = Number(row?.n ?? 0);
@@ -141,7 +122,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   }
 
   async serverTime(): Promise<bigint> {
-    const [row] = await this.query<{ t: string }>(avSql.serverTime());
+    const [row] = await this.calls.query<{ t: string }>(avSql.serverTime());
     return BigInt(row?.t ?? '0');
   }
 
@@ -231,7 +212,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     const p = this.p();
     let targetCreated = false;
     if (p.targetDdl && !(await this.exists(p.to))) {
-      await this.command(p.targetDdl);
+      await this.calls.command(p.targetDdl);
       targetCreated = true;
     }
     const existing = await this.tableRow(p.view);
@@ -245,17 +226,17 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       }
       return { targetCreated };
     }
-    await this.command(this.liveViewSql(run, false));
+    await this.calls.command(this.liveViewSql(run, false));
     return { targetCreated };
   }
 
   async createShadows(run: ViewRunContext): Promise<void> {
-    for (const s of this.shadowStatements(run)) await this.command(s.sql);
+    for (const s of this.shadowStatements(run)) await this.calls.command(s.sql);
   }
 
   async prepareWindow(run: ViewRunContext): Promise<void> {
-    for (const t of this.tables(run)) await this.command(backfillSql.truncate(this.landing(t, run)));
-    await this.command(backfillSql.truncate(this.meter(run)));
+    for (const t of this.tables(run)) await this.calls.command(backfillSql.truncate(this.landing(t, run)));
+    await this.calls.command(backfillSql.truncate(this.meter(run)));
   }
 
   async runWindow(run: ViewRunContext, window: ViewWindow): Promise<void> {
@@ -273,7 +254,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       window,
     );
     const stableRows = this.sourceCollapses(window) ? await this.countWindow(run, window) : undefined;
-    const [meter] = await this.query<{ n: string }>(avSql.sumMeter(this.meter(run)));
+    const [meter] = await this.calls.query<{ n: string }>(avSql.sumMeter(this.meter(run)));
     const comparisons: WindowComparison[] = [
       { what: 'rows consumed by the view', expected: sourceRows, actual: Number(meter?.n ?? 0) },
     ];
@@ -310,10 +291,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
 
   async commitWindow(run: ViewRunContext): Promise<void> {
     for (const t of this.tables(run)) {
-      const landing = this.landing(t, run);
-      for (const part of await this.partitions(landing)) {
-        await this.command(backfillSql.movePartition(landing, this.shadow(t, run), part.partition_id));
-      }
+      await this.calls.moveAllPartitions(this.landing(t, run), this.shadow(t, run));
     }
   }
 
@@ -324,30 +302,25 @@ export class ClickHouseViewAdapter implements ViewAdapter {
   async listSwapUnits(run: ViewRunContext): Promise<readonly SwapUnit[]> {
     const units: SwapUnit[] = [];
     for (const t of this.tables(run)) {
-      for (const part of await this.partitions(this.shadow(t, run))) {
-        units.push({
-          id: JSON.stringify([t.database, t.table, part.partition_id]),
-          description: `${refKey(t)} partition ${part.partition} (${part.rows} rows)`,
-        });
+      for (const part of await this.calls.partitions(this.shadow(t, run))) {
+        units.push(partitionSwapUnit(t, part));
       }
     }
     return units;
   }
 
   async swapUnit(run: ViewRunContext, unit: SwapUnit): Promise<void> {
-    const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
-    const live = { database, table };
-    await this.command(backfillSql.movePartition(this.shadow(live, run), live, partitionId));
+    await this.calls.swapPartition(unit, (live) => this.shadow(live, run));
   }
 
   async finishView(): Promise<void> {
     const p = this.p();
     // History is in: from now on the view takes every row, also one arriving late below the cutoff.
-    await this.command(avSql.modifyQuery(p.view, p.select));
+    await this.calls.command(avSql.modifyQuery(p.view, p.select));
   }
 
   async dropShadows(run: ViewRunContext): Promise<void> {
-    for (const s of this.dropStatements(run)) await this.command(s);
+    for (const s of this.dropStatements(run)) await this.calls.command(s);
   }
 
   async dropView(
@@ -357,8 +330,8 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     const p = this.p();
     const existing = await this.tableRow(p.view);
     const droppedView = existing !== undefined && this.isLiveView(run, existing);
-    if (droppedView) await this.command(backfillSql.dropView(p.view));
-    if (options.target) await this.command(backfillSql.dropTable(p.to));
+    if (droppedView) await this.calls.command(backfillSql.dropView(p.view));
+    if (options.target) await this.calls.command(backfillSql.dropTable(p.to));
     return { droppedView, droppedTarget: options.target };
   }
 
@@ -386,7 +359,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
         continue;
       }
       const expressions = additiveExpressions(t.columns, t.engine);
-      const [row] = await this.query<Record<string, string>>(
+      const [row] = await this.calls.query<Record<string, string>>(
         avSql.aggregates(qualifiedRef(t.ref), expressions),
       );
       const aggregates: Record<string, number> = {};
@@ -576,7 +549,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     fromText: string,
     expressions: readonly string[],
   ): Promise<Record<string, number>> {
-    const [row] = await this.query<Record<string, string>>(avSql.aggregates(fromText, expressions));
+    const [row] = await this.calls.query<Record<string, string>>(avSql.aggregates(fromText, expressions));
     const out: Record<string, number> = {};
     expressions.forEach((e, i) => (out[e] = Number(row?.[`a${i}`] ?? 0)));
     return out;
@@ -590,24 +563,12 @@ export class ClickHouseViewAdapter implements ViewAdapter {
     return Number(row?.n ?? 0);
   }
 
-  private async partitions(table: TableRef): Promise<PartitionRow[]> {
-    return this.query<PartitionRow>(backfillSql.activePartitions(table));
-  }
-
   private async tableRow(ref: TableRef): Promise<{ engine: string; create_table_query: string } | undefined> {
-    return (await this.query<{ engine: string; create_table_query: string }>(avSql.table(ref)))[0];
+    return (await this.calls.query<{ engine: string; create_table_query: string }>(avSql.table(ref)))[0];
   }
 
   private async exists(ref: TableRef): Promise<boolean> {
     return (await this.tableRow(ref)) !== undefined;
-  }
-
-  private command(statement: Statement): Promise<void> {
-    return this.exec(() => this.driver.command(statement), firstWords(unbind(statement).sql));
-  }
-
-  private query<Row extends Record<string, unknown>>(statement: string): Promise<Row[]> {
-    return this.exec(() => this.driver.query<Row>(statement), firstWords(statement));
   }
 
   /** Maps failures to typed errors: resource limits to ResourceLimitError, the rest as the backfill adapter does. */
@@ -678,8 +639,4 @@ function windowText(p: PreparedView, w: ViewWindow): string {
 function splitKey(key: string): [string, string] {
   const i = key.indexOf('.');
   return [key.slice(0, i), key.slice(i + 1)];
-}
-
-function firstWords(statement: string): string {
-  return statement.split(/\s+/).slice(0, 4).join(' ');
 }
