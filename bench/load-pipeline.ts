@@ -30,9 +30,12 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PgConnection } from '../adapters/timescaledb/connection.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../adapters/timescaledb/copy-binary.ts';
 import { copyEncoderOptions, copyEncoderSpec, createEncoder } from '../adapters/timescaledb/copy-encoder.ts';
+import { copyFormatOf } from '../adapters/timescaledb/load.ts';
 import { PYPI_COLUMNS, PYPI_PG_COLUMNS } from '../fixtures/pypi.ts';
 import type { RowChunk } from '../src/adapter/contract.ts';
+import { readColumnarChunks } from '../src/parquet/columnar.ts';
 import { readRowChunks } from '../src/parquet/rows.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
 import type { SourceObject } from '../src/source/types.ts';
@@ -145,8 +148,12 @@ async function copyPieces(
 ): Promise<number> {
   const rows = await db.transaction(async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
+    // The format the encoder chose for these columns (binary where every column has a binary writer), as load.ts.
+    const binary = copyFormatOf({ mapping: staging.mapping }) === 'binary';
     const stream = client.raw.query(
-      copyFrom(staging.statements.copyInto(staging.mapping.map((m) => m.target))),
+      copyFrom(
+        `${staging.statements.copyInto(staging.mapping.map((m) => m.target))}${binary ? ' (FORMAT binary)' : ''}`,
+      ),
     );
     let failure: unknown;
     const done = new Promise<void>((resolve, reject) => {
@@ -157,16 +164,21 @@ async function copyPieces(
       });
     });
     done.catch(() => undefined);
+    const write = async (bytes: Uint8Array) => {
+      if (!stream.write(bytes)) {
+        await new Promise<void>((resolve) => {
+          stream.once('drain', resolve);
+          done.then(resolve, resolve);
+        });
+      }
+    };
     try {
+      if (binary) await write(BINARY_COPY_HEADER);
       for await (const piece of pieces) {
         if (failure) break;
-        if (!stream.write(piece.bytes)) {
-          await new Promise<void>((resolve) => {
-            stream.once('drain', resolve);
-            done.then(resolve, resolve);
-          });
-        }
+        await write(piece.bytes);
       }
+      if (!failure && binary) await write(BINARY_COPY_TRAILER);
       if (!failure) stream.end();
       await done;
     } catch (error) {
@@ -304,10 +316,18 @@ async function main(): Promise<void> {
       const encoder = createEncoder(copyEncoderOptions(fixture.staging.mapping, 0, 'public.pypi'));
       const pass = async (encode: boolean) => {
         const before = cpuSnapshot(postmaster);
-        for await (const chunk of streamRows(clients[0]!, fixture.objects, COLUMNS)) {
-          if (encode)
-            for (let s = 0; s < chunk.numRows; s += 16_384)
-              encoder.encode(chunk, s, Math.min(chunk.numRows, s + 16_384));
+        // Read as the decode workers read for this encoder (encode-object.ts): columnar with its raw columns.
+        for (const object of fixture.objects) {
+          const buffer = s3AsyncBuffer(clients[0]!, object);
+          const chunks =
+            encoder.input === 'columnar'
+              ? readColumnarChunks(buffer, object, { columns: [...COLUMNS], raw: encoder.raw ?? [] })
+              : readRowChunks(buffer, object, { columns: [...COLUMNS] });
+          for await (const chunk of chunks) {
+            if (encode)
+              for (let s = 0; s < chunk.numRows; s += 16_384)
+                encoder.encode(chunk, s, Math.min(chunk.numRows, s + 16_384));
+          }
         }
         return cpuSince(before, cpuSnapshot(postmaster)).self;
       };
