@@ -177,17 +177,22 @@ export async function addViewDemo(options: AddViewDemoOptions): Promise<AddViewD
 export function liveWriter(insert: () => Promise<void>, everyMs = 200): { stop(): Promise<number> } {
   let running = true;
   let batches = 0;
+  let failure: unknown;
+  // A failed insert ends the writer; stop() reports it (never an unhandled rejection when stop is not reached).
   const loop = (async () => {
     while (running) {
       await insert();
       batches += 1;
       await new Promise((r) => setTimeout(r, everyMs));
     }
-  })();
+  })().catch((error: unknown) => {
+    failure = error;
+  });
   return {
     stop: async () => {
       running = false;
       await loop;
+      if (failure !== undefined) throw failure;
       return batches;
     },
   };

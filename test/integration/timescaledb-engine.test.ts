@@ -379,7 +379,7 @@ function engineTests(kind: TimescaleTargetKind): void {
         );
         expect(diff.rows[0]!.n).toBe('0');
       });
-    });
+    }, 300_000); // The embedded server starts in each child (WASM): 51 s at load 3–5, over 120 s at load 10+.
 
     it('a schema mismatch and a corrupt object fail before any chunk is touched', async () => {
       const db = 'fail';
