@@ -9,8 +9,9 @@
  * - today's path: one Node thread downloads (ranged GETs from a local S3 server), decodes (readRowChunks) and
  *   encodes COPY text, over one connection — the TimescaleDB adapter's own `loadBatch` (adapters/timescaledb/
  *   load.ts) into its UNLOGGED staging table (BRIN on the batch column), one transaction, then BRIN summarize;
- * - the pipeline with workers 1, 2 and 4: the decode pool (src/workers/) with as many threads as workers decodes
- *   and encodes (the adapter's encoder module, adapters/timescaledb/copy-encoder.ts) off the main thread, the next
+ * - the pipeline with workers 1, 2 and 4: the decode pool (src/workers/) the runner starts (one thread per worker up
+ *   to the machine's cores, `decodeThreadsFor`) decodes and encodes (the adapter's encoder module,
+ *   adapters/timescaledb/copy-encoder.ts) off the main thread, the next
  *   object already decoding while the current one is sent; each worker loads its share of the objects as its own
  *   batch over its own connection (COPY into the same staging table, one transaction, then BRIN summarize).
  *
@@ -45,7 +46,7 @@ import { s3AsyncBuffer } from '../src/source/range-reader.ts';
 import { createS3Client } from '../src/source/s3-client.ts';
 import type { ObjectStoreLocation, SourceColumn, SourceObject } from '../src/source/types.ts';
 import type { EncodedPiece } from '../src/workers/encoder.ts';
-import { DecodePool } from '../src/workers/pool.ts';
+import { DecodePool, decodeThreadsFor } from '../src/workers/pool.ts';
 import { startTestPostgres } from '../test/support/postgres-server.ts';
 import { detail, median, scratchDir, summary, timed } from './common.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
@@ -286,13 +287,14 @@ async function main(): Promise<void> {
 
     // ---- decode pools, started and warmed before timing (a run keeps its pool for its whole life) ----
     for (const n of WORKERS.filter((w) => SIDES.includes(`workers ${w}`))) {
-      const pool = new DecodePool({ threads: n });
+      // The pool the runner starts for n workers: one thread per worker up to the machine's cores.
+      const pool = new DecodePool({ threads: decodeThreadsFor(n, true)?.threads ?? 1 });
       pools.set(n, pool);
       const f = fixtures[0]!;
       const encoder = copyEncoderSpec(copyEncoderOptions(f.staging.mapping, 0, 'public.pypi'));
       const warm = await timed(() =>
         Promise.all(
-          Array.from({ length: n }, async (_, i) => {
+          Array.from({ length: pool.threads }, async (_, i) => {
             for await (const _piece of pool.decode({
               location: f.location,
               object: f.objects[i % f.objects.length]!,
@@ -304,7 +306,9 @@ async function main(): Promise<void> {
           }),
         ),
       );
-      detail(`decode pool of ${n} thread(s) started in ${fmt(warm.seconds)} s (not timed below)`);
+      detail(
+        `decode pool of ${pool.threads} thread(s) for ${n} worker(s) started in ${fmt(warm.seconds)} s (not timed below)`,
+      );
     }
 
     const measured = async (fn: () => Promise<unknown>): Promise<Measured> => {
