@@ -32,6 +32,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openConnection, type PgConnection } from '../adapters/timescaledb/connection.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../adapters/timescaledb/copy-binary.ts';
 import { copyEncoderOptions, copyEncoderSpec, createEncoder } from '../adapters/timescaledb/copy-encoder.ts';
 import { generateRealisticPypiParquet } from '../fixtures/pypi-realistic.ts';
 import { generatePypiParquet, PYPI_COLUMNS, PYPI_PG_COLUMNS, type GeneratedPypi } from '../fixtures/pypi.ts';
@@ -152,8 +153,9 @@ async function copyPieces(
 ): Promise<number> {
   const rows = await db.transaction(async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
+    // The pieces are binary COPY tuples (copy-encoder.ts): FORMAT binary, header first, trailer last (as load.ts).
     const stream = client.raw.query(
-      copyFrom(staging.statements.copyInto(staging.mapping.map((m) => m.target))),
+      copyFrom(`${staging.statements.copyInto(staging.mapping.map((m) => m.target))} (FORMAT binary)`),
     );
     let failure: unknown;
     const done = new Promise<void>((resolve, reject) => {
@@ -165,6 +167,7 @@ async function copyPieces(
     });
     done.catch(() => undefined);
     try {
+      stream.write(BINARY_COPY_HEADER);
       for await (const piece of pieces) {
         if (failure) break;
         if (!stream.write(piece.bytes)) {
@@ -174,7 +177,7 @@ async function copyPieces(
           });
         }
       }
-      if (!failure) stream.end();
+      if (!failure) stream.end(BINARY_COPY_TRAILER);
       await done;
     } catch (error) {
       if (!failure) stream.destroy(error instanceof Error ? error : new Error(String(error)));
