@@ -40,6 +40,7 @@ import { readRowChunks } from '../src/parquet/rows.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
 import type { SourceObject } from '../src/source/types.ts';
 import type { EncodedPiece } from '../src/workers/encoder.ts';
+import { decodeThreadsFor } from '../src/workers/pool.ts';
 import { detail, median, summary, timed } from './common.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
 import { assertSameRows, countRows, split, warmDecodePool } from './support/load-sides.ts';
@@ -236,10 +237,14 @@ async function main(): Promise<void> {
 
     // ---- decode pools, started and warmed before timing (a run keeps its pool for its whole life) ----
     for (const n of WORKERS.filter((w) => SIDES.includes(`workers ${w}`))) {
+      // The pool the runner starts for n workers: one thread per worker up to the machine's cores.
+      const threads = decodeThreadsFor(n, true)?.threads ?? 1;
       const f = fixtures[0]!;
-      const warm = await warmDecodePool(n, f, f.staging);
+      const warm = await warmDecodePool(threads, f, f.staging);
       pools.set(n, warm.pool);
-      detail(`decode pool of ${n} thread(s) started in ${fmt(warm.seconds)} s (not timed below)`);
+      detail(
+        `decode pool of ${threads} thread(s) for ${n} worker(s) started in ${fmt(warm.seconds)} s (not timed below)`,
+      );
     }
 
     const measured = async (fn: () => Promise<unknown>): Promise<Measured> => {

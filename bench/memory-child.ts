@@ -2,7 +2,8 @@
  * Child of the `memory` benchmark: streams one Parquet object from S3 again and again until `targetBytes` of
  * Parquet have passed, sampling its own RSS (every thread's memory: one process) every 50 ms, in one of two modes:
  * - `workers N`: the encoded load path as the runner will drive it with N workers — N lanes at once, each
- *   streaming the object through `encodedBatch` with a decode pool of N threads (S3 range reads, columnar decoding,
+ *   streaming the object through `encodedBatch` with the decode pool the runner starts for N workers (one thread
+ *   per lane up to the machine's cores: `decodeThreadsFor`; S3 range reads, columnar decoding,
  *   binary COPY encoding of the TimescaleDB adapter's encoder module off the main thread); the pieces are
  *   dropped where a connection would send them;
  * - `rows`: today's runner path on one thread (`s3AsyncBuffer` + `readRowChunks`, as `streamRows`).
@@ -15,7 +16,7 @@ import { readSourceSchema } from '../src/parquet/schema.ts';
 import { resolveLocation } from '../src/source/location.ts';
 import { s3AsyncBuffer } from '../src/source/range-reader.ts';
 import { createS3Client } from '../src/source/s3-client.ts';
-import { DecodePool } from '../src/workers/pool.ts';
+import { DecodePool, decodeThreadsFor } from '../src/workers/pool.ts';
 import { encodedBatch } from '../src/workers/stream.ts';
 
 const [endpoint, bucket, key, sizeText, targetText, checkpointsText, mode = 'rows'] = process.argv.slice(2);
@@ -66,7 +67,12 @@ if (mode === 'rows') {
   }
 } else {
   const workers = Number(mode.split(' ')[1] ?? 4);
-  const pool = new DecodePool({ threads: workers });
+  // Sized as the runner sizes it (src/runner/run.ts): one thread per lane up to the machine's cores.
+  const threads = decodeThreadsFor(workers, true)?.threads ?? 1;
+  process.stderr.write(
+    `  (decode pool of ${threads} thread${threads === 1 ? '' : 's'} for ${workers} lanes)\n`,
+  );
+  const pool = new DecodePool({ threads });
   const schema = await readSourceSchema(s3AsyncBuffer(client, object), object);
   const mapping = schema.columns.map((c) => ({
     source: c,

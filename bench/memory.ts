@@ -1,7 +1,7 @@
 /**
  * `memory`: peak RSS of the engine's client-side load path while it streams ≥ 2 GB of Parquet: the encoded path
- * with 4 workers (4 lanes at once, a decode pool of 4 threads: S3 range reads, columnar decoding and binary COPY
- * encoding off the main thread; `encodedBatch`), then, as a second line, today's runner path on one thread
+ * with 4 workers (4 lanes at once sharing the decode pool the runner starts — min(4, CPU cores) threads: S3 range
+ * reads, columnar decoding and binary COPY encoding off the main thread; `encodedBatch`), then, as a second line, today's runner path on one thread
  * (S3 range reads + `readRowChunks`). A ~93 MB PyPI file with row groups of 1M rows (uncompressed pages, so the
  * file is large for its rows) is generated with the fixture generator (chDB, this process), put on a local S3
  * server (s3rver, child process) and streamed again and again by a separate child process that samples its own
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       detail(
         mode === 'rows'
           ? "today's runner path (rows: S3 range reads + readRowChunks on one thread):"
-          : 'encoded path, 4 workers (4 lanes, decode pool of 4 threads, binary COPY pieces):',
+          : 'encoded path, 4 workers (4 lanes, decode pool of min(4, CPU cores) threads, binary COPY pieces):',
       );
       const child = spawn(
         process.execPath,

@@ -45,6 +45,7 @@ import type { SourceObject } from '../src/source/types.ts';
 import { encodedBatch } from '../src/workers/stream.ts';
 import { detail, median, summary, timed } from './common.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './support/cpu.ts';
+import { decodeThreadsFor } from '../src/workers/pool.ts';
 import { assertSameRows, countRows, split, warmDecodePool } from './support/load-sides.ts';
 import { startLoadBench } from './support/load-bench.ts';
 import { createPgStaging, type PgStaging } from './support/pg-staging.ts';
@@ -216,10 +217,14 @@ async function main(): Promise<void> {
 
     // ---- decode pools, started and warmed before timing (a run keeps its pool for its whole life) ----
     for (const n of WORKERS.filter((w) => w > 1)) {
+      // The pool the runner starts for n workers: one thread per worker up to the machine's cores.
+      const threads = decodeThreadsFor(n, true)?.threads ?? 1;
       const f = fixtures[0]!;
-      const warm = await warmDecodePool(n, f, f.lanes[0]!);
+      const warm = await warmDecodePool(threads, f, f.lanes[0]!);
       pools.set(n, warm.pool);
-      detail(`decode pool of ${n} threads started in ${fmt(warm.seconds)} s (once per run; not timed below)`);
+      detail(
+        `decode pool of ${threads} thread(s) for ${n} workers started in ${fmt(warm.seconds)} s (once per run; not timed below)`,
+      );
     }
 
     const measured = async (fn: () => Promise<unknown>): Promise<Measured> => {

@@ -163,20 +163,23 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
       throw error;
     }
   };
+  // Per-row sizes and write positions, reused from piece to piece (every entry used is written first).
+  let scratch = { sizes: new Int32Array(0), pos: new Int32Array(0) };
   return {
     input: 'columnar',
     raw: columns.map((c) => c.source),
     encode(chunk: ColumnarChunk, start: number, end: number, keep?: Uint8Array): Uint8Array {
       const segments = vectorsOf(chunk);
       const n = end - start;
+      if (scratch.sizes.length < n) scratch = { sizes: new Int32Array(n), pos: new Int32Array(n) };
       // field count (2) + the batch field (4 + 4) + the fixed-size fields per row, then what varies
-      const sizes = new Int32Array(n).fill(fixedBytes);
+      const sizes = scratch.sizes.subarray(0, n).fill(fixedBytes);
       for (let c = 0; c < columns.length; c++) {
         const column = columns[c]!;
         guard(chunk, column, () => column.writer.size(segments[c]!, start, end, sizes));
       }
       // Rows left out by the filter are written after the kept ones and cut off.
-      const pos = new Int32Array(n);
+      const pos = scratch.pos.subarray(0, n);
       let total = 0;
       for (let i = 0; i < n; i++) {
         if (keep && !keep[start + i]) continue;

@@ -1,20 +1,27 @@
 /**
- * Lazy decoding of dictionary-encoded v1 data pages of flat columns. Writers cap pages by encoded bytes, so a
- * dictionary page with small indices can hold a whole row group (ClickHouse: ~1M rows in a 1 MB page);
- * hyparquet would turn it into a JS array of every value at once. Here the page's definition levels and
- * dictionary indices are decoded into compact typed arrays (1 + 1, 2 or 4 bytes a row) and values are looked up in the
- * dictionary only for the rows taken, so a slice costs its own rows, not its page's.
- * Output matches hyparquet's for the same page: a plain array of dictionary values, `null` for missing ones.
+ * Dictionary-encoded v1 data pages of flat columns, decoded a slice at a time. Writers cap pages by encoded
+ * bytes, so a dictionary page with small indices can hold a whole row group (ClickHouse: ~1M rows in a 1 MB
+ * page); hyparquet would turn it into a JS array of every value at once, and even compact typed arrays of its
+ * levels and indices cost a few bytes per row of the page. Here the page's definition levels and dictionary
+ * indices stay encoded (hybrid-stream.ts) and are decoded only for the rows taken, so a slice costs its own
+ * rows, not its page's.
+ *
+ * `dictionaryPageStreams` is the one reader of such pages: column-pages.ts takes values from it
+ * (`lazyDictionaryPage`: a plain array of dictionary values, `null` for missing ones — what hyparquet gives for
+ * the same page), raw-pages.ts takes the indices themselves.
  */
 import {
   decompressPage,
   getMaxDefinitionLevel,
-  readRleBitPackedHybrid,
   type ColumnDecoder,
   type DataPageHeader,
   type DecodedArray,
   type PageHeader,
 } from './hyparquet-internals.ts';
+import { HybridStream } from './hybrid-stream.ts';
+
+/** Dictionary indices in the narrowest array their bit width fits. */
+export type DictionaryIndices = Uint8Array | Uint16Array | Int32Array;
 
 /** Rows of one page, taken in order. */
 export interface PagePiece {
@@ -27,7 +34,7 @@ export interface PagePiece {
 export function isLazyDictionaryPage(
   header: PageHeader,
   decoder: ColumnDecoder,
-  dictionary: DecodedArray | undefined,
+  dictionary: unknown,
 ): header is PageHeader & { data_page_header: DataPageHeader } {
   const encoding = header.data_page_header?.encoding;
   return (
@@ -39,65 +46,94 @@ export function isLazyDictionaryPage(
   );
 }
 
-/** Decodes the levels and indices of the page whose bytes (after the header) are `compressed`. */
-export function lazyDictionaryPage(
+/** A dictionary-encoded v1 page, read in row order a slice at a time. */
+export interface DictionaryPageStreams {
+  readonly rows: number;
+  /** Presence of the next `count` rows: per row 1 = a value, 0 = null (undefined when every row has one). */
+  nextPresence(count: number): { defined: Uint8Array | undefined; present: number };
+  /** Dictionary indices of the next `count` values (present rows). */
+  nextIndices(count: number): DictionaryIndices;
+}
+
+/** Opens the page whose bytes (after the header) are `compressed`: decompressed, nothing decoded yet. */
+export function dictionaryPageStreams(
   compressed: Uint8Array,
   header: PageHeader & { data_page_header: DataPageHeader },
   decoder: ColumnDecoder,
-  dictionary: DecodedArray,
-): PagePiece {
+): DictionaryPageStreams {
   const page = decompressPage(
     compressed,
     Number(header.uncompressed_page_size),
     decoder.codec,
     decoder.compressors,
   );
-  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-  const reader = { view, offset: 0 };
   const rows = header.data_page_header.num_values;
   const maxDefinition = getMaxDefinitionLevel(decoder.schemaPath);
-
-  let defined: Uint8Array | undefined;
-  let values = rows;
+  let offset = 0;
+  let levels: HybridStream | undefined;
   if (maxDefinition > 0) {
-    const levels = new Uint8Array(rows);
-    readRleBitPackedHybrid(reader, bitWidth(maxDefinition), levels);
-    values = 0;
-    for (let i = 0; i < rows; i++) if (levels[i] === maxDefinition) values++;
-    if (values < rows) {
-      for (let i = 0; i < rows; i++) levels[i] = levels[i] === maxDefinition ? 1 : 0;
-      defined = levels;
-    }
+    // v1 levels: a 4-byte little-endian length, then the RLE/bit-packed levels.
+    if (page.length < 4) throw new Error('parquet data page ends inside its definition levels');
+    const length = (page[0]! | (page[1]! << 8) | (page[2]! << 16) | (page[3]! << 24)) >>> 0;
+    if (4 + length > page.length) throw new Error('parquet definition levels run past the end of their page');
+    levels = new HybridStream(page, 4, 4 + length, bitWidth(maxDefinition));
+    offset = 4 + length;
   }
-  const indexWidth = view.getUint8(reader.offset++);
-  // The narrowest array the indices fit in (all zeros when the index width is 0).
-  const indices =
-    indexWidth <= 8
-      ? new Uint8Array(values)
-      : indexWidth <= 16
-        ? new Uint16Array(values)
-        : new Int32Array(values);
-  // hyparquet only writes `output[i] = value` into the array; any typed array does.
-  if (indexWidth) {
-    readRleBitPackedHybrid(reader, indexWidth, indices as DecodedArray, view.byteLength - reader.offset);
-  }
+  if (offset >= page.length && rows > 0)
+    throw new Error('parquet dictionary-encoded page has no index bit width');
+  const indexWidth = page[offset] ?? 0;
+  if (indexWidth > 32) throw new Error(`parquet dictionary index bit width ${indexWidth} is out of range`);
+  const indices = new HybridStream(page, offset + 1, page.length, indexWidth);
+  return {
+    rows,
+    nextPresence(count: number) {
+      if (!levels) return { defined: undefined, present: count };
+      const defined = new Uint8Array(count);
+      levels.read(defined, count);
+      let present = 0;
+      for (let i = 0; i < count; i++) {
+        const d = defined[i] === maxDefinition ? 1 : 0;
+        defined[i] = d;
+        present += d;
+      }
+      return { defined: present === count ? undefined : defined, present };
+    },
+    nextIndices(count: number) {
+      const out =
+        indexWidth <= 8
+          ? new Uint8Array(count)
+          : indexWidth <= 16
+            ? new Uint16Array(count)
+            : new Int32Array(count);
+      indices.read(out, count);
+      return out;
+    },
+  };
+}
 
-  let nextValue = 0;
+/** The page's values in row order (hyparquet's representation), decoded for the rows taken only. */
+export function lazyDictionaryPage(
+  compressed: Uint8Array,
+  header: PageHeader & { data_page_header: DataPageHeader },
+  decoder: ColumnDecoder,
+  dictionary: DecodedArray,
+): PagePiece {
+  const streams = dictionaryPageStreams(compressed, header, decoder);
   let nextRow = 0;
   return {
-    length: rows,
+    length: streams.rows,
     take(start: number, count: number): DecodedArray {
       if (start !== nextRow) throw new Error(`page rows taken out of order (${start}, expected ${nextRow})`);
+      const { defined, present } = streams.nextPresence(count);
+      const indices = streams.nextIndices(present);
       const out = new Array<unknown>(count);
       if (defined) {
-        for (let i = 0; i < count; i++) {
-          out[i] = defined[start + i] ? dictionary[indices[nextValue++] as number] : null;
-        }
+        let next = 0;
+        for (let i = 0; i < count; i++) out[i] = defined[i] ? dictionary[indices[next++]!] : null;
       } else {
-        for (let i = 0; i < count; i++) out[i] = dictionary[indices[nextValue++] as number];
+        for (let i = 0; i < count; i++) out[i] = dictionary[indices[i]!];
       }
       nextRow += count;
-      if (nextValue > values) throw new Error('parquet dictionary page has fewer values than its levels say');
       return out;
     },
   };

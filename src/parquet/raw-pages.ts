@@ -7,7 +7,9 @@
  * column's ValueType (src/source/types.ts); nothing here interprets it.
  *
  * Decompression, level and encoding decoding are hyparquet's (the internals of hyparquet-internals.ts); plain
- * byte arrays and dictionary indices are read here so no value becomes an object. Pages are walked exactly as
+ * byte arrays are read here and dictionary indices in dictionary-page.ts, so no value becomes an object. A plain
+ * page is decoded whole (its bytes cap its rows); a dictionary-encoded v1 page, which can hold a whole row group,
+ * is decoded a slice at a time: its levels and indices only for the rows taken. Pages are walked exactly as
  * column-pages.ts walks them (`nextPage`): until the chunk's `num_values`, index pages and empty pages skipped.
  *
  * Terminology:
@@ -28,6 +30,11 @@ import {
   type PageHeader,
 } from './hyparquet-internals.ts';
 import { nextPage, type PageCursor } from './column-pages.ts';
+import {
+  dictionaryPageStreams,
+  type DictionaryIndices,
+  type DictionaryPageStreams,
+} from './dictionary-page.ts';
 
 /** Dense values (present rows only) of one page or dictionary, in their physical representation. */
 export type RawValues =
@@ -44,7 +51,7 @@ export type RawValues =
   | { readonly type: 'double'; readonly data: Float64Array }
   | { readonly type: 'boolean'; readonly data: Uint8Array };
 
-export type DictionaryIndices = Uint8Array | Uint16Array | Int32Array;
+export type { DictionaryIndices };
 
 /** Rows of one page (see Terminology). */
 export interface RawSegment {
@@ -74,14 +81,16 @@ export function rawDecoder(decoder: ColumnDecoder): ColumnDecoder {
   return { ...decoder, element, schemaPath: [decoder.schemaPath[0]!, leaf], utf8: false };
 }
 
+/**
+ * Rows of one page, taken in order. A page whose values are plain is decoded whole (its size is capped by its
+ * bytes); a dictionary-encoded v1 page, which can hold a whole row group, is decoded a slice at a time.
+ */
 interface Piece {
   readonly length: number;
-  readonly defined: Uint8Array | undefined;
-  readonly indices: DictionaryIndices | undefined;
-  readonly values: RawValues;
-  /** Rows and values already taken. */
-  row: number;
-  value: number;
+  /** Rows taken so far. */
+  readonly taken: number;
+  /** The next `count` rows (at most `length - taken`). */
+  take(count: number): RawSegment;
 }
 
 /** One flat leaf column chunk of one row group, decoded raw on demand in row order. */
@@ -118,24 +127,10 @@ export class RawLeafReader {
     let needed = rows;
     while (needed > 0) {
       const piece = this.pieces[0]!;
-      const count = Math.min(piece.length - piece.row, needed);
-      const defined = piece.defined?.subarray(piece.row, piece.row + count);
-      let present = count;
-      if (defined) {
-        present = 0;
-        for (let i = 0; i < count; i++) present += defined[i]!;
-      }
-      segments.push({
-        rows: count,
-        defined,
-        first: piece.value,
-        indices: piece.indices,
-        values: piece.values,
-      });
-      piece.row += count;
-      piece.value += present;
+      const count = Math.min(piece.length - piece.taken, needed);
+      segments.push(piece.take(count));
       needed -= count;
-      if (piece.row === piece.length) this.pieces.shift();
+      if (piece.taken === piece.length) this.pieces.shift();
     }
     return segments;
   }
@@ -191,6 +186,13 @@ export class RawLeafReader {
   ): Piece {
     const daph = header.data_page_header;
     const decoder = this.decoder;
+    const encoding = daph.encoding;
+    if (encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') {
+      return streamedDictionaryPiece(
+        dictionaryPageStreams(compressed, header, decoder),
+        this.knownDictionary(),
+      );
+    }
     const page = decompressPage(
       compressed,
       Number(header.uncompressed_page_size),
@@ -206,11 +208,6 @@ export class RawLeafReader {
       const levels = new Uint8Array(rows);
       readRleBitPackedHybrid(reader, bitWidth(this.maxDefinition), levels as unknown as DecodedArray);
       ({ defined, present } = presence(levels, this.maxDefinition));
-    }
-    const encoding = daph.encoding;
-    if (encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') {
-      const indices = readIndices(reader, present, view.byteLength - reader.offset - 1);
-      return this.dictionaryPiece(rows, defined, indices);
     }
     if (encoding === 'PLAIN' && decoder.type === 'BYTE_ARRAY') {
       return piece(rows, defined, undefined, plainByteArrays(page, reader.offset, present));
@@ -245,18 +242,27 @@ export class RawLeafReader {
   }
 
   private dictionaryPiece(rows: number, defined: Uint8Array | undefined, indices: DictionaryIndices): Piece {
-    const dictionary = this.dictionary;
-    if (!dictionary) throw new Error('parquet dictionary-encoded page without a dictionary page');
-    const size = valueCount(dictionary);
-    let max = 0;
-    for (let i = 0; i < indices.length; i++) if (indices[i]! > max) max = indices[i]!;
-    if (indices.length > 0 && max >= size) {
-      throw new Error(`parquet dictionary index ${max} is past the dictionary's ${size} values`);
-    }
+    const dictionary = this.knownDictionary();
+    checkIndices(indices, dictionary);
     return piece(rows, defined, indices, dictionary);
+  }
+
+  private knownDictionary(): RawValues {
+    if (!this.dictionary) throw new Error('parquet dictionary-encoded page without a dictionary page');
+    return this.dictionary;
   }
 }
 
+function checkIndices(indices: DictionaryIndices, dictionary: RawValues): void {
+  const size = valueCount(dictionary);
+  let max = 0;
+  for (let i = 0; i < indices.length; i++) if (indices[i]! > max) max = indices[i]!;
+  if (indices.length > 0 && max >= size) {
+    throw new Error(`parquet dictionary index ${max} is past the dictionary's ${size} values`);
+  }
+}
+
+/** A page decoded whole: segments are views of its arrays. */
 function piece(
   length: number,
   defined: Uint8Array | undefined,
@@ -268,7 +274,44 @@ function piece(
   if (available < present) {
     throw new Error(`parquet page has ${available} values for ${present} non-null rows`);
   }
-  return { length, defined, indices, values, row: 0, value: 0 };
+  let row = 0;
+  let value = 0;
+  return {
+    length,
+    get taken() {
+      return row;
+    },
+    take(count: number): RawSegment {
+      const part = defined?.subarray(row, row + count);
+      let n = count;
+      if (part) {
+        n = 0;
+        for (let i = 0; i < count; i++) n += part[i]!;
+      }
+      const segment = { rows: count, defined: part, first: value, indices, values };
+      row += count;
+      value += n;
+      return segment;
+    },
+  };
+}
+
+/** A dictionary-encoded v1 page: levels and indices decoded for the rows taken only (dictionary-page.ts). */
+function streamedDictionaryPiece(streams: DictionaryPageStreams, dictionary: RawValues): Piece {
+  let row = 0;
+  return {
+    length: streams.rows,
+    get taken() {
+      return row;
+    },
+    take(count: number): RawSegment {
+      const { defined, present } = streams.nextPresence(count);
+      const indices = streams.nextIndices(present);
+      checkIndices(indices, dictionary);
+      row += count;
+      return { rows: count, defined, first: 0, indices, values: dictionary };
+    },
+  };
 }
 
 function presence(levels: Uint8Array, max: number): { defined: Uint8Array | undefined; present: number } {
@@ -279,21 +322,6 @@ function presence(levels: Uint8Array, max: number): { defined: Uint8Array | unde
     present += d;
   }
   return { defined: present === levels.length ? undefined : levels, present };
-}
-
-/** Dictionary indices of `count` values (bit width byte, then RLE/bit-packed), in the narrowest array. */
-function readIndices(
-  reader: { view: DataView; offset: number },
-  count: number,
-  length: number,
-): DictionaryIndices {
-  const width = reader.view.getUint8(reader.offset++);
-  const indices =
-    width <= 8 ? new Uint8Array(count) : width <= 16 ? new Uint16Array(count) : new Int32Array(count);
-  if (width > 0 && count > 0) {
-    readRleBitPackedHybrid(reader, width, indices as unknown as DecodedArray, length);
-  }
-  return indices;
 }
 
 /** PLAIN BYTE_ARRAY values: 4-byte little-endian length, then the bytes; kept in place in `page`. */

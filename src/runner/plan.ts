@@ -24,6 +24,7 @@ import { configFingerprint } from './fingerprint.ts';
 import { assertModeSupported, findRuns, planOrder, resolveFilter } from './run.ts';
 import { probeSourceValues, validateSource } from './validate.ts';
 import { resolveWorkers, type ResolvedWorkers } from './workers.ts';
+import { decodeThreadsFor, type DecodeThreads } from '../workers/pool.ts';
 
 export interface RunPlan {
   readonly target: TargetDescription;
@@ -36,6 +37,8 @@ export interface RunPlan {
   readonly finished: string | undefined;
   /** Lanes `run` would use here, and why. */
   readonly workers: ResolvedWorkers;
+  /** The decode threads the lanes would share (undefined: lanes decode on the main thread). */
+  readonly decodeThreads: DecodeThreads | undefined;
   readonly mode: RunMode;
   readonly policy: SwapPolicy;
   /** What readers of the live tables see during the run, in words. */
@@ -107,6 +110,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
       resumes,
       finished,
       workers,
+      decodeThreads: decodeThreadsFor(workers.workers, adapter.capabilities.streamInput === 'encoded'),
       mode,
       policy,
       readers: readersText(

@@ -51,7 +51,7 @@ import type { RunSession } from './session.ts';
 import { probeSourceValues, validateSource, type ValidatedSource } from './validate.ts';
 import { summarizeChecks } from './verify.ts';
 import { resolveWorkers } from './workers.ts';
-import { DecodePool } from '../workers/pool.ts';
+import { DecodePool, decodeThreadsFor } from '../workers/pool.ts';
 
 export { findRuns } from './runs.ts';
 
@@ -224,11 +224,9 @@ export async function runBackfill(
         policy,
         order: started.order ?? 'object',
       });
-      // Several lanes of a target taking encoded pieces share decode threads, one per lane (started on first use).
-      pool =
-        workers.workers > 1 && adapter.capabilities.streamInput === 'encoded'
-          ? new DecodePool({ threads: workers.workers })
-          : undefined;
+      // Several lanes of a target taking encoded pieces share decode threads, one per lane up to the cores.
+      const decode = decodeThreadsFor(workers.workers, adapter.capabilities.streamInput === 'encoded');
+      pool = decode ? new DecodePool({ threads: decode.threads }) : undefined;
       session = {
         config,
         adapter,

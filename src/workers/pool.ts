@@ -11,6 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -35,6 +36,35 @@ export interface DecodeRequest {
 export interface DecodePoolOptions {
   /** Worker threads (≥ 1). */
   readonly threads: number;
+}
+
+/** The decode pool a run starts, and why that many threads. */
+export interface DecodeThreads {
+  readonly threads: number;
+  /** `2 CPU cores, shared by the 4 workers`, `one per worker`. */
+  readonly reason: string;
+}
+
+/**
+ * The decode pool for `workers` lanes: when several lanes load a target that takes encoded pieces, one thread per
+ * lane up to the machine's cores — the lanes share them (the pool queues objects), since a thread beyond the
+ * cores adds its memory (an isolate, its row group, its buffers) and no speed. Undefined otherwise: each lane
+ * decodes on the main thread.
+ */
+export function decodeThreadsFor(
+  workers: number,
+  encoded: boolean,
+  cores: number = availableParallelism(),
+): DecodeThreads | undefined {
+  if (workers <= 1 || !encoded) return undefined;
+  const threads = Math.max(1, Math.min(workers, cores));
+  return {
+    threads,
+    reason:
+      threads < workers
+        ? `${cores} CPU core${cores === 1 ? '' : 's'}, shared by the ${workers} workers`
+        : 'one per worker',
+  };
 }
 
 interface Task {

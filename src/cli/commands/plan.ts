@@ -49,7 +49,10 @@ export function registerPlan(program: Command, cli: CliContext): void {
         `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
       );
       out.push(
-        `workers ${plan.workers.workers} (${plan.workers.reason})`,
+        `workers ${plan.workers.workers} (${plan.workers.reason})` +
+          (plan.decodeThreads
+            ? `; decoding on ${plan.decodeThreads.threads} thread${plan.decodeThreads.threads === 1 ? '' : 's'} (${plan.decodeThreads.reason})`
+            : ''),
         `order ${plan.order.kind}: ${plan.order.why}`,
         plan.readers,
       );
