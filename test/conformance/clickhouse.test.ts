@@ -41,7 +41,7 @@ defineConformanceSuite('clickhouse', async () => {
     createAdapter: (config) => new ClickHouseAdapter(config, new ChdbDriver(dir)),
     stop: async () => {
       await driver.close();
-      await rm(root, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 });

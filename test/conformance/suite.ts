@@ -109,7 +109,7 @@ export function defineConformanceSuite(kind: string, start: () => Promise<Confor
       client?.destroy();
       await h?.stop();
       await s3?.stop();
-      if (root) await rm(root, { recursive: true, force: true });
+      if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     });
 
     it('backfills every object exactly once next to live rows, then has nothing to do', async () => {

@@ -59,7 +59,7 @@ if (skipWithoutDocker('MinIO → ClickHouse server (load: server)', engine)) {
       await clickhouse?.stop();
       await minio?.stop();
       await network?.stop();
-      if (root) await rm(root, { recursive: true, force: true });
+      if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     });
 
     const minioEndpoint = () => `http://${minio.getHost()}:${minio.getMappedPort(9000)}`;

@@ -49,7 +49,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await driver.close();
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const HOURLY_SELECT =

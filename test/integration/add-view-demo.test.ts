@@ -10,7 +10,7 @@ import { addViewDemo, addViewDemoText } from '../../demo/add-view.ts';
 import type { AddViewEvent } from '../../src/addview/events.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'shadowfill-addview-demo-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 it('the add-view demo adds pypi_downloads_per_day while rows keep arriving, exactly', async () => {
   const events: AddViewEvent[] = [];

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const tree = (select: string) => ({

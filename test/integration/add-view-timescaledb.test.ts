@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql?.end();
   await server?.stop();
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const HOURLY =

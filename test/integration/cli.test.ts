@@ -139,7 +139,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await s3?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 describe('shadowfill CLI', () => {

@@ -35,7 +35,7 @@ describe('ChdbDriver with a temp data directory', () => {
 
   afterAll(async () => {
     await driver?.close();
-    if (directory) rmSync(directory, { recursive: true, force: true });
+    if (directory) rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   defineSharedDriverTests(() => driver);

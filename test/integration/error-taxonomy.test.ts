@@ -172,7 +172,7 @@ describe('ClickHouse error codes → failure', () => {
 
   afterAll(async () => {
     await driver?.close();
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   it.each([

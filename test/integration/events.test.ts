@@ -140,7 +140,7 @@ describe('the CLI with --json', () => {
     dir = await mkdtemp(join(tmpdir(), 'shadowfill-cli-json-'));
   }, 300_000);
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   it('`shadowfill demo --json` prints only JSON lines on stdout and reports OK', async () => {

@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await driver?.close();
   await s3?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 it('plans and runs a backfill from code, with defaults filled in', async () => {

@@ -30,7 +30,7 @@ beforeAll(() => {
 
 afterAll(() => {
   session?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function open(path: string) {

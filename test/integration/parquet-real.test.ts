@@ -230,7 +230,7 @@ describe('a multi-row-group ZSTD file written by ClickHouse (chDB)', () => {
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   it('has the expected schema and several ZSTD row groups', async () => {
@@ -448,7 +448,7 @@ describe('every compression codec ClickHouse writes', () => {
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   const codecNames = {
@@ -484,7 +484,7 @@ describe('non-Parquet objects', () => {
         /^s3:\/\/bucket\/data\.parquet is not a readable Parquet file: .* — replace or remove the object$/,
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   });
 });

@@ -29,7 +29,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await chdb?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 function save(name: string, bytes: Uint8Array): string {

@@ -17,7 +17,7 @@ import { fileAsyncBuffer } from '../../src/source/range-reader.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 describe('time ranges from Parquet footers', () => {

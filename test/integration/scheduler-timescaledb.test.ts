@@ -81,7 +81,7 @@ afterAll(async () => {
   await sql?.end().catch(() => undefined);
   await real?.stop();
   await s3?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const rows = (files: readonly GeneratedFile[]) => files.reduce((n, f) => n + f.rows, 0);

@@ -79,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  if (directory) rmSync(directory, { recursive: true, force: true });
+  if (directory) rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 describe('listObjects', () => {

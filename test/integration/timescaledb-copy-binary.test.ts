@@ -155,7 +155,7 @@ afterAll(async () => {
   await db?.close();
   await server?.stop();
   await s3?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const names = () => source.map((c) => c.name);

@@ -342,7 +342,7 @@ describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
       expect(Number(count.rows[0]!.n)).toBe(generated.totalRows);
     } finally {
       await s3.stop();
-      rmSync(root, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   });
 

@@ -70,7 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await s3?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 /**

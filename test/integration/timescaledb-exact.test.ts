@@ -58,7 +58,7 @@ afterAll(async () => {
   client?.destroy();
   await s3?.stop();
   await server?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 const total = (list: readonly GeneratedFile[]) => list.reduce((n, f) => n + f.rows, 0);

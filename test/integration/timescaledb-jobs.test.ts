@@ -63,7 +63,7 @@ afterAll(async () => {
   await sql?.end().catch(() => undefined);
   await server?.stop();
   await s3?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 function config(table: string, bucket: string, options: Record<string, unknown> = {}): BackfillConfig {

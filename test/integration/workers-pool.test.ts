@@ -63,7 +63,7 @@ afterAll(async () => {
   await pool.close();
   client?.destroy();
   await server?.stop();
-  if (directory) rmSync(directory, { recursive: true, force: true });
+  if (directory) rmSync(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function columnsOf(object: SourceObject): Promise<SourceColumn[]> {

@@ -45,7 +45,8 @@ function tryLock(): boolean {
     return true;
   } catch {
     try {
-      if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmSync(LOCK, { recursive: true, force: true });
+      if (Date.now() - statSync(LOCK).mtimeMs > 600_000)
+        rmSync(LOCK, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     } catch {
       // the holder just released it
     }
@@ -61,7 +62,7 @@ export async function ensureBuilt(): Promise<void> {
     }
     try {
       if (isFresh()) return;
-      rmSync(join(REPO, 'dist'), { recursive: true, force: true });
+      rmSync(join(REPO, 'dist'), { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       await promisify(execFile)(
         process.execPath,
         [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
@@ -69,7 +70,7 @@ export async function ensureBuilt(): Promise<void> {
       );
       writeFileSync(STAMP, new Date().toISOString());
     } finally {
-      rmSync(LOCK, { recursive: true, force: true });
+      rmSync(LOCK, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   }
 }

@@ -143,7 +143,7 @@ export async function startScenario(options: {
       client.destroy();
       await driver.close();
       await s3.stop();
-      await rm(root, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
   return scenario;

@@ -209,15 +209,15 @@ export async function startClickHouseServer(): Promise<LocalClickHouseServer> {
         ...server,
         stop: async () => {
           await server.stop();
-          await rm(directory, { recursive: true, force: true });
+          await rm(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
         },
       };
     } catch (error) {
       lastError = error;
       if (!/Address already in use|bind/i.test(String(error))) break;
-      await rm(join(directory, 'data'), { recursive: true, force: true });
+      await rm(join(directory, 'data'), { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   }
-  await rm(directory, { recursive: true, force: true });
+  await rm(directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   throw lastError;
 }

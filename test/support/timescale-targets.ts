@@ -55,7 +55,7 @@ export async function startTimescale(kind: TimescaleTargetKind, prefix: string):
   try {
     lease = await acquireEmbeddedTimescale({ directory: dir });
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     throw error;
   }
   return {
@@ -64,7 +64,7 @@ export async function startTimescale(kind: TimescaleTargetKind, prefix: string):
     client: { host: lease.server.host, port: lease.server.port, user: 'postgres', database: 'postgres' },
     stop: async () => {
       await lease.release();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 }

@@ -12,7 +12,7 @@ import { addViewProgress } from '../../src/cli/commands/add-view.ts';
 import { capturedStream, cli } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowfill-addview-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 describe('add-view on the command line', () => {
   it('is a command with its own options, every view.yaml field as a flag, and its exit codes', async () => {

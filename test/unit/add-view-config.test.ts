@@ -11,7 +11,7 @@ import {
 import { ConfigError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowfill-view-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 function load(text: string, flags: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}) {
   const file = join(dir, 'view.yaml');

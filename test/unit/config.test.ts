@@ -15,7 +15,7 @@ import { parseTimescaleOptions } from '../../adapters/timescaledb/options.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowfill-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 let fileCount = 0;
 function configFile(text: string, name = 'backfill.yaml'): string {

@@ -69,7 +69,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function read(path: string, options: ReadRowChunksOptions): Promise<RowChunk[]> {
