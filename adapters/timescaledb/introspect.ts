@@ -102,6 +102,8 @@ export interface ChunkInfo {
   readonly compressed: boolean;
   /** Compressed with rows added since (status bit 8): needs recompression. */
   readonly partial: boolean;
+  /** Compressed batches written out of order (status bit 2, e.g. by direct compress inserts): needs recompression. */
+  readonly unordered: boolean;
   /** Time range [start, end) in internal units. */
   readonly start: bigint;
   readonly end: bigint;
@@ -467,6 +469,7 @@ export async function listChunks(db: Queryable, ht: Hypertable): Promise<ChunkIn
       name: r.name,
       compressed: r.compressed,
       partial: r.compressed && fact?.partial === true,
+      unordered: r.compressed && fact?.unordered === true,
       start: BigInt(r.start),
       end: BigInt(r.end),
       space: space.get(name) ?? {},

@@ -61,6 +61,11 @@ export const timescaleOptionsSection = z
       default: 10_000,
       description: 'Rows per INSERT statement on the insert path.',
     }),
+    direct_compress_insert: switchField({
+      default: true,
+      description:
+        'Write a slice that only creates chunks older than the compression policy’s compress_after compressed already (timescaledb.enable_direct_compress_insert, where the server has it and the hypertable has no unique index); they are recompressed in order behind the watermark. Needs progressive_recompress.',
+    }),
     progressive_recompress: switchField({
       default: true,
       description:
@@ -96,6 +101,8 @@ const toOptions = timescaleOptionsSection.transform((o) => ({
   insertRows: o.insert_rows,
   /** Recompress a decompressed chunk as soon as no staged rows remain in it (instead of at the end). */
   progressiveRecompress: o.progressive_recompress,
+  /** Write slices that only create chunks the policy compresses compressed already (direct compress inserts). */
+  directCompressInsert: o.direct_compress_insert,
   /**
    * `auto`: a compressed chunk is written directly (no decompression) when its staged rows are at most this
    * fraction of the rows it already holds; otherwise it is decompressed.

@@ -182,15 +182,6 @@ export class Statements {
     return `ANALYZE ${this.staging}`;
   }
 
-  /** Staged rows per chunk-interval slice: slice number, min/max internal time, rows. */
-  sliceStats(): string {
-    // The internal time is computed once per row; the slice is its floor division in bigint arithmetic
-    // (numeric division cost twice as much on 200k rows).
-    const internal = internalExpression(this.ht.time.kind, this.time);
-    const slice = sliceExpression('integer', 't', this.ht.time.interval);
-    return `SELECT ${slice}::text AS slice, min(t)::text AS lo, max(t)::text AS hi, count(*)::bigint AS n FROM (SELECT ${internal} AS t FROM ${this.staging}) AS staged GROUP BY 1 ORDER BY 1`;
-  }
-
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */
   rangePredicate(
     lo: bigint,
@@ -268,9 +259,10 @@ export class Statements {
   }
 
   /**
-   * Moves one time slice from the staging table into the hypertable in one statement (run inside one
-   * transaction): rows leave staging exactly when they enter the hypertable, so a finished slice has nothing
-   * left to move and running it again changes nothing.
+   * Copies one time slice's rows of the given batches from the staging table into the hypertable in one statement.
+   * Rows stay staged (deleting them cost more than inserting them): the caller records in the same transaction
+   * which batches the slice has moved (`slice:<n>` in the state table), and moves a slice only for batches not
+   * recorded yet, so running it again changes nothing.
    */
   moveSlice(lo: bigint, hi: bigint, batches?: string): string {
     const kind = this.ht.time.kind;
@@ -278,8 +270,9 @@ export class Statements {
   }
 
   /**
-   * `moveSlice` with the bounds as SQL literals (or plan placeholders). `batches`: a parameter of the committed
-   * batches whose rows move (rows of other batches stay staged). Also returns the rows moved per batch as JSON.
+   * `moveSlice` with the bounds as SQL literals (or plan placeholders). `batches`: a parameter of the batches
+   * whose rows move (committed, not yet moved in this slice; rows of other batches stay where they are).
+   * Returns the rows read and the rows inserted (fewer when `on_conflict` skipped some).
    */
   moveSliceSql(lo: string, hi: string, batches?: string): string {
     const columns = movedColumns(this.ht).map((c) => quoteIdent(c.name));
@@ -294,11 +287,29 @@ export class Statements {
     }
     const batch = quoteIdent(BATCH_COLUMN);
     return (
-      `WITH moved AS (DELETE FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)} RETURNING ${list}, ${batch}, ctid), ` +
+      `WITH moved AS MATERIALIZED (SELECT ${list}, ${batch}, ctid FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)}), ` +
       `inserted AS (INSERT INTO ${this.table} (${list}) ${select}${conflict.sql} RETURNING 1) ` +
-      `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted, ` +
-      `(SELECT coalesce(json_object_agg(b, n), '{}')::text FROM (SELECT ${batch} AS b, count(*) AS n FROM moved GROUP BY 1) AS per_batch) AS per_batch`
+      `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted`
     );
+  }
+
+  /**
+   * Whether the server has direct compress inserts (`timescaledb.enable_direct_compress_insert`) and the slice
+   * ending at `hi` lies wholly before the compression policy's boundary (its chunks are ones the policy compresses).
+   */
+  directCompressCheck(hi: bigint, compressAfter: string): string | undefined {
+    const before = this.compressAfterBoundary(compressAfter);
+    if (before === undefined) return undefined;
+    const end = internalLiteral(this.ht.time.kind, hi);
+    return (
+      `SELECT current_setting('timescaledb.enable_direct_compress_insert', true) IS NOT NULL AS available, ` +
+      `${end} <= ${before.kind === 'absolute' ? before.sql : `now() - ${before.sql}`} AS past`
+    );
+  }
+
+  /** Turns direct compress inserts on or off for the rest of the transaction. */
+  directCompressInsert(on: boolean): string {
+    return `SET LOCAL timescaledb.enable_direct_compress_insert = ${on ? 'on' : 'off'}`;
   }
 
   /** The unique index `on_conflict` matches, when one is needed. */
@@ -338,16 +349,25 @@ export class Statements {
 
   /** Chunks older than the policy's `compress_after` (as the policy itself selects them). */
   chunksPastCompressAfter(compressAfter: string): string | undefined {
+    const before = this.compressAfterBoundary(compressAfter);
+    if (before === undefined) return undefined;
+    return `SELECT c::text AS chunk FROM show_chunks(${quoteLiteral(qualified(this.ht.schema, this.ht.name))}::regclass, older_than => ${before.sql}) c`;
+  }
+
+  /**
+   * The compression policy's boundary as `show_chunks(older_than => …)` takes it: for integer time an absolute
+   * value (integer_now() − compress_after; none without an integer_now function), otherwise an interval before now.
+   */
+  private compressAfterBoundary(
+    compressAfter: string,
+  ): { kind: 'absolute' | 'interval'; sql: string } | undefined {
     const { time } = this.ht;
-    let before: string;
-    if (time.kind === 'integer') {
-      // For integer time, show_chunks' older_than is absolute: the policy's boundary is integer_now() − compress_after.
-      if (!time.integerNow) return undefined;
-      before = `(${time.integerNow}() - ${quoteLiteral(compressAfter)}::bigint)::${checkedTypeName(time.type)}`;
-    } else {
-      before = `${quoteLiteral(compressAfter)}::interval`;
-    }
-    return `SELECT c::text AS chunk FROM show_chunks(${quoteLiteral(qualified(this.ht.schema, this.ht.name))}::regclass, older_than => ${before}) c`;
+    if (time.kind !== 'integer') return { kind: 'interval', sql: `${quoteLiteral(compressAfter)}::interval` };
+    if (!time.integerNow) return undefined;
+    return {
+      kind: 'absolute',
+      sql: `(${time.integerNow}() - ${quoteLiteral(compressAfter)}::bigint)::${checkedTypeName(time.type)}`,
+    };
   }
 
   /** Refreshes a continuous aggregate over [lo − bucket, hi + bucket], so every bucket touched is recomputed. */

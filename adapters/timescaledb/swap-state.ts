@@ -7,10 +7,13 @@
  *                       compressed again since,
  * - `swapped`           how many slices this run has moved into the hypertable and their internal time range (what
  *                       a stopped swap has already changed: aggregates are refreshed over it),
- * - `slice:<n>`         the committed batches whose rows in time slice n have been moved (a slice is swapped again
- *                       only for batches committed after),
- * - `moved:<batch>`     rows of the batch moved into the hypertable so far (with the rows still staged: what the
- *                       shadow holds of a committed batch, checked against its verified rows).
+ * - `slice:<n>`         the committed batches whose rows in time slice n have been copied into the hypertable (a
+ *                       slice moves again only for batches committed after; its row is locked while it moves, so two
+ *                       sessions never move the same batch twice). Moved rows stay staged until the staging table is
+ *                       dropped: deleting them cost more than inserting them,
+ * - `moved:<batch>`     written only by shadowfill versions that deleted moved rows from staging: rows of the batch
+ *                       moved so far (with the rows still staged: what the shadow holds of a committed batch). Still
+ *                       read, so that such a run resumes exactly.
  * The engine's journal keeps beginSwap's SwapState; this table is what recover/finishSwap trust first.
  */
 import type { Queryable } from './connection.ts';
@@ -108,23 +111,28 @@ export async function recordSliceBatches(
   );
 }
 
-/** Adds rows moved per batch (`{"3": 120}`) to the `moved:<batch>` records, in the moving transaction. */
-export async function recordMovedRows(
+/**
+ * Locks slice `slice`'s record for the caller's transaction (creating it empty when missing) and returns the batches
+ * it has moved: a second session moving the same slice waits here, then sees what the first one moved.
+ */
+export async function lockSliceBatches(
   db: Queryable,
   schema: string,
   table: string,
-  perBatch: Readonly<Record<string, number>>,
-): Promise<void> {
-  for (const [batch, rows] of Object.entries(perBatch)) {
-    if (!(rows > 0)) continue;
-    await db.query(
-      `INSERT INTO ${qualified(schema, table)} (key, value) VALUES ($1, jsonb_build_object('rows', $2::bigint))
-       ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('rows',
-         (${qualified(schema, table)}.value->>'rows')::bigint + $2::bigint)`,
-      [`moved:${batch}`, rows],
-      `recording the moved rows in ${schema}.${table}`,
-    );
-  }
+  slice: bigint,
+): Promise<Set<number>> {
+  const what = `locking the record of slice ${slice} in ${schema}.${table}`;
+  await db.query(
+    `INSERT INTO ${qualified(schema, table)} (key, value) VALUES ($1, '{"batches": []}'::jsonb) ON CONFLICT (key) DO NOTHING`,
+    [`slice:${slice}`],
+    what,
+  );
+  const rows = await db.query<{ value: { batches?: number[] } }>(
+    `SELECT value FROM ${qualified(schema, table)} WHERE key = $1 FOR UPDATE`,
+    [`slice:${slice}`],
+    what,
+  );
+  return new Set((rows[0]?.value.batches ?? []).map(Number));
 }
 
 export async function writePolicyRecord(

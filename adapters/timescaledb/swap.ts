@@ -9,9 +9,12 @@
  *   as soon as the first slice is final (the engine's watermark), with later batches still loading;
  * - swap units: one per chunk-interval time slice holding committed staged rows, listed from the claims (each
  *   batch's rows per slice, counted when it loaded) minus what the state table records as moved. One transaction
- *   decompresses that slice's compressed chunks (when decided so), moves its committed rows staging → hypertable
- *   (`DELETE … RETURNING` feeding `INSERT … ON CONFLICT …`) and records what it did (chunks touched, batches moved,
- *   rows moved per batch); `commitAll` does every slice in ONE transaction (catchup mode);
+ *   locks the slice's record, decompresses that slice's compressed chunks (when decided so), copies the rows of its
+ *   committed batches not moved yet staging → hypertable (`INSERT … SELECT … ON CONFLICT …`; they stay staged until
+ *   the staging table is dropped) and records what it did (chunks touched, batches moved); a slice that only creates
+ *   chunks the compression policy would compress is written compressed already (direct compress inserts, where the
+ *   server has them and no unique index forbids them), and those chunks recompressed in order behind the
+ *   watermark; `commitAll` does every slice in ONE transaction (catchup mode);
  * - chunks to compress: every chunk this run decompressed or wrote into and has not compressed again; the engine
  *   compresses each once the watermark has passed it and no unswapped slice reaches it (`compressChunk`), while
  *   later batches still load;
@@ -32,8 +35,8 @@ import type { TimescaleOptions } from './options.ts';
 import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './policy.ts';
 import type { Statements } from './statements.ts';
 import {
+  lockSliceBatches,
   readSwapState,
-  recordMovedRows,
   recordSliceBatches,
   recordSwappedSlice,
   stateTableExists,
@@ -116,26 +119,6 @@ const fmtBytes = (n: number): string => {
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 };
-
-export async function readSlices(ctx: SwapContext, db: Queryable = ctx.db): Promise<Slice[]> {
-  const rows = await db.query<{ slice: string; lo: string; hi: string; n: string }>(
-    ctx.stmts.sliceStats(),
-    [],
-    `reading the staged time range of ${ctx.stmts.names.staging}`,
-  );
-  const interval = ctx.ht.time.interval;
-  return rows.map((r) => {
-    const slice = BigInt(r.slice);
-    return {
-      slice,
-      lo: slice * interval,
-      hi: (slice + 1n) * interval,
-      min: BigInt(r.lo),
-      max: BigInt(r.hi),
-      rows: Number(r.n),
-    };
-  });
-}
 
 /** Compressed chunks that staged rows fall into (time and space), with the rows each receives and how. */
 export async function planChunks(
@@ -308,13 +291,16 @@ async function refuseConflicts(
   committed: readonly number[],
 ): Promise<void> {
   const { db, ht, stmts } = ctx;
+  const moved = (await readSwapState(db, ht.schema, stmts.names.state)).slices;
   for (const index of ht.uniqueIndexes) {
     let count = 0;
     let sample: string | null = null;
     for (const slice of slices) {
+      const pending = notMoved(committed, moved.get(String(slice.slice)));
+      if (pending.length === 0) continue;
       const rows = await db.query<{ n: string; sample: string | null }>(
         stmts.conflictCheck(index, slice.lo, slice.hi, '$1'),
-        [committed],
+        [pending],
         `looking for staged keys of ${stmts.names.staging} already in ${ht.schema}.${ht.name} (${index.name})`,
       );
       const n = Number(rows[0]?.n ?? 0);
@@ -333,6 +319,11 @@ async function refuseConflicts(
       );
     }
   }
+}
+
+/** The batches of `committed` a slice has not moved yet. */
+function notMoved(committed: readonly number[], moved: ReadonlySet<number> | undefined): number[] {
+  return moved ? committed.filter((b) => !moved.has(b)) : [...committed];
 }
 
 /** The committed batches (the claims table). */
@@ -425,18 +416,23 @@ async function moveSlice(
   const { ht, stmts } = ctx;
   const { slice: number, lo, hi } = parseUnit(ctx, unit);
   const range = `${ht.time.column} [${internalText(ht.time.kind, lo)}, ${internalText(ht.time.kind, hi)})`;
+  // Held until the transaction ends: another session moving this slice waits, then sees these batches as moved.
+  const moved = await lockSliceBatches(tx, ht.schema, stmts.names.state, number);
+  const batches = notMoved(committed, moved);
+  const none: SliceResult = { moved: 0, inserted: 0, decompressed: [] };
+  if (batches.length === 0) return none;
   const pending = await tx.query<{ found: boolean }>(
     stmts.anyStagedIn(lo, hi, '$1'),
-    [committed],
+    [batches],
     `checking ${range} in ${stmts.names.staging}`,
   );
   if (!pending[0]?.found) {
-    await recordSliceBatches(tx, ht.schema, stmts.names.state, number, committed);
-    return { moved: 0, inserted: 0, decompressed: [] };
+    await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
+    return none;
   }
   if (ht.compressionEnabled) await pausePolicy(tx, ht, stmts);
   const slice: Slice = { slice: number, lo, hi, min: lo, max: hi - 1n, rows: 0 };
-  const plans = await planChunks(ctx, [slice], tx, committed);
+  const plans = await planChunks(ctx, [slice], tx, batches);
   if (checkPeak) checkHeadroom(ctx, [slice], plans, false);
   const decompressed: string[] = [];
   for (const plan of plans) {
@@ -461,25 +457,48 @@ async function moveSlice(
   const existing = new Set(
     (await listChunks(tx, ht)).filter((c) => c.start < hi && c.end > lo).map((c) => `${c.schema}.${c.name}`),
   );
-  const moved = await tx.query<{ moved: string; inserted: string; per_batch: string }>(
+  const compressed = existing.size === 0 && (await compressesOnInsert(ctx, tx, hi));
+  if (compressed)
+    await tx.query(stmts.directCompressInsert(true), [], `turning on direct compress for ${range}`);
+  const result = await tx.query<{ moved: string; inserted: string }>(
     stmts.moveSlice(lo, hi, '$1'),
-    [committed],
+    [batches],
     `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
   );
+  if (compressed) await tx.query(stmts.directCompressInsert(false), [], `turning off direct compress`);
   await recordCreatedChunks(ctx, tx, lo, hi, existing);
   await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
-  await recordSliceBatches(tx, ht.schema, stmts.names.state, number, committed);
-  await recordMovedRows(
-    tx,
-    ht.schema,
-    stmts.names.state,
-    JSON.parse(moved[0]?.per_batch ?? '{}') as Record<string, number>,
-  );
+  await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
+  const rows = Number(result[0]?.moved ?? 0);
   return {
-    moved: Number(moved[0]?.moved ?? 0),
-    inserted: Number(moved[0]?.inserted ?? 0),
+    moved: rows,
+    // Direct compress inserts return no rows; they only run without unique indexes, where nothing is skipped.
+    inserted: compressed ? rows : Number(result[0]?.inserted ?? 0),
     decompressed,
   };
+}
+
+/**
+ * Whether a slice that creates all its chunks writes them compressed (`timescaledb.enable_direct_compress_insert`):
+ * only where the option allows it, the server has it, the hypertable has no unique index (the server would refuse
+ * it, and ON CONFLICT needs row-by-row checks), this run recompresses behind the watermark (the chunks come out
+ * unordered and are recompressed in order), and the slice lies wholly before the compression policy's boundary
+ * (its chunks are ones the policy compresses; newer ones stay as live ingestion leaves them).
+ */
+async function compressesOnInsert(ctx: SwapContext, tx: Queryable, hi: bigint): Promise<boolean> {
+  const { ht, stmts, options } = ctx;
+  if (!options.directCompressInsert || !options.progressiveRecompress) return false;
+  if (!ht.compressionEnabled || ht.uniqueIndexes.length > 0) return false;
+  const policy = await currentPolicy(tx, ht);
+  const check =
+    policy?.compressAfter !== undefined ? stmts.directCompressCheck(hi, policy.compressAfter) : undefined;
+  if (!check) return false;
+  const rows = await tx.query<{ available: boolean; past: boolean }>(
+    check,
+    [],
+    `checking direct compress inserts on ${ht.schema}.${ht.name}`,
+  );
+  return rows[0]?.available === true && rows[0]?.past === true;
 }
 
 /**
@@ -496,8 +515,10 @@ async function recordCreatedChunks(
 ): Promise<void> {
   const { ht, stmts } = ctx;
   if (!ht.compressionEnabled || !ctx.options.progressiveRecompress) return;
+  // A chunk created compressed (direct compress) is unordered: recorded too, to be recompressed in order.
   const created = (await listChunks(tx, ht)).filter(
-    (c) => c.start < hi && c.end > lo && !existing.has(`${c.schema}.${c.name}`) && !c.compressed,
+    (c) =>
+      c.start < hi && c.end > lo && !existing.has(`${c.schema}.${c.name}`) && (!c.compressed || c.unordered),
   );
   if (created.length === 0) return;
   const policy = await currentPolicy(tx, ht);
@@ -510,7 +531,7 @@ async function recordCreatedChunks(
     ),
   );
   for (const chunk of created) {
-    if (!past.has(`${chunk.schema}.${chunk.name}`)) continue;
+    if (!past.has(`${chunk.schema}.${chunk.name}`) && !chunk.compressed) continue;
     await writeChunkRecord(tx, ht.schema, stmts.names.state, {
       schema: chunk.schema,
       name: chunk.name,
@@ -592,7 +613,7 @@ async function compressRecord(
   const name = `${record.schema}.${record.name}`;
   let compressed = false;
   await db.transaction(async (tx) => {
-    if (chunk && (!chunk.compressed || chunk.partial)) {
+    if (chunk && (!chunk.compressed || chunk.partial || chunk.unordered)) {
       await tx.query(
         stmts.compressChunk(),
         [qualified(record.schema, record.name)],
@@ -632,7 +653,7 @@ async function stopAfterConflict(ctx: SwapContext, range: string, error: TargetE
   } catch (settle) {
     done += ` (settling the swapped part failed too: ${(settle as Error).message.split('\n')[0]})`;
   }
-  const left = await readSlices(ctx).catch(() => [] as Slice[]);
+  const left = await pendingSlices(ctx).catch(() => [] as Slice[]);
   return new TargetError(
     'TARGET_QUERY_FAILED',
     `on_conflict: error — ${range} of ${table} collides with a row written after the pre-check (live ingestion)${key}; ` +
@@ -659,7 +680,7 @@ async function refreshAggregates(ctx: SwapContext, min: bigint, max: bigint): Pr
 
 /**
  * Compresses again every chunk this run decompressed (or wrote into directly) that is not compressed (or only
- * partially) — when `all` is false, only those with no staged rows left in their time range.
+ * partially) — when `all` is false, only those no slice still has committed rows to move into.
  */
 async function recompressFinished(ctx: SwapContext, all: boolean): Promise<string[]> {
   const { db, ht, stmts } = ctx;
@@ -667,18 +688,12 @@ async function recompressFinished(ctx: SwapContext, all: boolean): Promise<strin
   const open = stored.chunks.filter((c) => !c.recompressed);
   if (open.length === 0) return [];
   const chunks = new Map((await listChunks(db, ht)).map((c) => [`${c.schema}.${c.name}`, c]));
+  const pending = all ? [] : await pendingSlices(ctx);
   const done: string[] = [];
   for (const record of open) {
     const name = `${record.schema}.${record.name}`;
     const chunk = chunks.get(name);
-    if (chunk && !all) {
-      const staged = await db.query<{ found: boolean }>(
-        stmts.anyStagedIn(chunk.start, chunk.end),
-        [],
-        `checking chunk ${name}`,
-      );
-      if (staged[0]?.found) continue;
-    }
+    if (chunk && pending.some((s) => s.lo < chunk.end && s.hi > chunk.start)) continue;
     await compressRecord(ctx, record, chunk);
     done.push(name);
   }

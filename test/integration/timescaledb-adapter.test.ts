@@ -705,7 +705,7 @@ function adapterTests(kind: TimescaleTargetKind): void {
       );
       expect(all).not.toMatch(/…|<[a-z_]+>/);
       expect(all).toContain(
-        'WITH moved AS (DELETE FROM "public"."m_describe_v2_run_plan" WHERE "t" >= :slice_start AND "t" < :slice_end',
+        'FROM "public"."m_describe_v2_run_plan" WHERE "t" >= :slice_start AND "t" < :slice_end',
       );
       expect(all).toContain(`CALL refresh_continuous_aggregate('"public"."m_describe_hourly"'`);
     });

@@ -32,6 +32,8 @@ export interface DimensionFunctions {
 export interface ChunkCatalogFacts {
   /** Compressed with rows added since (status bit 8): needs recompression. */
   readonly partial: boolean;
+  /** Compressed batches written out of order (status bit 2, e.g. by direct compress inserts): needs recompression. */
+  readonly unordered: boolean;
   readonly rowsBeforeCompression: number | undefined;
 }
 

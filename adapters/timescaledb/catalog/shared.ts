@@ -57,6 +57,7 @@ export async function chunkFacts(
       `${r.schema}.${r.name}`,
       {
         partial: (r.status & 8) === 8,
+        unordered: (r.status & 2) === 2,
         rowsBeforeCompression: r.rows === null ? undefined : Number(r.rows),
       },
     ]),
