@@ -481,7 +481,7 @@ async function moveSlice(
 /**
  * Whether a slice that creates all its chunks writes them compressed (`timescaledb.enable_direct_compress_insert`):
  * only where the option allows it, the server has it, the hypertable has no unique index (the server would refuse
- * it, and ON CONFLICT needs row-by-row checks), this run recompresses behind the watermark (the chunks come out
+ * it, and ON CONFLICT needs row-by-row checks) and, before 2.24, no continuous aggregate; this run recompresses behind the watermark (the chunks come out
  * unordered and are recompressed in order), and the slice lies wholly before the compression policy's boundary
  * (its chunks are ones the policy compresses; newer ones stay as live ingestion leaves them).
  */
@@ -489,6 +489,8 @@ async function compressesOnInsert(ctx: SwapContext, tx: Queryable, hi: bigint): 
   const { ht, stmts, options } = ctx;
   if (!options.directCompressInsert || !options.progressiveRecompress) return false;
   if (!ht.compressionEnabled || ht.uniqueIndexes.length > 0) return false;
+  // 2.23 refuses direct compress on a hypertable with continuous aggregates (with a warning); 2.24 accepts it.
+  if (ht.aggregates.length > 0 && !versionAtLeast(ht.timescaleVersion, 2, 24)) return false;
   const policy = await currentPolicy(tx, ht);
   const check =
     policy?.compressAfter !== undefined ? stmts.directCompressCheck(hi, policy.compressAfter) : undefined;

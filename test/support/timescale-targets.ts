@@ -137,6 +137,8 @@ export interface ChunkState {
   readonly start: number;
   readonly compressed: boolean;
   readonly partial: boolean;
+  /** Compressed batches written out of order (status bit 2), as direct compress inserts leave a new chunk. */
+  readonly unordered: boolean;
   /** Changes whenever the chunk is decompressed and compressed again. */
   readonly compressedChunkId: number | null;
 }
@@ -162,6 +164,7 @@ export async function chunkStates(sql: pg.Client, table: string, schema = 'publi
     start: Number(c.start),
     compressed: (c.status & 1) === 1,
     partial: (c.status & 8) === 8,
+    unordered: (c.status & 2) === 2,
     compressedChunkId: c.cid,
   }));
 }

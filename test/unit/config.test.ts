@@ -737,6 +737,7 @@ describe('adapter option sections', () => {
       max_decompressed_bytes: 10 * 1024 ** 3,
       load_method: 'auto',
       insert_rows: 10_000,
+      direct_compress_insert: true,
       progressive_recompress: true,
     });
     expect(parseTimescaleOptions(config.targetOptions)).toMatchObject({
