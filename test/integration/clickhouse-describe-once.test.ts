@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClickHouseAdapter } from '../../adapters/clickhouse/adapter.ts';
 import { unbind, type ClickHouseDriver } from '../../adapters/clickhouse/driver.ts';
 import { ChdbDriver } from '../../adapters/clickhouse/drivers/chdb.ts';
+import type { BackfillConfig } from '../../src/config/types.ts';
 import { planRun } from '../../src/runner/plan.ts';
 import { runBackfill } from '../../src/runner/run.ts';
 import { ANY_DAY, BUCKET, startScenario, type Scenario } from '../support/clickhouse-scenario.ts';
@@ -39,35 +40,37 @@ function recording(driver: ClickHouseDriver, sent: string[]): ClickHouseDriver {
   };
 }
 
-const describes = (sent: readonly string[]) => sent.filter((q) => q.startsWith('DESCRIBE TABLE s3(')).length;
-
-it('a run describes the source once: the validation probe and the loads share the answer', async () => {
-  await s.createGuideTables('once');
-  const config = s.config('once', { url: `s3://${BUCKET}/${ANY_DAY}{000..003}.parquet`, load: 'server' });
+/** The `DESCRIBE TABLE s3(…)` statements sent while `use` works with an adapter on the guide's tables in `database`. */
+async function describesWhile(
+  database: string,
+  use: (adapter: ClickHouseAdapter, config: BackfillConfig) => Promise<void>,
+): Promise<number> {
+  await s.createGuideTables(database);
+  const config = s.config(database, { url: `s3://${BUCKET}/${ANY_DAY}{000..003}.parquet`, load: 'server' });
   const sent: string[] = [];
   const adapter = new ClickHouseAdapter(config, recording(new ChdbDriver(s.chDir), sent));
   await adapter.connect();
   try {
-    const report = await runBackfill(config, adapter);
-    expect(report.rowsLoaded).toBe(s.rowsOf([0, 1, 2, 3]));
+    await use(adapter, config);
   } finally {
     await adapter.close();
   }
-  expect(describes(sent)).toBe(1);
+  return sent.filter((q) => q.startsWith('DESCRIBE TABLE s3(')).length;
+}
+
+it('a run describes the source once: the validation probe and the loads share the answer', async () => {
+  const describes = await describesWhile('once', async (adapter, config) => {
+    const report = await runBackfill(config, adapter);
+    expect(report.rowsLoaded).toBe(s.rowsOf([0, 1, 2, 3]));
+  });
+  expect(describes).toBe(1);
   expect(await s.scalar('SELECT count() FROM once.pypi')).toBe(s.rowsOf([0, 1, 2, 3]));
 });
 
 it('plan describes the source once too', async () => {
-  await s.createGuideTables('planned');
-  const config = s.config('planned', { url: `s3://${BUCKET}/${ANY_DAY}{000..003}.parquet`, load: 'server' });
-  const sent: string[] = [];
-  const adapter = new ClickHouseAdapter(config, recording(new ChdbDriver(s.chDir), sent));
-  await adapter.connect();
-  try {
+  const describes = await describesWhile('planned', async (adapter, config) => {
     const plan = await planRun(config, adapter);
     expect(plan.statements.some((p) => p.sql.includes('INSERT INTO'))).toBe(true);
-  } finally {
-    await adapter.close();
-  }
-  expect(describes(sent)).toBe(1);
+  });
+  expect(describes).toBe(1);
 });
