@@ -51,7 +51,7 @@ import { clickHouseLeases } from './lease.ts';
 import { landingName, refKey, shadowName, shadowViewName, type TableRef } from './names.ts';
 import { schemaProblems, baseType } from './schema-check.ts';
 import { repointSelect } from './sql/rewrite.ts';
-import { engineClauses } from './sql/engine.ts';
+import { collapsingEngine, engineClauses } from './sql/engine.ts';
 import { qualified } from './sql/quote.ts';
 import { CAST_GUARD_MESSAGE, sql, type S3Source } from './sql/statements.ts';
 import { ViewTargetVerifier } from './verify-views.ts';
@@ -512,9 +512,7 @@ export class ClickHouseAdapter implements TargetAdapter {
    * allowed, and the live table collapses the moved parts as usual after the swap.
    */
   private collapsesRows(): boolean {
-    return /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(
-      this.desc().table.engine,
-    );
+    return collapsingEngine(this.desc().table.engine);
   }
 
   /** `CREATE TABLE` of a run's landing or shadow of live table `like` (see collapsesRows). */
