@@ -51,7 +51,7 @@ import { clickHouseLeases } from './lease.ts';
 import { landingName, refKey, shadowName, shadowViewName, type TableRef } from './names.ts';
 import { schemaProblems, baseType } from './schema-check.ts';
 import { repointSelect } from './sql/rewrite.ts';
-import { engineClauses } from './sql/engine.ts';
+import { collapsingEngine, engineClauses } from './sql/engine.ts';
 import { qualified } from './sql/quote.ts';
 import { CAST_GUARD_MESSAGE, sql, type S3Source } from './sql/statements.ts';
 import { ViewTargetVerifier } from './verify-views.ts';
@@ -66,6 +66,8 @@ export class ClickHouseAdapter implements TargetAdapter {
   private description: ClickHouseDescription | undefined;
   /** The loads' guarded columns (guardedColumns), once read. */
   private guards: Promise<{ name: string; type: string }[]> | undefined;
+  /** The last `DESCRIBE s3(…)` sent and its answer (describeSource). */
+  private described: { statement: string; types: Promise<{ name: string; type: string }[]> } | undefined;
   private readonly live: TableRef;
   private readonly calls: ClickHouseCalls;
   private readonly views = new ViewTargetVerifier((statement) => this.calls.query(statement));
@@ -485,7 +487,8 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   /**
    * Loaded columns whose source type differs from the table's (server loads): each load checks their values in
-   * its own read of the objects (insertFromS3's guard). Read once from the first batch's first object.
+   * its own read of the objects (insertFromS3's guard). Read once from the first batch's first object (whose
+   * DESCRIBE the validation probe already sent when it described the same object: describeSource).
    */
   private guardedColumns(run: RunContext, batch: BatchSpec): Promise<{ name: string; type: string }[]> {
     if (this.config.load !== 'server' || batch.objects.length === 0) return Promise.resolve([]);
@@ -509,9 +512,7 @@ export class ClickHouseAdapter implements TargetAdapter {
    * allowed, and the live table collapses the moved parts as usual after the swap.
    */
   private collapsesRows(): boolean {
-    return /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(
-      this.desc().table.engine,
-    );
+    return collapsingEngine(this.desc().table.engine);
   }
 
   /** `CREATE TABLE` of a run's landing or shadow of live table `like` (see collapsesRows). */
@@ -534,14 +535,7 @@ export class ClickHouseAdapter implements TargetAdapter {
     columns: readonly SourceColumn[];
     store: SourceProbe['store'];
   }): Promise<{ name: string; type: string }[]> {
-    const inferred = await this.exec(
-      () =>
-        this.driver.query<{ name: string; type: string }>(
-          sql.describeS3({ objects: probe.objects.slice(0, 1), credentials: probe.store.credentials }),
-        ),
-      'reading the source types',
-      probe.objects.slice(0, 1),
-    );
+    const inferred = await this.describeSource(probe.objects.slice(0, 1), probe.store.credentials);
     const sourceType = new Map(inferred.map((c) => [c.name, baseType(c.type)]));
     const loaded = new Set(probe.columns.map((c) => c.name));
     const out: { name: string; type: string }[] = [];
@@ -553,6 +547,29 @@ export class ClickHouseAdapter implements TargetAdapter {
       out.push({ name: col.name, type: target });
     }
     return out;
+  }
+
+  /**
+   * The types ClickHouse infers from `objects` (`DESCRIBE TABLE s3(…)`). The answer to the last statement is kept: the
+   * validation probe and the loads' guards (riskyColumns) describe the same first object with the same credentials
+   * — the same statement — and send it once. A failed read is not kept.
+   */
+  private describeSource(
+    objects: readonly SourceObject[],
+    credentials: SourceProbe['store']['credentials'],
+  ): Promise<{ name: string; type: string }[]> {
+    const statement = sql.describeS3({ objects, credentials });
+    if (this.described?.statement === statement) return this.described.types;
+    const types = this.exec(
+      () => this.driver.query<{ name: string; type: string }>(statement),
+      'reading the source types',
+      objects,
+    );
+    this.described = { statement, types };
+    types.catch(() => {
+      if (this.described?.types === types) this.described = undefined;
+    });
+    return types;
   }
 
   /** One line per column with values that do not survive the cast (see probeSource). */

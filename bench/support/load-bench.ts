@@ -9,7 +9,7 @@ import pg from 'pg';
 import { openConnection, type PgConnection } from '../../adapters/timescaledb/connection.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import type { DecodePool } from '../../src/workers/pool.ts';
-import { startTestPostgres, type TestPostgres } from '../../test/support/postgres-server.ts';
+import { pgTarget, startTestPostgres, type TestPostgres } from '../../test/support/postgres-server.ts';
 import { scratchDir } from '../common.ts';
 
 export interface LoadBench {
@@ -60,14 +60,7 @@ export async function startLoadBench(name: string, buckets: readonly string[]): 
       clients,
       pools,
       connection: async () => {
-        const c = openConnection({
-          kind: 'timescaledb',
-          url: server.url,
-          database: 'public',
-          table: 'pypi',
-          user: undefined,
-          password: undefined,
-        });
+        const c = openConnection(pgTarget(server.url));
         connections.push(c);
         await c.connect();
         return c;

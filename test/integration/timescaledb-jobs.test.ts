@@ -26,7 +26,7 @@ import { defineConfig } from '../../src/config/define.ts';
 import { startLocalS3, type LocalS3Server } from '../../src/local/s3-server.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import { runBackfill } from '../../src/runner/run.ts';
-import { startTestPostgres, type TestPostgres } from '../support/postgres-server.ts';
+import { pgTarget, startTestPostgres, type TestPostgres } from '../support/postgres-server.ts';
 
 let root: string;
 let server: TestPostgres;
@@ -239,14 +239,7 @@ describe('TimescaleDB background jobs during a backfill (real server only)', () 
       (await sql.query<{ n: string }>(running, [id])).rows[0]!.n === '1' ? true : undefined,
     );
     await sql.query('SELECT alter_job($1, scheduled => false)', [id]);
-    const db = openConnection({
-      kind: 'timescaledb',
-      url: server.url,
-      database: 'public',
-      table: 'pypi',
-      user: undefined,
-      password: undefined,
-    });
+    const db = openConnection(pgTarget(server.url));
     try {
       const started = Date.now();
       await waitUntilJobIdle(db, { schema: 'public', name: 'pypi' } as Hypertable, id);

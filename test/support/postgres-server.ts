@@ -9,6 +9,12 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TargetConfig } from '../../src/config/types.ts';
+
+/** The TimescaleDB adapter's target for `public.<table>` at `url`, as the URL's user (no user or password of its own). */
+export function pgTarget(url: string, table = 'pypi'): TargetConfig {
+  return { kind: 'timescaledb', url, database: 'public', table, user: undefined, password: undefined };
+}
 
 export interface TestPostgres {
   readonly url: string;

@@ -32,6 +32,7 @@ import type { LeaseStore } from '../../../src/journal/lease.ts';
 import type { JournalStore } from '../../../src/journal/types.ts';
 import { ClickHouseError, type ClickHouseDriver, type ClickHouseSettings } from '../driver.ts';
 import { ClickHouseCalls, firstWords, partitionSwapUnit } from '../calls.ts';
+import { collapsingEngine } from '../sql/engine.ts';
 import { movePlan } from '../sql/move-plan.ts';
 import { toTargetError } from '../errors.ts';
 import { clickHouseJournal } from '../journal.ts';
@@ -283,10 +284,7 @@ export class ClickHouseViewAdapter implements ViewAdapter {
 
   /** The window reads the live source table, whose engine collapses rows when parts merge. */
   private sourceCollapses(window: ViewWindow): boolean {
-    return (
-      !window.objects &&
-      /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(this.p().sourceEngine)
-    );
+    return !window.objects && collapsingEngine(this.p().sourceEngine);
   }
 
   async commitWindow(run: ViewRunContext): Promise<void> {

@@ -1,7 +1,12 @@
 /**
  * Reading ClickHouse engine text as the server prints it in `system.tables.engine_full`, without splitting on
- * characters that may sit inside literals or quoted names.
+ * characters that may sit inside literals or quoted names; and which engines (`system.tables.engine`) collapse rows.
  */
+
+/** Engine `engine` (system.tables.engine) collapses rows on insert and merge: Replacing, Summing, Aggregating… MergeTree. */
+export function collapsingEngine(engine: string): boolean {
+  return /(Replacing|Summing|Aggregating|Collapsing|Graphite|Coalescing)MergeTree/.test(engine);
+}
 
 /** `ReplacingMergeTree(ver) PARTITION BY x ORDER BY y SETTINGS …` → `PARTITION BY x ORDER BY y SETTINGS …`. */
 export function engineClauses(engineFull: string): string {
