@@ -134,6 +134,12 @@ export async function runBackfill(
     const leaseHolder = { lease: held };
     let executor: Executor | undefined;
     try {
+      const workers = await resolveWorkers(config, adapter);
+      // Several lanes of a target taking encoded pieces share decode threads, one per lane up to the cores. They
+      // start now, so that their start (a module load and a cold JIT per thread) overlaps validation.
+      const decode = decodeThreadsFor(workers.workers, adapter.capabilities.streamInput === 'encoded');
+      pool = decode ? new DecodePool({ threads: decode.threads }) : undefined;
+      pool?.warm();
       const target = await timed('validate', () => adapter.describe());
       if (entry.kind === 'perform') assertModeSupported(config.mode ?? DEFAULT_MODE, adapter);
       const step = async () => {
@@ -186,7 +192,6 @@ export async function runBackfill(
       }
       const mode = runMode(config, adapter, started, runId, resumed);
       const policy = swapPolicy(mode, adapter.capabilities.swapsWhileLoading === true);
-      const workers = await resolveWorkers(config, adapter);
       const guard = async () => {
         await session?.lease?.confirm();
       };
@@ -224,9 +229,6 @@ export async function runBackfill(
         policy,
         order: started.order ?? 'object',
       });
-      // Several lanes of a target taking encoded pieces share decode threads, one per lane up to the cores.
-      const decode = decodeThreadsFor(workers.workers, adapter.capabilities.streamInput === 'encoded');
-      pool = decode ? new DecodePool({ threads: decode.threads }) : undefined;
       session = {
         config,
         adapter,

@@ -5,7 +5,7 @@
  * worker back through credits (memory per task: at most `window` pieces). Breaking out of the iteration
  * cancels the task. A worker that dies fails its task with an error naming the object, and is replaced.
  *
- * Threads are started on first use and stay until `close()`. When this module runs from TypeScript sources
+ * Threads are started on first use (or all at once by `warm()`) and stay until `close()`. When this module runs from TypeScript sources
  * (tsx, vitest) the worker registers tsx's loader before importing decode-worker.ts; from built JavaScript it
  * imports decode-worker.js directly.
  */
@@ -114,6 +114,11 @@ export class DecodePool {
 
   get threads(): number {
     return this.options.threads;
+  }
+
+  /** Starts every thread now instead of on first use (a thread's start costs a module load and a cold JIT). */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.options.threads) this.addSlot();
   }
 
   /** The object's encoded pieces, in order. */
