@@ -264,21 +264,22 @@ export class Statements {
    * which batches the slice has moved (`slice:<n>` in the state table), and moves a slice only for batches not
    * recorded yet, so running it again changes nothing.
    */
-  moveSlice(lo: bigint, hi: bigint, batches?: string): string {
+  moveSlice(lo: bigint, hi: bigint, batches?: string, order?: string): string {
     const kind = this.ht.time.kind;
-    return this.moveSliceSql(internalLiteral(kind, lo), internalLiteral(kind, hi), batches);
+    return this.moveSliceSql(internalLiteral(kind, lo), internalLiteral(kind, hi), batches, order);
   }
 
   /**
    * `moveSlice` with the bounds as SQL literals (or plan placeholders). `batches`: a parameter of the batches
    * whose rows move (committed, not yet moved in this slice; rows of other batches stay where they are).
-   * Returns the rows read and the rows inserted (fewer when `on_conflict` skipped some).
+   * Returns the rows read and the rows inserted (fewer when `on_conflict` skipped some). `order`: an `ORDER BY`
+   * list the rows are inserted in (compression-order.ts; only without a conflict clause).
    */
-  moveSliceSql(lo: string, hi: string, batches?: string): string {
+  moveSliceSql(lo: string, hi: string, batches?: string, order?: string): string {
     const columns = movedColumns(this.ht).map((c) => quoteIdent(c.name));
     const list = columns.join(', ');
     const conflict = this.conflictClause();
-    let select = `SELECT ${list} FROM moved`;
+    let select = `SELECT ${list} FROM moved${order ? ` ORDER BY ${order}` : ''}`;
     if (this.options.onConflict === 'update' && conflict.key.length > 0) {
       // ON CONFLICT DO UPDATE may not touch a row twice: keep the last staged row per key (latest batch, then
       // latest loaded).
@@ -307,9 +308,15 @@ export class Statements {
     );
   }
 
-  /** Turns direct compress inserts on or off for the rest of the transaction. */
-  directCompressInsert(on: boolean): string {
-    return `SET LOCAL timescaledb.enable_direct_compress_insert = ${on ? 'on' : 'off'}`;
+  /**
+   * Turns direct compress inserts on or off for the rest of the transaction; `sorted`: the rows arrive in the
+   * compression order (the server neither sorts them nor marks the chunk unordered).
+   */
+  directCompressInsert(on: boolean, sorted = false): string[] {
+    return [
+      `SET LOCAL timescaledb.enable_direct_compress_insert = ${on ? 'on' : 'off'}`,
+      `SET LOCAL timescaledb.enable_direct_compress_insert_client_sorted = ${on && sorted ? 'on' : 'off'}`,
+    ];
   }
 
   /** The unique index `on_conflict` matches, when one is needed. */

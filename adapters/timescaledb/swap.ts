@@ -32,6 +32,7 @@ import { JournalError, TargetError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from './introspect.ts';
 import type { TimescaleOptions } from './options.ts';
+import { compressionOrder } from './compression-order.ts';
 import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './policy.ts';
 import type { Statements } from './statements.ts';
 import {
@@ -458,14 +459,21 @@ async function moveSlice(
     (await listChunks(tx, ht)).filter((c) => c.start < hi && c.end > lo).map((c) => `${c.schema}.${c.name}`),
   );
   const compressed = existing.size === 0 && (await compressesOnInsert(ctx, tx, hi));
-  if (compressed)
-    await tx.query(stmts.directCompressInsert(true), [], `turning on direct compress for ${range}`);
+  // Rows sent in the compression order come out compressed as compress_chunk would leave them (else unordered).
+  const order = compressed ? compressionOrder(ht.segmentBy, ht.orderBy, ht.columns) : undefined;
+  if (compressed) {
+    for (const set of stmts.directCompressInsert(true, order !== undefined))
+      await tx.query(set, [], `turning on direct compress for ${range}`);
+  }
   const result = await tx.query<{ moved: string; inserted: string }>(
-    stmts.moveSlice(lo, hi, '$1'),
+    stmts.moveSlice(lo, hi, '$1', order),
     [batches],
     `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
   );
-  if (compressed) await tx.query(stmts.directCompressInsert(false), [], `turning off direct compress`);
+  if (compressed) {
+    for (const set of stmts.directCompressInsert(false))
+      await tx.query(set, [], `turning off direct compress`);
+  }
   await recordCreatedChunks(ctx, tx, lo, hi, existing);
   await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
   await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
@@ -481,14 +489,18 @@ async function moveSlice(
 /**
  * Whether a slice that creates all its chunks writes them compressed (`timescaledb.enable_direct_compress_insert`):
  * only where the option allows it, the server has it, the hypertable has no unique index (the server would refuse
- * it, and ON CONFLICT needs row-by-row checks) and, before 2.24, no continuous aggregate; this run recompresses behind the watermark (the chunks come out
- * unordered and are recompressed in order), and the slice lies wholly before the compression policy's boundary
- * (its chunks are ones the policy compresses; newer ones stay as live ingestion leaves them).
+ * it, and ON CONFLICT needs row-by-row checks), no space dimension and, before 2.24, no continuous aggregate; where
+ * this run recompresses behind the watermark (a chunk written out of the compression order comes out unordered and
+ * is recompressed); and where the slice lies wholly before the compression policy's boundary (its chunks are ones
+ * the policy compresses; newer ones stay as live ingestion leaves them).
  */
 async function compressesOnInsert(ctx: SwapContext, tx: Queryable, hi: bigint): Promise<boolean> {
   const { ht, stmts, options } = ctx;
   if (!options.directCompressInsert || !options.progressiveRecompress) return false;
   if (!ht.compressionEnabled || ht.uniqueIndexes.length > 0) return false;
+  // With space partitions a slice's rows alternate between chunks, and the server closes its compressed batch at
+  // every switch: tiny batches.
+  if (ht.space.length > 0) return false;
   // 2.23 refuses direct compress on a hypertable with continuous aggregates (with a warning); 2.24 accepts it.
   if (ht.aggregates.length > 0 && !versionAtLeast(ht.timescaleVersion, 2, 24)) return false;
   const policy = await currentPolicy(tx, ht);
