@@ -108,12 +108,16 @@ export async function resumePolicy(
 /** How long a paused policy job may take to stop a run that was under way. */
 export const JOB_STOP_TIMEOUT_MS = 60_000;
 
+/** How long a paused job must be seen idle before the swap may start (unless its next start is ahead). */
+const JOB_IDLE_SETTLE_MS = 500;
+
 /**
  * Waits until no background worker runs job `jobId` (its `application_name` in `pg_stat_activity`), checking every
  * 100 ms for up to `timeoutMs`. The embedded server runs no background workers: returns at once there.
+ * A job whose next start (or, never run, its initial start) lies ahead and that no backend runs is idle at once:
+ * the scheduler launches a job only once its next start has come, and a launched run's next start reads
+ * -infinity until it ends. Otherwise idle must hold for JOB_IDLE_SETTLE_MS.
  */
-/** How long a paused job must be seen idle before the swap may start. */
-const JOB_IDLE_SETTLE_MS = 500;
 
 export async function waitUntilJobIdle(
   db: Queryable,
@@ -126,14 +130,17 @@ export async function waitUntilJobIdle(
   // (a run's backend appears in pg_stat_activity a few ms after its launch), not at one look.
   let idleSince: number | undefined;
   for (;;) {
-    const rows = await db.query<{ running: string }>(
-      `SELECT count(*)::text AS running FROM pg_stat_activity a
-         JOIN timescaledb_information.jobs j ON j.application_name = a.application_name
-        WHERE j.job_id = $1 AND a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+    const rows = await db.query<{ running: string; ahead: boolean | null }>(
+      `SELECT (SELECT count(*) FROM pg_stat_activity a
+                WHERE a.application_name = j.application_name AND a.datname = current_database()
+                  AND a.pid <> pg_backend_pid())::text AS running,
+              coalesce(j.next_start, j.initial_start) > now() AS ahead
+         FROM timescaledb_information.jobs j WHERE j.job_id = $1`,
       [jobId],
       `checking whether compression policy job ${jobId} of ${ht.schema}.${ht.name} is running`,
     );
     if (Number(rows[0]?.running ?? 0) === 0) {
+      if (rows[0]?.ahead === true) return;
       idleSince ??= Date.now();
       if (Date.now() - idleSince >= JOB_IDLE_SETTLE_MS) return;
     } else {
