@@ -8,12 +8,21 @@ import { PYPI_COLUMNS } from '../../fixtures/pypi.ts';
 
 const COLUMN_LIST = PYPI_COLUMNS.map((c) => `"${c}"`).join(', ');
 
-/** Exports the PyPI rows of the Parquet files matching `glob` (a local path glob) to one CSV file. */
-export async function exportPypiCsv(glob: string, csv: string): Promise<void> {
+/** Where `exportPypiCsv` reads Parquet: a local path glob, or a glob on an S3 server. */
+export type ParquetSource =
+  | { readonly glob: string }
+  | { readonly s3: { readonly url: string; readonly accessKeyId: string; readonly secretAccessKey: string } };
+
+/** Exports the PyPI rows of the Parquet files of `source` to one CSV file (with chDB). */
+export async function exportPypiCsv(source: ParquetSource, csv: string): Promise<void> {
   const chdb = await import('chdb');
+  const from =
+    'glob' in source
+      ? `file('${source.glob}', 'Parquet')`
+      : `s3('${source.s3.url}', '${source.s3.accessKeyId}', '${source.s3.secretAccessKey}', 'Parquet')`;
   await chdb.queryAsync(
     `INSERT INTO FUNCTION file('${csv}', 'CSV') SELECT formatDateTime("timestamp", '%Y-%m-%d %H:%i:%S+00', 'UTC'), ` +
-      `${PYPI_COLUMNS.slice(1).join(', ')} FROM file('${glob}', 'Parquet') ` +
+      `${PYPI_COLUMNS.slice(1).join(', ')} FROM ${from} ` +
       `SETTINGS engine_file_truncate_on_insert = 1`,
     { format: 'TSV' },
   );
