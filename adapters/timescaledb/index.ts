@@ -73,6 +73,7 @@ export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
   countsSourceRows: false,
   swapsWhileLoading: true,
   swapsInOneTransaction: true,
+  swapsConcurrently: true,
   claimsBatches: true,
 };
 
@@ -193,6 +194,11 @@ class TimescaleAdapter implements TargetAdapter {
       return 'copy';
     }
     return this.db.supportsCopy ? 'copy' : 'insert';
+  }
+
+  /** The swap's context on the run's lane connection (a finisher lane), else on the adapter's own. */
+  private async swapContext(run: RunContext): Promise<SwapContext> {
+    return { ...(await this.context(run)), db: this.laneDb(run) };
   }
 
   private async context(run: RunContext): Promise<SwapContext> {
@@ -472,7 +478,7 @@ class TimescaleAdapter implements TargetAdapter {
 
   async swapUnit(run: RunContext, unit: SwapUnit): Promise<void> {
     const started = Date.now();
-    this.reportDecompressed(run, [await swapUnit(await this.context(run), unit)], started);
+    this.reportDecompressed(run, [await swapUnit(await this.swapContext(run), unit)], started);
   }
 
   async commitAll(run: RunContext, units: readonly SwapUnit[]): Promise<void> {
@@ -485,7 +491,7 @@ class TimescaleAdapter implements TargetAdapter {
   }
 
   async compressChunk(run: RunContext, chunk: ChunkToCompress): Promise<void> {
-    await compressChunk(await this.context(run), chunk.id);
+    await compressChunk(await this.swapContext(run), chunk.id);
   }
 
   private reportDecompressed(run: RunContext, results: readonly SliceResult[], started: number): void {

@@ -85,6 +85,12 @@ export interface TargetCapabilities {
   /** `commitAll` moves every swap unit in one transaction, so `mode: catchup` is possible. Default false. */
   readonly swapsInOneTransaction?: boolean;
   /**
+   * Swap units of different slices, and compressions of different chunks, may run at the same time, each on its
+   * own lane (`openLane` with the lane in `RunContext.lane`; TimescaleDB: its own connection, the slice's record
+   * locked while it moves): the engine runs up to `workers` of them at once. Default false: one at a time.
+   */
+  readonly swapsConcurrently?: boolean;
+  /**
    * The adapter keeps batch claims itself, in the same transaction as the batch's rows (TimescaleDB: a claims
    * table row locked `FOR UPDATE SKIP LOCKED` for the whole load): a batch another live process loads fails with
    * `BATCH_CLAIMED`, one already loaded returns `alreadyLoaded`. Otherwise the engine claims batches through

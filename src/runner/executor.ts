@@ -23,9 +23,10 @@ import type {
   ChunkToCompress,
   SwapState,
   SwapUnit,
+  RunContext,
   TableVerification,
 } from '../adapter/contract.ts';
-import { ShadowfillError, VerifyError } from '../errors.ts';
+import { ShadowfillError, VerifyError, isRetryable } from '../errors.ts';
 import { reduceRun, type BatchState, type RunState } from '../journal/state.ts';
 import { decideNextSteps, type Decision, type Step, type SwapPolicy } from '../scheduler/decide.ts';
 import { timeKeyText } from '../scheduler/ranges.ts';
@@ -52,6 +53,11 @@ export interface ExecutorOptions {
   readonly claimTtlMs: number;
   /** How often a process sharing the run with others looks at the journal (ms). Default 1,000. */
   readonly pollMs?: number;
+  /**
+   * Lane ids for swap-side steps run at once (swap-slice, compress-chunk), each on its own connection; empty or
+   * absent: one at a time on the run's own connection.
+   */
+  readonly finishers?: readonly string[];
 }
 
 export interface ExecutorResult {
@@ -104,6 +110,8 @@ export class Executor {
   private chunksListed = 0;
 
   private readonly lanes: LaneSlot[];
+  /** Swap-side lanes (ExecutorOptions.finishers), with the step each runs. */
+  private readonly finisherLanes: { readonly id: string; opened: boolean; busy: boolean }[];
   private readonly loading = new Map<number, LaneSlot>();
   private readonly committing = new Set<number>();
   private readonly slicesRunning = new Set<string>();
@@ -140,6 +148,7 @@ export class Executor {
       holds: undefined,
       idle: false,
     }));
+    this.finisherLanes = (options.finishers ?? []).map((id) => ({ id, opened: false, busy: false }));
     this.holdLoadedLanes();
   }
 
@@ -246,6 +255,7 @@ export class Executor {
     return decideNextSteps(state, {
       policy: this.options.policy,
       workers: Math.max(1, mine + freeLanes),
+      finishers: Math.max(1, this.finisherLanes.length),
       swapper: this.performing,
     });
   }
@@ -296,7 +306,7 @@ export class Executor {
         const unit = this.slices.find((u) => u.id === step.slice);
         if (!unit) return;
         this.slicesRunning.add(unit.id);
-        this.track(this.sliceStep(unit));
+        this.track(this.onFinisher((run) => this.sliceStep(unit, run)));
         return;
       }
       case 'commit-all': {
@@ -310,7 +320,7 @@ export class Executor {
         const chunk = this.chunks.find((c) => c.id === step.chunk);
         if (!chunk) return;
         this.chunksRunning.add(chunk.id);
-        this.track(this.compressStep(chunk));
+        this.track(this.onFinisher((run) => this.compressStep(chunk, run)));
         return;
       }
       case 'final-pass':
@@ -501,11 +511,48 @@ export class Executor {
     }
   }
 
-  private async sliceStep(unit: SwapUnit): Promise<void> {
+  /**
+   * Runs a swap-side step on a free finisher lane (opened on first use), or on the run's own connection when the
+   * run has no finisher lanes. decide() starts no more such steps than there are lanes.
+   */
+  private async onFinisher(step: (run: RunContext) => Promise<void>): Promise<void> {
+    const lane = this.finisherLanes.find((l) => !l.busy);
+    if (!lane) return step(this.session.run);
+    lane.busy = true;
+    try {
+      const run = laneContext(this.session, lane.id);
+      if (!lane.opened) {
+        await this.session.adapter.openLane?.(run);
+        lane.opened = true;
+      }
+      await step(run);
+    } finally {
+      lane.busy = false;
+    }
+  }
+
+  /**
+   * A swap-side step again after a retryable failure (e.g. a deadlock between two slices' transactions, which
+   * the database rolled back whole), up to `attempts` times: each such step is one transaction, safe to repeat.
+   */
+  private async retried(step: () => Promise<void>): Promise<void> {
+    const attempts = Math.max(1, this.session.config.attempts);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= attempts || this.stopping) throw error;
+        await delay(100 * attempt).done;
+      }
+    }
+  }
+
+  private async sliceStep(unit: SwapUnit, run: RunContext): Promise<void> {
     const { session } = this;
     try {
       await guardStep(session);
-      await session.timed('swap', () => session.adapter.swapUnit(session.run, unit));
+      await session.timed('swap', () => this.retried(() => session.adapter.swapUnit(run, unit)));
       await session.journal.defer('swap-unit-done', { unit: unit.id });
       this.unitsDone += 1;
       this.slices = this.slices.filter((u) => u.id !== unit.id);
@@ -552,13 +599,13 @@ export class Executor {
     }
   }
 
-  private async compressStep(chunk: ChunkToCompress): Promise<void> {
+  private async compressStep(chunk: ChunkToCompress, run: RunContext): Promise<void> {
     const { session } = this;
     const { adapter } = session;
     const started = Date.now();
     try {
       await guardStep(session);
-      await session.timed('swap', () => adapter.compressChunk!(session.run, chunk));
+      await session.timed('swap', () => this.retried(() => adapter.compressChunk!(run, chunk)));
       this.chunksCompressed += 1;
       this.chunks = this.chunks.filter((c) => c.id !== chunk.id);
       session.emit({
@@ -686,6 +733,11 @@ export class Executor {
       if (!slot.opened) continue;
       slot.opened = false;
       await adapter.closeLane?.(laneContext(this.session, slot.worker.lane)).catch(() => undefined);
+    }
+    for (const lane of this.finisherLanes) {
+      if (!lane.opened) continue;
+      lane.opened = false;
+      await adapter.closeLane?.(laneContext(this.session, lane.id)).catch(() => undefined);
     }
   }
 

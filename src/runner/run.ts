@@ -256,6 +256,7 @@ export async function runBackfill(
         state,
         takeLease: entry.kind === 'join' ? () => tryTakeTable(config, adapter, { ...options }) : undefined,
         claimTtlMs: options.lease?.ttlMs ?? DEFAULT_LEASE_TTL_MS,
+        finishers: finisherIds(adapter, entry.kind === 'perform' ? workers.workers : 1),
       });
       try {
         if (entry.kind === 'perform') {
@@ -354,6 +355,16 @@ export function assertModeSupported(mode: RunMode, adapter: TargetAdapter): void
 }
 
 /** Lane ids: '' (the default lane), `w2`… for the process performing the run; `j<id>_1`… for a joined one. */
+/**
+ * Lanes for swap-side steps run at once: as many as `workers` where the adapter swaps slices concurrently (their
+ * statements run in the database, where the cores the loads used are free by then); none otherwise (one at a
+ * time on the run's own connection).
+ */
+function finisherIds(adapter: TargetAdapter, workers: number): string[] {
+  if (!adapter.capabilities.swapsConcurrently || workers < 2) return [];
+  return Array.from({ length: workers }, (_, i) => `f${i + 1}`);
+}
+
 function laneIds(joinedAs: string | undefined, workers: number): string[] {
   return Array.from({ length: workers }, (_, i) =>
     joinedAs ? `j${joinedAs}_${i + 1}` : i === 0 ? '' : `w${i + 1}`,
