@@ -3,7 +3,8 @@
  * connection does): 8 days of PyPI-shaped Parquet, 2 files a day — the second file of each day is live (its chunk
  * compressed, as the policy would), the first is backfilled, one day per batch, so every batch reaches a
  * compressed chunk.
- * - workers 1, 2 and 4 leave the hypertable row-for-row identical (an md5 over every row), on the embedded server
+ * - workers 1, 2 and 4 leave the hypertable row-for-row identical (an md5 over every row), with 2 and 4 running
+ *   swap-side steps at once on their finisher lanes (one at a time with 1), on the embedded server
  *   too (its `auto` is 1: one connection);
  * - mode historical: chunks behind the watermark are compressed again while the last batch has not finished (the
  *   last batch's load waits until `timescaledb_information.chunks` shows it);
@@ -166,6 +167,35 @@ async function run(
   }
 }
 
+/** `adapter` counting its swap units and chunk compressions in flight (the most at once, and their lanes). */
+function countSwapSide(
+  adapter: TargetAdapter,
+  counter: { now: number; max: number; lanes: Set<string> },
+): TargetAdapter {
+  const counted =
+    <A extends unknown[]>(call: (run: RunContext, ...rest: A) => Promise<void>) =>
+    async (run: RunContext, ...rest: A): Promise<void> => {
+      counter.now += 1;
+      counter.max = Math.max(counter.max, counter.now);
+      counter.lanes.add(run.lane?.id ?? '');
+      try {
+        await call(run, ...rest);
+      } finally {
+        counter.now -= 1;
+      }
+    };
+  return new Proxy(adapter, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...a: unknown[]) => unknown).bind(target);
+      if (property === 'swapUnit' || property === 'compressChunk')
+        return counted(bound as (run: RunContext, ...rest: unknown[]) => Promise<void>);
+      return bound;
+    },
+  });
+}
+
 /** `adapter` with `loadBatchFromStream` of batch `index` made to wait for `gate` first. */
 function gateLoad(adapter: TargetAdapter, index: number, gate: () => Promise<void>): TargetAdapter {
   return gateLoadOf(adapter, (batch) => batch.index === index, gate);
@@ -203,9 +233,21 @@ describe('the scheduler on TimescaleDB', () => {
       const table = `w${workers}`;
       await createLive(sql, table);
       const events: RunEvent[] = [];
-      const report = await run(config(real.url, table, { workers }), events);
+      // Swap-side steps in flight at once (finisher lanes: as many as the workers on a real server).
+      const swapSide = { now: 0, max: 0, lanes: new Set<string>() };
+      const report = await run(config(real.url, table, { workers }), events, (adapter) =>
+        countSwapSide(adapter, swapSide),
+      );
       expect(report.rowsLoaded).toBe(rows(back));
       expect(report.workers).toBe(workers);
+      if (workers === 1) {
+        expect(swapSide.max, 'one swap-side step at a time, on the run’s own connection').toBe(1);
+        expect([...swapSide.lanes]).toEqual(['']);
+      } else {
+        expect(swapSide.max, `swap-side steps at once with ${workers} workers`).toBeGreaterThanOrEqual(2);
+        expect(swapSide.max).toBeLessThanOrEqual(workers);
+        for (const lane of swapSide.lanes) expect(lane).toMatch(new RegExp(`^f[1-${workers}]$`));
+      }
       const started = new Set(
         events.filter((e) => e.type === 'worker-started').map((e) => (e as { worker: number }).worker),
       );
