@@ -13,6 +13,7 @@ import type { PgConnection, Queryable } from './connection.ts';
 import type { Hypertable } from './introspect.ts';
 import type { Statements } from './statements.ts';
 import { readSwapState, writePolicyRecord, type PolicyRecord } from './swap-state.ts';
+import { qualified } from './sql/quote.ts';
 
 export interface LivePolicy {
   readonly jobId: number;
@@ -58,6 +59,16 @@ export async function pausePolicy(
 ): Promise<PolicyRecord | undefined> {
   const stored = await readSwapState(db, ht.schema, stmts.names.state);
   if (stored.policy?.paused) return stored.policy;
+  // Two sessions pausing at once (finisher lanes of a resumed run): without this lock the second could read the
+  // job as the first left it (unscheduled) and record that as its prior state, and the run would end with the
+  // policy off. Held until the transaction ends; taken only while the record says the policy is not paused.
+  await db.query(
+    `SELECT pg_advisory_xact_lock(hashtext($1))`,
+    [qualified(ht.schema, stmts.names.state)],
+    `serializing the pause of the compression policy of ${ht.schema}.${ht.name}`,
+  );
+  const locked = await readSwapState(db, ht.schema, stmts.names.state);
+  if (locked.policy?.paused) return locked.policy;
   const live = await currentPolicy(db, ht);
   if (!live) return undefined;
   const record: PolicyRecord = { jobId: live.jobId, priorScheduled: live.scheduled, paused: true };

@@ -629,9 +629,18 @@ function adapterTests(kind: TimescaleTargetKind): void {
       expect(await policyScheduled(table)).toBe(true);
       const units = await second.adapter.listSwapUnits(run);
       expect(units).toHaveLength(2);
-      await second.adapter.swapUnit(run, units[0]!);
-      expect(await policyScheduled(table)).toBe(false); // paused again while the swap goes on
-      await second.adapter.swapUnit(run, units[1]!);
+      if (kind === 'real') {
+        // Two finisher lanes resuming at once both pause the policy again: the second must not record the job as
+        // the first left it (unscheduled) as its prior state, or the run would end with the policy off.
+        const third = await open(table);
+        await Promise.all([second.adapter.swapUnit(run, units[0]!), third.adapter.swapUnit(run, units[1]!)]);
+        await third.adapter.close();
+        expect(await policyScheduled(table)).toBe(false); // paused again while the swap goes on
+      } else {
+        await second.adapter.swapUnit(run, units[0]!);
+        expect(await policyScheduled(table)).toBe(false); // paused again while the swap goes on
+        await second.adapter.swapUnit(run, units[1]!);
+      }
       await second.adapter.finishSwap(run, {});
       expect(await policyScheduled(table)).toBe(true);
       expect(await count(table)).toBe(before + rows.length);
