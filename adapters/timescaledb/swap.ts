@@ -121,21 +121,32 @@ const fmtBytes = (n: number): string => {
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 };
 
-/** Compressed chunks that staged rows fall into (time and space), with the rows each receives and how. */
+/**
+ * Compressed chunks that staged rows fall into (time and space), with the rows each receives and how. `committed`:
+ * the batches whose rows count; `moved` (per slice number): batches a slice has moved already, left out of the
+ * count for the chunks that slice reaches.
+ */
 export async function planChunks(
   ctx: SwapContext,
   slices: readonly Slice[],
   db: Queryable = ctx.db,
   committed?: readonly number[],
+  moved?: ReadonlyMap<string, ReadonlySet<number>>,
 ): Promise<ChunkPlan[]> {
   const all = await listChunks(db, ctx.ht);
   const plans: ChunkPlan[] = [];
   for (const chunk of all) {
     if (!chunk.compressed) continue;
-    if (!slices.some((s) => s.min < chunk.end && s.max >= chunk.start)) continue;
+    const reaching = slices.filter((s) => s.min < chunk.end && s.max >= chunk.start);
+    if (reaching.length === 0) continue;
+    const batches =
+      committed && moved
+        ? [...new Set(reaching.flatMap((s) => notMoved(committed, moved.get(String(s.slice)))))]
+        : committed;
+    if (batches?.length === 0) continue;
     const rows = await db.query<{ n: string }>(
-      ctx.stmts.countStagedIn(chunk.start, chunk.end, chunk.space, committed ? '$1' : undefined),
-      committed ? [committed] : [],
+      ctx.stmts.countStagedIn(chunk.start, chunk.end, chunk.space, batches ? '$1' : undefined),
+      batches ? [batches] : [],
       `counting staged rows for chunk ${chunk.name}`,
     );
     const stagedRows = Number(rows[0]?.n ?? 0);
@@ -195,7 +206,9 @@ export async function beginSwap(ctx: SwapContext, oneTransaction = false): Promi
   const committed = await committedBatches(ctx);
   const slices = await pendingSlices(ctx);
   if (options.onConflict === 'error') await refuseConflicts(ctx, slices, committed);
-  const before = await planChunks(ctx, slices, db, committed);
+  // A resumed run: batches a slice moved before the kill are not counted again.
+  const moved = (await readSwapState(db, ht.schema, stmts.names.state)).slices;
+  const before = await planChunks(ctx, slices, db, committed, moved);
   checkHeadroom(ctx, slices, before, oneTransaction);
   let policy: PolicyRecord | undefined;
   if (ht.compressionEnabled) {
@@ -208,7 +221,7 @@ export async function beginSwap(ctx: SwapContext, oneTransaction = false): Promi
     'reading the server clock',
   );
   // The policy may have compressed chunks between the first plan and the pause: plan again now that it cannot.
-  const plans = policy ? await planChunks(ctx, slices, db, committed) : before;
+  const plans = policy ? await planChunks(ctx, slices, db, committed, moved) : before;
   const decompress = plans.filter((p) => p.how === 'decompress');
   const min = slices.reduce<bigint | undefined>(
     (m, s) => (m === undefined || s.min < m ? s.min : m),
