@@ -542,10 +542,14 @@ async function recordCreatedChunks(
 ): Promise<void> {
   const { ht, stmts } = ctx;
   if (!ht.compressionEnabled || !ctx.options.progressiveRecompress) return;
-  // A chunk created compressed (direct compress) is unordered: recorded too, to be recompressed in order.
+  // A chunk written compressed out of order (direct compress: unordered; or partial, when live ingestion created it
+  // between the check and the insert) is recorded too, to be recompressed.
   const created = (await listChunks(tx, ht)).filter(
     (c) =>
-      c.start < hi && c.end > lo && !existing.has(`${c.schema}.${c.name}`) && (!c.compressed || c.unordered),
+      c.start < hi &&
+      c.end > lo &&
+      !existing.has(`${c.schema}.${c.name}`) &&
+      (!c.compressed || c.unordered || c.partial),
   );
   if (created.length === 0) return;
   const policy = await currentPolicy(tx, ht);
