@@ -61,6 +61,7 @@ import {
   listSwapUnits,
   recover,
   strategyExplanation,
+  directCompressExplanation,
   swapUnit,
   type SliceResult,
   type SwapContext,
@@ -582,6 +583,7 @@ function describeTarget(
       ? `unique indexes: ${ht.uniqueIndexes.map((i) => `${i.name} (${i.columns.join(', ')})${i.primary ? ' primary key' : ''}`).join('; ')}`
       : 'unique indexes: none',
     strategyExplanation(ht, options),
+    ...(ht.compressionEnabled ? [directCompressExplanation(ht, options)] : []),
     conflictNote(ht, options),
     `max_decompressed_bytes: ${options.maxDecompressedBytes}`,
     load,

@@ -500,6 +500,39 @@ async function moveSlice(
 }
 
 /**
+ * Why this hypertable's new chunks are never written compressed by the swap, or undefined when they may be (then
+ * per slice: the server has the setting and the slice lies before the policy's compress_after).
+ */
+export function directCompressBlocker(ht: Hypertable, options: TimescaleOptions): string | undefined {
+  if (!options.directCompressInsert) return 'direct_compress_insert: false';
+  if (!options.progressiveRecompress) return 'progressive_recompress: false';
+  if (!ht.compressionEnabled) return 'compression is not enabled';
+  if (ht.uniqueIndexes.length > 0) return 'the hypertable has a unique index';
+  // With space partitions a slice's rows alternate between chunks, and the server closes its compressed batch at
+  // every switch: tiny batches.
+  if (ht.space.length > 0) return 'the hypertable has a space dimension';
+  // 2.23 refuses direct compress on a hypertable with continuous aggregates (with a warning); 2.24 accepts it.
+  if (ht.aggregates.length > 0 && !versionAtLeast(ht.timescaleVersion, 2, 24))
+    return `continuous aggregates on TimescaleDB ${ht.timescaleVersion} (< 2.24)`;
+  if (!ht.policy) return 'no compression policy';
+  return undefined;
+}
+
+/** What the plan says about new chunks written compressed. */
+export function directCompressExplanation(ht: Hypertable, options: TimescaleOptions): string {
+  const blocker = directCompressBlocker(ht, options);
+  if (blocker) return `direct compress inserts: not used (${blocker})`;
+  const order = compressionOrder(ht.segmentBy, ht.orderBy, ht.columns);
+  return (
+    `direct compress inserts: a slice that only creates chunks older than the policy's compress_after writes them compressed, ` +
+    (order
+      ? `its rows in the compression order (${order}), nothing to recompress`
+      : 'then they are recompressed in order (no explicit segmentby and orderby to sort by)') +
+    ` — where the server has timescaledb.enable_direct_compress_insert (≥ 2.23)`
+  );
+}
+
+/**
  * Whether a slice that creates all its chunks writes them compressed (`timescaledb.enable_direct_compress_insert`):
  * only where the option allows it, the server has it, the hypertable has no unique index (the server would refuse
  * it, and ON CONFLICT needs row-by-row checks), no space dimension and, before 2.24, no continuous aggregate; where
@@ -509,13 +542,7 @@ async function moveSlice(
  */
 async function compressesOnInsert(ctx: SwapContext, tx: Queryable, hi: bigint): Promise<boolean> {
   const { ht, stmts, options } = ctx;
-  if (!options.directCompressInsert || !options.progressiveRecompress) return false;
-  if (!ht.compressionEnabled || ht.uniqueIndexes.length > 0) return false;
-  // With space partitions a slice's rows alternate between chunks, and the server closes its compressed batch at
-  // every switch: tiny batches.
-  if (ht.space.length > 0) return false;
-  // 2.23 refuses direct compress on a hypertable with continuous aggregates (with a warning); 2.24 accepts it.
-  if (ht.aggregates.length > 0 && !versionAtLeast(ht.timescaleVersion, 2, 24)) return false;
+  if (directCompressBlocker(ht, options) !== undefined) return false;
   const policy = await currentPolicy(tx, ht);
   const check =
     policy?.compressAfter !== undefined ? stmts.directCompressCheck(hi, policy.compressAfter) : undefined;

@@ -398,6 +398,14 @@ function adapterTests(kind: TimescaleTargetKind): void {
         const before = await createMetrics(table, { primaryKey: false });
         const chunksBefore = await chunks(table);
         const { adapter, cfg, target } = await open(table, { direct_compress_insert: directCompress });
+        // What `plan` says about it.
+        expect(target.notes.find((n) => n.startsWith('direct compress inserts'))).toMatch(
+          !directCompress
+            ? /^direct compress inserts: not used \(direct_compress_insert: false\)$/
+            : kind === 'real'
+              ? /writes them compressed, its rows in the compression order \("device", "t" DESC NULLS FIRST\)/
+              : /^direct compress inserts: not used \(continuous aggregates on TimescaleDB 2\.23/,
+        );
         const run = context(cfg, target, `run-created-${directCompress}`);
         await adapter.createShadows(run);
         // Days -3..-1 and the gap: new chunks older than compress_after (7 days); day 32: a new chunk newer than
