@@ -306,7 +306,12 @@ export class Executor {
         const unit = this.slices.find((u) => u.id === step.slice);
         if (!unit) return;
         this.slicesRunning.add(unit.id);
-        this.track(this.onFinisher((run) => this.sliceStep(unit, run)));
+        this.track(
+          this.onFinisher(
+            (run) => this.sliceStep(unit, run),
+            () => this.slicesRunning.delete(unit.id),
+          ),
+        );
         return;
       }
       case 'commit-all': {
@@ -320,7 +325,12 @@ export class Executor {
         const chunk = this.chunks.find((c) => c.id === step.chunk);
         if (!chunk) return;
         this.chunksRunning.add(chunk.id);
-        this.track(this.onFinisher((run) => this.compressStep(chunk, run)));
+        this.track(
+          this.onFinisher(
+            (run) => this.compressStep(chunk, run),
+            () => this.chunksRunning.delete(chunk.id),
+          ),
+        );
         return;
       }
       case 'final-pass':
@@ -515,19 +525,20 @@ export class Executor {
    * Runs a swap-side step on a free finisher lane (opened on first use), or on the run's own connection when the
    * run has no finisher lanes. decide() starts no more such steps than there are lanes.
    */
-  private async onFinisher(step: (run: RunContext) => Promise<void>): Promise<void> {
+  private async onFinisher(step: (run: RunContext) => Promise<void>, settled: () => void): Promise<void> {
     const lane = this.finisherLanes.find((l) => !l.busy);
-    if (!lane) return step(this.session.run);
-    lane.busy = true;
+    if (lane) lane.busy = true;
     try {
-      const run = laneContext(this.session, lane.id);
-      if (!lane.opened) {
+      const run = lane ? laneContext(this.session, lane.id) : this.session.run;
+      if (lane && !lane.opened) {
         await this.session.adapter.openLane?.(run);
         lane.opened = true;
       }
       await step(run);
     } finally {
-      lane.busy = false;
+      // The lane is free exactly when decide() sees the step gone (both here, in one synchronous block).
+      if (lane) lane.busy = false;
+      settled();
     }
   }
 
@@ -567,7 +578,7 @@ export class Executor {
       // when a batch commits (a listing per unit cost more than the MOVE it follows: 100 partitions 0.34 → 1.7 s).
       this.chunksVersion += 1;
     } finally {
-      this.slicesRunning.delete(unit.id);
+      // slicesRunning: released by onFinisher, together with the lane.
     }
   }
 
@@ -617,7 +628,7 @@ export class Executor {
       });
       this.chunksVersion += 1;
     } finally {
-      this.chunksRunning.delete(chunk.id);
+      // chunksRunning: released by onFinisher, together with the lane.
     }
   }
 

@@ -4,7 +4,7 @@
  * compressed, as the policy would), the first is backfilled, one day per batch, so every batch reaches a
  * compressed chunk.
  * - workers 1, 2 and 4 leave the hypertable row-for-row identical (an md5 over every row), with 2 and 4 running
- *   swap-side steps at once on their finisher lanes (one at a time with 1), on the embedded server
+ *   swap-side steps on their finisher lanes, at most one per lane (one at a time with 1), on the embedded server
  *   too (its `auto` is 1: one connection);
  * - mode historical: chunks behind the watermark are compressed again while the last batch has not finished (the
  *   last batch's load waits until `timescaledb_information.chunks` shows it);
@@ -244,9 +244,10 @@ describe('the scheduler on TimescaleDB', () => {
         expect(swapSide.max, 'one swap-side step at a time, on the run’s own connection').toBe(1);
         expect([...swapSide.lanes]).toEqual(['']);
       } else {
-        expect(swapSide.max, `swap-side steps at once with ${workers} workers`).toBeGreaterThanOrEqual(2);
-        expect(swapSide.max).toBeLessThanOrEqual(workers);
-        for (const lane of swapSide.lanes) expect(lane).toMatch(new RegExp(`^f[1-${workers}]$`));
+        // Swap-side steps run on the finisher lanes (how many overlap depends on when slices become final; a step
+        // started while every lane is taken runs on the run's own connection).
+        expect([...swapSide.lanes].some((lane) => /^f\d$/.test(lane))).toBe(true);
+        for (const lane of swapSide.lanes) expect(lane).toMatch(new RegExp(`^(f[1-${workers}])?$`));
       }
       const started = new Set(
         events.filter((e) => e.type === 'worker-started').map((e) => (e as { worker: number }).worker),
