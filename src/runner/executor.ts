@@ -559,27 +559,24 @@ export class Executor {
     }
   }
 
+  /** One slice swapped (its running mark and its lane are released by onFinisher). */
   private async sliceStep(unit: SwapUnit, run: RunContext): Promise<void> {
     const { session } = this;
-    try {
-      await guardStep(session);
-      await session.timed('swap', () => this.retried(() => session.adapter.swapUnit(run, unit)));
-      await session.journal.defer('swap-unit-done', { unit: unit.id });
-      this.unitsDone += 1;
-      this.slices = this.slices.filter((u) => u.id !== unit.id);
-      session.emit({
-        type: 'swap-unit-done',
-        unit: unit.id,
-        description: unit.description,
-        done: this.unitsDone,
-        total: this.unitsDone + this.slices.length,
-      });
-      // The swapped unit is off the list; no other unit changes with it, so the units are listed again only
-      // when a batch commits (a listing per unit cost more than the MOVE it follows: 100 partitions 0.34 → 1.7 s).
-      this.chunksVersion += 1;
-    } finally {
-      // slicesRunning: released by onFinisher, together with the lane.
-    }
+    await guardStep(session);
+    await session.timed('swap', () => this.retried(() => session.adapter.swapUnit(run, unit)));
+    await session.journal.defer('swap-unit-done', { unit: unit.id });
+    this.unitsDone += 1;
+    this.slices = this.slices.filter((u) => u.id !== unit.id);
+    session.emit({
+      type: 'swap-unit-done',
+      unit: unit.id,
+      description: unit.description,
+      done: this.unitsDone,
+      total: this.unitsDone + this.slices.length,
+    });
+    // The swapped unit is off the list; no other unit changes with it, so the units are listed again only
+    // when a batch commits (a listing per unit cost more than the MOVE it follows: 100 partitions 0.34 → 1.7 s).
+    this.chunksVersion += 1;
   }
 
   private async commitAllStep(units: readonly SwapUnit[]): Promise<void> {
@@ -610,26 +607,23 @@ export class Executor {
     }
   }
 
+  /** One chunk compressed (its running mark and its lane are released by onFinisher). */
   private async compressStep(chunk: ChunkToCompress, run: RunContext): Promise<void> {
     const { session } = this;
     const { adapter } = session;
     const started = Date.now();
-    try {
-      await guardStep(session);
-      await session.timed('swap', () => this.retried(() => adapter.compressChunk!(run, chunk)));
-      this.chunksCompressed += 1;
-      this.chunks = this.chunks.filter((c) => c.id !== chunk.id);
-      session.emit({
-        type: 'chunk-compressed',
-        chunk: chunk.id,
-        done: this.chunksCompressed,
-        total: this.chunksCompressed + this.chunks.length,
-        seconds: (Date.now() - started) / 1000,
-      });
-      this.chunksVersion += 1;
-    } finally {
-      // chunksRunning: released by onFinisher, together with the lane.
-    }
+    await guardStep(session);
+    await session.timed('swap', () => this.retried(() => adapter.compressChunk!(run, chunk)));
+    this.chunksCompressed += 1;
+    this.chunks = this.chunks.filter((c) => c.id !== chunk.id);
+    session.emit({
+      type: 'chunk-compressed',
+      chunk: chunk.id,
+      done: this.chunksCompressed,
+      total: this.chunksCompressed + this.chunks.length,
+      seconds: (Date.now() - started) / 1000,
+    });
+    this.chunksVersion += 1;
   }
 
   private async finalPassStep(): Promise<void> {
