@@ -33,6 +33,9 @@ import {
 } from '../../src/errors.ts';
 import { PreciseDate } from '../../src/parquet/values.ts';
 import type { SourceColumn, SourceObject } from '../../src/source/types.ts';
+import { openConnection, type PgConnection } from '../../adapters/timescaledb/connection.ts';
+import { introspectHypertable } from '../../adapters/timescaledb/introspect.ts';
+import { measureAll } from '../../adapters/timescaledb/measure.ts';
 
 const DAY = 86_400_000;
 const TEN_MINUTES = 600_000;
@@ -249,6 +252,69 @@ function adapterTests(kind: TimescaleTargetKind): void {
         rows: 2 * 24 * 3,
         aggregates: { 'sum(n)': 2 * 144 * 3 },
       });
+    });
+
+    it('counts compressed rows from chunk metadata, heap rows of partial chunks included, exactly', async () => {
+      await createMetrics('m_count');
+      const { adapter, target } = await open('m_count');
+      const iso = (ms: number) => new Date(ms).toISOString();
+      // Late rows into compressed chunks: day 3 lies wholly inside the scope below (counted from metadata plus its
+      // heap), day 5 is its boundary chunk (counted by scanning), day 20 is outside it.
+      for (const day of [3, 5, 20]) {
+        await db.sql.query(
+          `INSERT INTO m_count (t, device, v, note) SELECT t + interval '1 second', device, v, note FROM m_count WHERE t >= $1 AND t < $2`,
+          [iso(D0 + day * DAY), iso(D0 + day * DAY + 3_600_000)],
+        );
+      }
+      const states = await chunkStates(db.sql, 'm_count');
+      expect(states.filter((c) => c.partial).length).toBe(3);
+      const count = async (where = 'true') =>
+        Number(
+          (await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM m_count WHERE ${where}`))
+            .rows[0]!.n,
+        );
+      const measured = await adapter.measure(target);
+      expect(measured[0]!.rows).toBe(await count());
+      expect(measured[0]!.rows).toBe(29 * 144 * 3 + 3 * 18);
+      const lo = iso(D0 + 3 * DAY);
+      const hi = iso(D0 + 5 * DAY + 12 * 3_600_000);
+      const scoped = await adapter.measure(target, { ranges: { t: { kind: 'time', min: lo, max: hi } } });
+      expect(scoped[0]!.rows).toBe(await count(`t >= '${lo}' AND t <= '${hi}'`));
+      expect(scoped[0]!.rows).toBe(2 * 144 * 3 + 73 * 3 + 2 * 18);
+      if (kind === 'real') {
+        // The metadata path ran (no fallback to a scan of the whole range): the statements it sent say so.
+        const sent: string[] = [];
+        const conn = openConnection(config('m_count').target);
+        await conn.connect();
+        try {
+          const recording: PgConnection = Object.assign(Object.create(conn) as PgConnection, {
+            query: <R extends object>(sql: string, params?: readonly unknown[], what?: string) => {
+              sent.push(sql);
+              return conn.query<R>(sql, params, what);
+            },
+            transaction: <T>(fn: Parameters<PgConnection['transaction']>[0]) =>
+              conn.transaction(
+                (tx) =>
+                  fn({
+                    raw: tx.raw,
+                    query: <R extends object>(sql: string, params?: readonly unknown[], what?: string) => {
+                      sent.push(sql);
+                      return tx.query<R>(sql, params, what);
+                    },
+                  }) as Promise<T>,
+              ),
+          });
+          const ht = await introspectHypertable(conn, 'public', 'm_count', 'public.m_count');
+          const again = await measureAll(recording, ht);
+          expect(again[0]!.rows).toBe(measured[0]!.rows);
+          expect(sent.some((q) => q.includes('_ts_meta_count'))).toBe(true);
+          expect(
+            sent.filter((q) => /^SELECT count\(\*\)::bigint AS n FROM "public"\."m_count"$/.test(q)),
+          ).toEqual([]);
+        } finally {
+          await conn.close();
+        }
+      }
     });
 
     it('refuses a missing table and a plain table with a TargetError', async () => {
