@@ -10,7 +10,8 @@
  * policy (compress_after 7 days; its first start a day away, so the real server's scheduler does not run it
  * between the sides). The backfill brings days 0–1 whole (new chunks) and the first file of days 2–5 (late rows,
  * ~11 % of each compressed chunk).
- * - engine: `runBackfill` with the TimescaleDB adapter, as a user runs it (workers auto: on the real server binary
+ * - engine: `runBackfill` with the TimescaleDB adapter, as a user of the built library runs it (a plain Node process
+ *   over dist/, support/engine-child.mjs; workers auto: on the real server binary
  *   COPY pieces decoded and encoded by the run's decode threads into its staging table, INSERT … unnest on the
  *   embedded server → swap). Timed: the whole run, and its swap step (beginSwap → units → finishSwap, the
  *   `swap-finished` event). Strategies `auto` (the default) and, on the real server, `direct`.
@@ -50,6 +51,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { startTestPostgres } from '../test/support/postgres-server.ts';
 import { detail, median, scratchDir, summary, timed } from './common.ts';
 import { cpuSnapshot, descendantSeconds, postmasterOf } from './support/cpu.ts';
+import { runBuiltChild } from './support/built.ts';
 import { createPgStaging } from './support/pg-staging.ts';
 import { exportPypiCsv, psqlCopy } from './support/psql.ts';
 
@@ -219,21 +221,41 @@ function engineConfig(url: string, s3: LocalS3Server, bucket: string, table: str
   });
 }
 
-async function engineRun(config: BackfillConfig, serverCpu: () => number) {
+/** What support/engine-child.mjs prints. */
+interface EngineChildResult {
+  readonly report: RunReport;
+  readonly swapSeconds: number;
+  readonly decompressed: readonly string[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * One engine run as a user of the built library makes it. On the real server: in a plain Node process over dist/ (no
+ * tsx, whose loader every decode thread would otherwise load and run), timed by the runner itself. The embedded
+ * server is served by this process (one process per data directory), so its run stays here (no decode threads).
+ */
+async function engineRun(config: BackfillConfig, serverCpu: () => number, embedded: boolean) {
+  const cpu = serverCpu();
+  const r = embedded
+    ? await engineRunHere(config)
+    : await runBuiltChild<EngineChildResult>('./engine-child.mjs', config);
+  return { ...r, serverCpu: serverCpu() - cpu };
+}
+
+/** The same run in this process (support/engine-child.mjs does this over dist/). */
+async function engineRunHere(config: BackfillConfig): Promise<EngineChildResult> {
   const adapter = createTimescaleAdapter(config);
   await adapter.connect();
   let swapSeconds = 0;
   const decompressed: string[] = [];
-  const cpu = serverCpu();
   try {
-    const report: RunReport = await runBackfill(config, adapter, {
+    const report = await runBackfill(config, adapter, {
       onEvent: (e) => {
         if (e.type === 'swap-finished') swapSeconds = e.seconds;
         if (e.type === 'chunk-decompressed') decompressed.push(e.chunk);
       },
     });
-    const notes = (await adapter.describe()).notes;
-    return { report, swapSeconds, serverCpu: serverCpu() - cpu, decompressed, notes };
+    return { report, swapSeconds, decompressed, notes: (await adapter.describe()).notes };
   } finally {
     await adapter.close();
   }
@@ -456,6 +478,7 @@ async function measure(
         const e = await engineRun(
           engineConfig(target.url, s3, `back-${plan.kind}`, name, side as Strategy),
           () => target.serverCpu(),
+          plan.kind === 'embedded',
         );
         const phases = Object.entries(e.report.phases)
           .map(([k, v]) => `${k} ${v.toFixed(2)}`)
