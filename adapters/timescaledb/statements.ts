@@ -114,7 +114,7 @@ export class Statements {
 
   /** Rows of batch $1 per chunk-interval slice (one scan of the batch's rows, found by the batch BRIN). */
   batchSlices(): string {
-    const internal = internalExpression(this.ht.time.kind, this.time);
+    const internal = internalExpression(this.ht.time.kind, this.time, this.ht.timescaleVersion);
     const slice = sliceExpression('integer', 't', this.ht.time.interval);
     return `SELECT ${slice}::text AS slice, count(*)::bigint AS n FROM (SELECT ${internal} AS t FROM ${this.staging} WHERE ${quoteIdent(BATCH_COLUMN)} = $1) AS staged GROUP BY 1 ORDER BY 1`;
   }
