@@ -31,7 +31,13 @@ import { reduceRun, type BatchState, type RunState } from '../journal/state.ts';
 import { decideNextSteps, type Decision, type Step, type SwapPolicy } from '../scheduler/decide.ts';
 import { timeKeyText } from '../scheduler/ranges.ts';
 import { schedulerState } from '../scheduler/state.ts';
-import { advanced, watermarkText, type BatchRange, type Watermark } from '../scheduler/watermark.ts';
+import {
+  advanced,
+  watermarkText,
+  type BatchRange,
+  type KeyInterval,
+  type Watermark,
+} from '../scheduler/watermark.ts';
 import { loadBatchOnLane, type LaneWorker } from './batch-load.ts';
 import { claimBatch } from './claims.ts';
 import type { HeldLease } from './lease.ts';
@@ -114,8 +120,9 @@ export class Executor {
   private readonly finisherLanes: { readonly id: string; opened: boolean; busy: boolean }[];
   private readonly loading = new Map<number, LaneSlot>();
   private readonly committing = new Set<number>();
-  private readonly slicesRunning = new Set<string>();
-  private readonly chunksRunning = new Set<string>();
+  /** Running slice and chunk steps with their intervals (kept until the step settles: scheduler/state.ts). */
+  private readonly slicesRunning = new Map<string, KeyInterval | undefined>();
+  private readonly chunksRunning = new Map<string, KeyInterval | undefined>();
   private phase: 'begin-swap' | 'commit-all' | 'final-pass' | undefined;
   private readonly inflight = new Set<Promise<void>>();
   private stopError: unknown;
@@ -228,6 +235,11 @@ export class Executor {
 
   // ---- state and decisions ----
 
+  /** A swap unit's key interval, where the adapter gave one. */
+  private intervalOf(unit: { readonly lo?: bigint; readonly hi?: bigint }): KeyInterval | undefined {
+    return unit.lo !== undefined && unit.hi !== undefined ? { lo: unit.lo, hi: unit.hi } : undefined;
+  }
+
   private decide(): Decision {
     const now = Date.now();
     for (const [k, until] of this.claimedElsewhere) if (until <= now) this.claimedElsewhere.delete(k);
@@ -305,7 +317,7 @@ export class Executor {
       case 'swap-slice': {
         const unit = this.slices.find((u) => u.id === step.slice);
         if (!unit) return;
-        this.slicesRunning.add(unit.id);
+        this.slicesRunning.set(unit.id, this.intervalOf(unit));
         this.track(
           this.onFinisher(
             (run) => this.sliceStep(unit, run),
@@ -317,14 +329,14 @@ export class Executor {
       case 'commit-all': {
         const units = this.slices.filter((u) => step.slices.includes(u.id));
         this.phase = 'commit-all';
-        for (const u of units) this.slicesRunning.add(u.id);
+        for (const u of units) this.slicesRunning.set(u.id, this.intervalOf(u));
         this.track(this.commitAllStep(units));
         return;
       }
       case 'compress-chunk': {
         const chunk = this.chunks.find((c) => c.id === step.chunk);
         if (!chunk) return;
-        this.chunksRunning.add(chunk.id);
+        this.chunksRunning.set(chunk.id, { lo: chunk.lo, hi: chunk.hi });
         this.track(
           this.onFinisher(
             (run) => this.compressStep(chunk, run),

@@ -13,8 +13,13 @@ import type { BatchRange, KeyInterval } from './watermark.ts';
 export interface InFlight {
   readonly loading?: ReadonlySet<number>;
   readonly committing?: ReadonlySet<number>;
-  readonly slices?: ReadonlySet<string>;
-  readonly chunks?: ReadonlySet<string>;
+  /**
+   * Slices and chunks whose step is running, with their intervals where known. A unit stays running here until
+   * its step settles, even after the adapter's listing has dropped it (its transaction committed): it still holds
+   * a finisher lane, and an interval it may still write into. Without an interval it counts as covering everything.
+   */
+  readonly slices?: ReadonlySet<string> | ReadonlyMap<string, KeyInterval | undefined>;
+  readonly chunks?: ReadonlySet<string> | ReadonlyMap<string, KeyInterval | undefined>;
   readonly phase?: 'begin-swap' | 'commit-all' | 'final-pass';
 }
 
@@ -49,18 +54,24 @@ export function schedulerState(sources: StateSources): SchedulerState {
     return { index, status, range: sources.ranges[index] };
   });
   const unit = (running: boolean): UnitStatus => (running ? 'running' : 'pending');
-  const slices: SliceView[] = sources.slices.map((s) => ({
-    id: s.id,
-    lo: s.lo,
-    hi: s.hi,
-    status: unit(flight.slices?.has(s.id) ?? false),
-  }));
-  const chunks: ChunkView[] = sources.chunks.map((c) => ({
-    id: c.id,
-    lo: c.lo,
-    hi: c.hi,
-    status: unit(flight.chunks?.has(c.id) ?? false),
-  }));
+  const slices: SliceView[] = [
+    ...sources.slices.map((s) => ({
+      id: s.id,
+      lo: s.lo,
+      hi: s.hi,
+      status: unit(flight.slices?.has(s.id) ?? false),
+    })),
+    ...runningUnlisted(flight.slices, sources.slices),
+  ];
+  const chunks: ChunkView[] = [
+    ...sources.chunks.map((c) => ({
+      id: c.id,
+      lo: c.lo,
+      hi: c.hi,
+      status: unit(flight.chunks?.has(c.id) ?? false),
+    })),
+    ...runningUnlisted(flight.chunks, sources.chunks),
+  ];
   const phase = (name: InFlight['phase'], finished: boolean): UnitStatus =>
     flight.phase === name ? 'running' : finished ? 'done' : 'pending';
   const began = sources.run.swapState !== undefined;
@@ -72,4 +83,23 @@ export function schedulerState(sources: StateSources): SchedulerState {
     commitAll: phase('commit-all', began && sources.slices.length === 0),
     finalPass: phase('final-pass', sources.run.swapFinished),
   };
+}
+
+/** Covers every key: the interval of a running unit whose own interval is not known. */
+const EVERYTHING: KeyInterval = { lo: -(2n ** 63n), hi: 2n ** 63n };
+
+/** Running units the listing no longer shows, as running views (see `InFlight.slices`). */
+function runningUnlisted(
+  running: ReadonlySet<string> | ReadonlyMap<string, KeyInterval | undefined> | undefined,
+  listed: readonly { readonly id: string }[],
+): (KeyInterval & { id: string; status: UnitStatus })[] {
+  if (!running || running.size === 0) return [];
+  const ids = new Set(listed.map((u) => u.id));
+  const out: (KeyInterval & { id: string; status: UnitStatus })[] = [];
+  for (const id of running.keys()) {
+    if (ids.has(id)) continue;
+    const interval = running instanceof Map ? running.get(id) : undefined;
+    out.push({ id, ...(interval ?? EVERYTHING), status: 'running' });
+  }
+  return out;
 }

@@ -337,6 +337,46 @@ describe('resume after kill -9', () => {
     });
     expect(kinds(decideNextSteps(finished, progressive).start)).toEqual(['final-pass']);
   });
+
+  it('a running slice the listing no longer shows still holds its finisher lane and blocks its chunk', () => {
+    const run = reduceRun(
+      journal([
+        ['run-started'],
+        ...[0, 1, 2, 3, 4].flatMap((batch): [JournalEventKind, Partial<JournalEvent>][] => [
+          ['batch-loaded', { batch, data: '{"rows":1}' }],
+          ['batch-committed', { batch }],
+        ]),
+        ['swap-began', { data: '{}' }],
+      ]),
+    )!;
+    // slice:0 committed its transaction (the adapter no longer lists it) but its step has not settled yet.
+    const sources = {
+      run,
+      ranges: started.batches.map((b) => rangeOf(b.index)),
+      slices: [slice(1), slice(2), slice(3)],
+      chunks: [chunk(0)],
+    };
+    const s0 = slice(0);
+    const withInterval = schedulerState({
+      ...sources,
+      inFlight: { slices: new Map([[s0.id, { lo: s0.lo, hi: s0.hi }]]) },
+    });
+    // Two finisher lanes, one busy: one more slice starts; chunk_0 waits for slice:0 to settle.
+    expect(kinds(decideNextSteps(withInterval, { ...progressive, finishers: 2 }).start)).toEqual([
+      'swap slice:1',
+    ]);
+    // Without its interval the unit counts as covering everything: still one lane busy, still no compression.
+    const withoutInterval = schedulerState({ ...sources, inFlight: { slices: new Set([s0.id]) } });
+    expect(kinds(decideNextSteps(withoutInterval, { ...progressive, finishers: 2 }).start)).toEqual([
+      'swap slice:1',
+    ]);
+    // Settled: both lanes free, chunk_0 is compressed first.
+    const settled = schedulerState(sources);
+    expect(kinds(decideNextSteps(settled, { ...progressive, finishers: 2 }).start)).toEqual([
+      'compress chunk_0',
+      'swap slice:1',
+    ]);
+  });
 });
 
 // ---- a simulated executor: random completion order, random kills, invariants checked at every step ----
