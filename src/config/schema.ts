@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ADAPTER_CONFIGS } from '../adapter/registry.ts';
+import { AUTO_BATCHES_PER_WORKER } from '../planner/batches.ts';
 import {
   field,
   FieldProblem,
@@ -223,7 +224,7 @@ export const batchSection = z
         ],
       },
       description:
-        'At least this many batches where there are enough objects, each still within files and bytes: auto = 2 per worker (a batch loads while the one before it is verified and committed); 1 = as few batches as files and bytes allow. When not set: auto, or 1 if batch.files is set. `plan` says how the batches were cut.',
+        `At least this many batches where there are enough objects, each still within files and bytes: auto = ${AUTO_BATCHES_PER_WORKER} per worker (a batch loads while the one before it is verified and committed); 1 = as few batches as files and bytes allow. When not set: auto, or 1 if batch.files is set. \`plan\` says how the batches were cut.`,
       parse: (value): BatchCountSetting => {
         if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
         return readWholeNumber(value, 1, 'batches at least, or auto');
