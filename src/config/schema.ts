@@ -223,8 +223,7 @@ export const batchSection = z
           { type: 'integer', minimum: 1 },
         ],
       },
-      description:
-        `At least this many batches where there are enough objects, each still within files and bytes: auto = ${AUTO_BATCHES_PER_WORKER} per worker (a batch loads while the one before it is verified and committed); 1 = as few batches as files and bytes allow. When not set: auto, or 1 if batch.files is set. \`plan\` says how the batches were cut.`,
+      description: `At least this many batches where there are enough objects, each still within files and bytes: auto = ${AUTO_BATCHES_PER_WORKER} per worker (a batch loads while the one before it is verified and committed); 1 = as few batches as files and bytes allow. When not set: auto, or 1 if batch.files is set. \`plan\` says how the batches were cut.`,
       parse: (value): BatchCountSetting => {
         if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
         return readWholeNumber(value, 1, 'batches at least, or auto');
