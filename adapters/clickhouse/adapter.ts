@@ -120,7 +120,10 @@ export class ClickHouseAdapter implements TargetAdapter {
 
   async openLane(run: RunContext): Promise<void> {
     const id = run.lane?.id ?? '';
-    if (id !== '' && !this.laneDrivers.has(id)) {
+    // Every lane loads on a connection of its own, the default lane too: on chDB one session runs one query at a
+    // time, and the run's own session must stay free for the journal, the lease and the other lanes' verification
+    // and commits while a load runs (else they all wait for that INSERT to end).
+    if (!this.laneDrivers.has(id)) {
       const forked = this.driver.fork?.();
       if (forked && forked !== this.driver) this.laneDrivers.set(id, forked);
     }

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ADAPTER_CONFIGS } from '../adapter/registry.ts';
+import { AUTO_BATCHES_PER_WORKER } from '../planner/batches.ts';
 import {
   field,
   FieldProblem,
@@ -22,6 +23,7 @@ import {
 } from './fields.ts';
 import type {
   BackfillConfig,
+  BatchCountSetting,
   FilterConfig,
   LoadMode,
   RunMode,
@@ -192,18 +194,47 @@ export const filterSection = z
     return { column, before: f.before, after: f.after };
   });
 
+/** `batch.files` when not set. */
+const BATCH_FILES_DEFAULT = 100;
+
+/**
+ * `batch`. `count` unset means `auto` when `batch.files` is not set either (2 batches per worker, each within the
+ * default 100 objects), and 1 when it is: a `batch.files` written down is the batch size asked for.
+ */
 export const batchSection = z
   .strictObject({
-    files: wholeNumberField(1, 'objects per batch', {
-      default: 100,
+    files: field({
+      placeholder: 'n',
+      // The default is filled in by the section (whether it was written decides batch.count's).
+      json: { type: 'integer', minimum: 1, default: BATCH_FILES_DEFAULT },
       description: 'At most this many objects per batch (the unit of verification and retry).',
+      parse: (value) => readWholeNumber(value, 1, 'objects per batch'),
     }),
     bytes: bytesField(1, {
       default: '15GiB',
       description:
         'At most this many bytes per batch (a larger object still forms its own batch): 15GB, 512MiB, 1e9.',
     }),
+    count: field({
+      placeholder: 'auto|n',
+      json: {
+        anyOf: [
+          { type: 'string', enum: ['auto'] },
+          { type: 'integer', minimum: 1 },
+        ],
+      },
+      description: `At least this many batches where there are enough objects, each still within files and bytes: auto = ${AUTO_BATCHES_PER_WORKER} per worker (a batch loads while the one before it is verified and committed); 1 = as few batches as files and bytes allow. When not set: auto, or 1 if batch.files is set. \`plan\` says how the batches were cut.`,
+      parse: (value): BatchCountSetting => {
+        if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
+        return readWholeNumber(value, 1, 'batches at least, or auto');
+      },
+    }),
   })
+  .transform((b) => ({
+    files: b.files ?? BATCH_FILES_DEFAULT,
+    bytes: b.bytes,
+    count: b.count ?? (b.files === undefined ? ('auto' as const) : 1),
+  }))
   .prefault({});
 
 const viewsField = field({

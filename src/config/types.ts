@@ -44,7 +44,16 @@ export interface FilterConfig {
 }
 
 /** `files`: at most this many objects per batch; `bytes`: at most this many bytes (a larger object still forms its own batch). */
-export type BatchConfig = Readonly<z.output<typeof batchSection>>;
+/**
+ * `batch`: the limits per batch and the least number of batches. A configuration file or the CLI always gives
+ * `count` (schema default `auto`); a BatchConfig built by hand without it is cut by `files` and `bytes` alone.
+ */
+export type BatchConfig = Readonly<
+  Omit<z.output<typeof batchSection>, 'count'> & { count?: BatchCountSetting | undefined }
+>;
+
+/** `batch.count`: `auto` = 2 batches per worker (src/planner/batches.ts); a number: at least that many batches. */
+export type BatchCountSetting = 'auto' | number;
 
 /** `server`: the database reads the objects itself (ClickHouse `s3()`); `client`: the engine streams them. */
 export type LoadMode = 'server' | 'client';

@@ -13,7 +13,7 @@ import type {
 } from '../adapter/contract.ts';
 import { DEFAULT_MODE } from '../config/defaults.ts';
 import type { BackfillConfig, RunMode } from '../config/types.ts';
-import { planBatches } from '../planner/batches.ts';
+import { planRunBatches } from '../planner/batches.ts';
 import { swapPolicy, type SwapPolicy } from '../scheduler/decide.ts';
 import { rangeFromText, rangesOfBatches } from '../scheduler/ranges.ts';
 import type { BatchRange } from '../scheduler/watermark.ts';
@@ -30,6 +30,8 @@ export interface RunPlan {
   readonly target: TargetDescription;
   readonly filter: RowFilter | undefined;
   readonly batches: readonly BatchSpec[];
+  /** How the batches were cut (src/planner/batches.ts), or that they are those of the run `run` resumes. */
+  readonly batchRule: string;
   readonly sourceRows: number;
   readonly statements: readonly PlannedStatement[];
   /** A run of this configuration that `run` would resume instead of starting anew. */
@@ -61,7 +63,10 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
     const source = await validateSource(client, listed, adapter, target);
     const filter = await resolveFilter(config, adapter);
     const ordered = planOrder(listed, source, target);
-    let batches = planBatches(ordered.objects, config.batch);
+    const workers = await resolveWorkers(config, adapter);
+    const cut = planRunBatches(ordered.objects, config.batch, workers.workers);
+    let batches = cut.batches;
+    let batchRule = cut.rule;
     let ranges = rangesOfBatches(batches, ordered.ranges);
     await probeSourceValues(adapter, {
       target,
@@ -82,6 +87,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
       if (started) {
         // `run` resumes that run: its batches, order and mode are fixed.
         batches = [...started.batches];
+        batchRule = `those of unfinished run ${runs.unfinished!.runId}, fixed when it started`;
         ranges = batches.map((_, k) => rangeFromText(started.ranges?.[k]));
         mode = started.mode ?? 'historical';
         order = orderText(started.order ?? 'object', started.withoutStatistics ?? [], target);
@@ -91,7 +97,6 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
     }
     assertModeSupported(mode, adapter);
     const policy = swapPolicy(mode, adapter.capabilities.swapsWhileLoading === true);
-    const workers = await resolveWorkers(config, adapter);
     const steps = watermarkSteps(ranges);
     const run = {
       runId: resumes ?? '<run>',
@@ -105,6 +110,7 @@ export async function planRun(config: BackfillConfig, adapter: TargetAdapter): P
       target,
       filter,
       batches,
+      batchRule,
       sourceRows: source.totalRows,
       statements: await adapter.planStatements(run, batches),
       resumes,

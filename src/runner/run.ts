@@ -26,7 +26,7 @@ import type { BackfillConfig, RunMode } from '../config/types.ts';
 import { ConfigError, JournalError, ShadowfillError, oneLine } from '../errors.ts';
 import type { RunStartedData, RunState } from '../journal/state.ts';
 import { JournalWriter } from '../journal/writer.ts';
-import { planBatches } from '../planner/batches.ts';
+import { planRunBatches } from '../planner/batches.ts';
 import { swapPolicy } from '../scheduler/decide.ts';
 import {
   objectRanges,
@@ -186,7 +186,7 @@ export async function runBackfill(
         } else {
           runId = newRunId();
           started = await timed('validate', () =>
-            prepareNewRun(config, adapter, client, location, target, runId, emit),
+            prepareNewRun(config, adapter, client, location, target, runId, emit, workers.workers),
           );
         }
       }
@@ -379,12 +379,14 @@ async function prepareNewRun(
   target: TargetDescription,
   runId: string,
   emit: (event: RunEvent) => void,
+  workers: number,
 ): Promise<RunStartedData> {
   const listed = await listObjects(client, location);
   const source = await validateSource(client, listed, adapter, target);
   const filter = await resolveFilter(config, adapter);
   const { objects, order, ranges, timeDimension } = planOrder(listed, source, target);
-  const batches = planBatches(objects, config.batch);
+  // Fixed here for the run (journaled in run-started): a resumed or joining process reads them, never re-cuts them.
+  const { batches } = planRunBatches(objects, config.batch, workers);
   // Every statement of the run can be built (e.g. each shadow view re-points at its landing) before any DDL.
   const context = contextOf(config, location, target, runId, { filter, sourceColumns: source.columns }, emit);
   await adapter.planStatements(context, batches);

@@ -142,7 +142,7 @@ clickhouse: {}
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: SECRET, sessionToken: 'tok' },
     },
     filter: { column: 'timestamp', before: 'auto', after: '2024-12-01 00:00:00' },
-    batch: { files: 50, bytes: 512 * 1024 ** 2 },
+    batch: { files: 50, bytes: 512 * 1024 ** 2, count: 1 },
     views: ['pypi_downloads_mv', 'other_mv'],
     settings: {
       max_insert_threads: 4,
@@ -200,7 +200,7 @@ clickhouse: {}
     const config = load({
       text: `${MINIMAL}\nbatch: { bytes: 1e9 }\nfilter:\nsettings:\nviews: none\n`,
     });
-    expect(config.batch).toEqual({ files: 100, bytes: 1e9 });
+    expect(config.batch).toEqual({ files: 100, bytes: 1e9, count: 'auto' });
     expect(config.filter).toBeUndefined();
     expect(config.settings).toEqual({});
     expect(config.views).toEqual([]);
@@ -242,7 +242,7 @@ describe('loadConfig: defaults', () => {
         credentials: undefined,
       },
       filter: undefined,
-      batch: { files: 100, bytes: 15 * 1024 ** 3 },
+      batch: { files: 100, bytes: 15 * 1024 ** 3, count: 'auto' },
       views: 'auto',
       settings: {},
       load: 'server',
@@ -296,6 +296,7 @@ describe('loadConfig: flags override the file', () => {
         '--filter.before': '2024-12-17',
         '--batch.files': '7',
         '--batch.bytes': '2GiB',
+        '--batch.count': '6',
         '--settings.max_insert_threads': '8',
         '--settings.async_insert': true,
         '--settings.insert_deduplication_token': 'abc',
@@ -319,7 +320,7 @@ describe('loadConfig: flags override the file', () => {
       sessionToken: undefined,
     });
     expect(config.filter).toEqual({ column: 'timestamp', before: '2024-12-17', after: undefined });
-    expect(config.batch).toEqual({ files: 7, bytes: 2 * 1024 ** 3 });
+    expect(config.batch).toEqual({ files: 7, bytes: 2 * 1024 ** 3, count: 6 });
     expect(config.settings).toEqual({
       max_insert_threads: 8,
       async_insert: true,
@@ -711,7 +712,7 @@ describe('example configs', () => {
     expect(config.target).toMatchObject({ kind: 'clickhouse', url: 'http://localhost:8123', table: 'pypi' });
     expect(config.source).toMatchObject({ endpoint: 'http://localhost:9000', region: 'us-east-1' });
     expect(config.source.url).toMatch(/^s3:\/\/pypi\/pypi\/2024-12-17\//);
-    expect(config.batch).toEqual({ files: 100, bytes: 15e9 });
+    expect(config.batch).toEqual({ files: 100, bytes: 15e9, count: 1 });
     expect(config.load).toBe('server');
     expect(config.source.serverEndpoint).toBe('http://minio:9000');
   });
@@ -814,7 +815,7 @@ describe('defineConfig', () => {
     expect(config).toEqual(load({ text: MINIMAL }));
     expect(config.batch).toEqual(DEFAULT_BATCH);
     expect(config.attempts).toBe(DEFAULT_ATTEMPTS);
-    expect(DEFAULT_BATCH).toEqual({ files: 100, bytes: 15 * 1024 ** 3 });
+    expect(DEFAULT_BATCH).toEqual({ files: 100, bytes: 15 * 1024 ** 3, count: 'auto' });
   });
 
   it('maps credentials and adapter options, and refuses bad input in one line', () => {

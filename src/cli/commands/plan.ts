@@ -45,9 +45,7 @@ export function registerPlan(program: Command, cli: CliContext): void {
             (config.filter?.before === 'auto' ? ' (before: auto = oldest row in the live table now)' : ''),
         );
       }
-      out.push(
-        `batches ${plan.batches.length} (at most ${config.batch.files} objects / ${formatBytes(config.batch.bytes)} each)`,
-      );
+      out.push(`batches ${plan.batches.length}: ${plan.batchRule}`);
       out.push(
         `workers ${plan.workers.workers} (${plan.workers.reason})` +
           (plan.decodeThreads
