@@ -1,7 +1,9 @@
 /**
  * A configuration's fingerprint: what identifies "the same backfill" in the journal. Two invocations with the
  * same target table, source URL, filter, batching, views and load mode continue the same run; credentials and
- * settings do not count (changing a password must not start a new run).
+ * settings do not count (changing a password must not start a new run). `batch.count`, like `workers`, only says
+ * how a new run cuts its batches (a run journals its batches when it starts), so it is left out: a run started
+ * before `batch.count` existed keeps its fingerprint and resumes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BackfillConfig } from '../config/types.ts';
@@ -14,7 +16,7 @@ export function configFingerprint(config: BackfillConfig): string {
     source: config.source.url,
     endpoint: config.source.endpoint ?? null,
     filter: config.filter ?? null,
-    batch: config.batch,
+    batch: { files: config.batch.files, bytes: config.batch.bytes },
     views: config.views,
     load: config.load,
   };
