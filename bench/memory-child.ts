@@ -5,7 +5,7 @@
  *   streaming the object through `encodedBatch` with the decode pool the runner starts for N workers (one thread
  *   per lane up to the machine's cores: `decodeThreadsFor`; S3 range reads, columnar decoding,
  *   binary COPY encoding of the TimescaleDB adapter's encoder module off the main thread); the pieces are
- *   dropped where a connection would send them;
+ *   dropped where a connection would send them, and released (their buffers go back to the decode threads);
  * - `rows`: today's runner path on one thread (`s3AsyncBuffer` + `readRowChunks`, as `streamRows`).
  * Prints one JSON line per checkpoint: `{"bytes":…, "rows":…, "peakRss":…, "rss":…, "seconds":…}`.
  * Usage: memory-child.ts <endpoint> <bucket> <key> <size> <targetBytes> <checkpoint,…> <rows | workers N>
@@ -94,11 +94,17 @@ if (mode === 'rows') {
       })) {
         rows += piece.rows;
         peak = Math.max(peak, process.memoryUsage.rss());
+        // Written: the piece's buffer goes back to its decode thread (as the COPY loader does after a write).
+        piece.release?.();
       }
       passed();
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, n) => lane(n)));
+  const stats = pool.pieceBufferStats();
+  process.stderr.write(
+    `  (piece buffers: ${stats.allocated} allocated, ${stats.reused} pieces reused one, ${stats.unpooled} too small to pool)\n`,
+  );
   await pool.close();
 }
 clearInterval(sampler);

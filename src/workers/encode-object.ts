@@ -78,8 +78,10 @@ export async function* encodeObject(args: {
   readonly filter: RowFilter | undefined;
   readonly encoder: ChunkEncoder;
   readonly pieceRows: number;
+  /** Supplies pieces' bytes from reused buffers (piece-buffers.ts); fresh ones when absent. */
+  readonly alloc?: (size: number) => Uint8Array;
 }): AsyncIterable<EncodedRows> {
-  const { buffer, object, filter, encoder, pieceRows } = args;
+  const { buffer, object, filter, encoder, pieceRows, alloc } = args;
   if (encoder.input === 'columnar') {
     const chunks = readColumnarChunks(buffer, object, { columns: [...args.columns], raw: encoder.raw ?? [] });
     for await (const chunk of chunks) {
@@ -97,7 +99,7 @@ export async function* encodeObject(args: {
           for (let i = start; i < stop; i++) rows += mask[i]!;
           if (rows === 0) continue;
         }
-        yield { rowGroup: chunk.rowGroup, rows, bytes: encoder.encode(chunk, start, stop, mask) };
+        yield { rowGroup: chunk.rowGroup, rows, bytes: encoder.encode(chunk, start, stop, mask, alloc) };
       }
     }
     return;
@@ -106,7 +108,11 @@ export async function* encodeObject(args: {
   for await (const chunk of filterRowChunks(chunks, filter)) {
     for (let start = 0; start < chunk.numRows; start += pieceRows) {
       const stop = Math.min(chunk.numRows, start + pieceRows);
-      yield { rowGroup: chunk.rowGroup, rows: stop - start, bytes: encoder.encode(chunk, start, stop) };
+      yield {
+        rowGroup: chunk.rowGroup,
+        rows: stop - start,
+        bytes: encoder.encode(chunk, start, stop, undefined, alloc),
+      };
     }
   }
 }
