@@ -3,10 +3,12 @@
  * the way the adapter's encoder module takes them, applies the run's row filter and encodes pieces of at most
  * `pieceRows` rows (encode-object.ts), and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
  * an error ends the task with a serialized error (typed errors keep their code). Pieces are encoded into the
- * thread's reusable buffers (piece-buffers.ts), which come back (`recycle`) once the consumer released them.
+ * thread's reusable buffers (piece-buffers.ts), which come back (`recycle`) once the consumer released them; row
+ * groups are downloaded into the thread's reused buffers (src/parquet/buffer-pool.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { BufferPool } from '../parquet/buffer-pool.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import type { ObjectStoreLocation } from '../source/types.ts';
@@ -25,6 +27,8 @@ interface Flow {
 
 const flows = new Map<number, Flow>();
 const buffers = new PieceBuffers();
+/** Row groups are downloaded into these (the current one and the one prefetched). */
+const rowGroupBuffers = new BufferPool();
 const alloc = (size: number): Uint8Array => buffers.take(size);
 const clients = new Map<string, S3Client>();
 
@@ -76,6 +80,7 @@ async function run(task: DecodeTask): Promise<void> {
       encoder,
       pieceRows: task.pieceRows,
       alloc,
+      rowGroupBuffers,
     });
     for await (const piece of pieces) {
       await credit(flow);

@@ -8,6 +8,7 @@
  */
 import type { AsyncBuffer } from 'hyparquet';
 import type { RowChunk, RowFilter } from '../adapter/contract.ts';
+import type { BufferPool } from '../parquet/buffer-pool.ts';
 import { materialize, readColumnarChunks, type ColumnarChunk } from '../parquet/columnar.ts';
 import { readRowChunks } from '../parquet/rows.ts';
 import { filterRowChunks } from '../runner/row-filter.ts';
@@ -80,10 +81,16 @@ export async function* encodeObject(args: {
   readonly pieceRows: number;
   /** Supplies pieces' bytes from reused buffers (piece-buffers.ts); fresh ones when absent. */
   readonly alloc?: (size: number) => Uint8Array;
+  /** Row groups are downloaded into these reused buffers (columnar input: each chunk is encoded before the next). */
+  readonly rowGroupBuffers?: BufferPool;
 }): AsyncIterable<EncodedRows> {
   const { buffer, object, filter, encoder, pieceRows, alloc } = args;
   if (encoder.input === 'columnar') {
-    const chunks = readColumnarChunks(buffer, object, { columns: [...args.columns], raw: encoder.raw ?? [] });
+    const chunks = readColumnarChunks(buffer, object, {
+      columns: [...args.columns],
+      raw: encoder.raw ?? [],
+      ...(args.rowGroupBuffers ? { buffers: args.rowGroupBuffers } : {}),
+    });
     for await (const chunk of chunks) {
       let mask: Uint8Array | undefined;
       if (filter) {

@@ -88,18 +88,27 @@ interface Slot {
 const DEFAULT_PIECE_ROWS = 16_384;
 const DEFAULT_WINDOW = 4;
 
+/**
+ * A decode thread's young generation (V8 grows it up to ~48 MiB by default). The threads allocate few JS objects
+ * (raw columnar decoding) and most of their memory is ArrayBuffers, which a scavenge frees: a small young
+ * generation keeps both the heap and the buffers awaiting collection small (memory benchmark: −20 MiB a thread,
+ * no throughput lost).
+ */
+const DECODE_YOUNG_GENERATION_MB = 8;
+
 const require = createRequire(import.meta.url);
 
 function startWorker(): Worker {
   const here = fileURLToPath(import.meta.url);
   const entry = new URL(`./decode-worker${extname(here)}`, import.meta.url);
-  if (extname(here) !== '.ts') return new Worker(entry);
+  const resourceLimits = { maxYoungGenerationSizeMb: DECODE_YOUNG_GENERATION_MB };
+  if (extname(here) !== '.ts') return new Worker(entry, { resourceLimits });
   // From TypeScript sources: register tsx's ESM loader inside the thread, then import the worker module.
   const cjs = require.resolve('tsx/esm/api');
   const esm = cjs.replace(/\.cjs$/, '.mjs');
   const api = pathToFileURL(existsSync(esm) ? esm : cjs).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true, execArgv: [] });
+  return new Worker(boot, { eval: true, execArgv: [], resourceLimits });
 }
 
 export class DecodePool {

@@ -18,6 +18,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EncodedPiece, EncoderSpec, RowFilter } from '../adapter/contract.ts';
+import { BufferPool } from '../parquet/buffer-pool.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import { encodeObject, loadEncoder } from './encode-object.ts';
@@ -71,6 +72,7 @@ export async function* encodedBatch(options: EncodedBatchOptions): AsyncIterable
   // Pieces reuse buffers the consumer released, as in a decode worker (piece-buffers.ts).
   const buffers = new PieceBuffers();
   const alloc = (size: number): Uint8Array => buffers.take(size);
+  const rowGroupBuffers = new BufferPool();
   for (const object of options.objects) {
     const pieces = encodeObject({
       buffer: s3AsyncBuffer(options.client, object),
@@ -80,6 +82,7 @@ export async function* encodedBatch(options: EncodedBatchOptions): AsyncIterable
       encoder,
       pieceRows,
       alloc,
+      rowGroupBuffers,
     });
     for await (const piece of pieces) {
       if (counter) counter.rows += piece.rows;
