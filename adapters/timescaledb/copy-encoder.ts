@@ -168,7 +168,13 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
   return {
     input: 'columnar',
     raw: columns.map((c) => c.source),
-    encode(chunk: ColumnarChunk, start: number, end: number, keep?: Uint8Array): Uint8Array {
+    encode(
+      chunk: ColumnarChunk,
+      start: number,
+      end: number,
+      keep?: Uint8Array,
+      alloc?: (size: number) => Uint8Array,
+    ): Uint8Array {
       const segments = vectorsOf(chunk);
       const n = end - start;
       if (scratch.sizes.length < n) scratch = { sizes: new Int32Array(n), pos: new Int32Array(n) };
@@ -194,7 +200,8 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
           all += sizes[i]!;
         }
       }
-      const out = new Uint8Array(all);
+      // Every byte of `out` is written below (field counts, fields, batch fields), so a reused buffer is fine.
+      const out = alloc ? alloc(all) : new Uint8Array(all);
       for (let i = 0; i < n; i++) {
         const at = pos[i]!;
         out[at] = fields >>> 8;

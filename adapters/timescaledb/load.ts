@@ -245,7 +245,10 @@ async function copyStream(
   plan: LoadPlan,
   sql: string,
   where: string,
-  write: (send: (bytes: string | Uint8Array) => Promise<boolean>, origins: Origin[]) => Promise<void>,
+  write: (
+    send: (bytes: string | Uint8Array, written?: () => void) => Promise<boolean>,
+    origins: Origin[],
+  ) => Promise<void>,
 ): Promise<number> {
   const stream = client.raw.query(copyFrom(sql));
   const origins: Origin[] = [];
@@ -258,9 +261,16 @@ async function copyStream(
     });
   });
   done.catch(() => undefined);
-  const send = async (bytes: string | Uint8Array): Promise<boolean> => {
+  // `written` runs from the write's callback: pg-copy-streams calls it once the socket took the bytes whole (its
+  // write returned true, or it drained), so nothing reads them after (EncodedPiece.release).
+  const send = async (bytes: string | Uint8Array, written?: () => void): Promise<boolean> => {
     if (failure) return false;
-    if (!stream.write(bytes)) await Promise.race([once(stream, 'drain'), done]);
+    const ok = written
+      ? stream.write(bytes, (error) => {
+          if (!error) written();
+        })
+      : stream.write(bytes);
+    if (!ok) await Promise.race([once(stream, 'drain'), done]);
     return !failure;
   };
   try {
@@ -351,7 +361,7 @@ async function copyPieces(
         });
       }
       line += piece.rows;
-      if (!(await send(piece.bytes))) return;
+      if (!(await send(piece.bytes, piece.release))) return;
     }
     if (binary) await send(BINARY_COPY_TRAILER);
   });

@@ -250,6 +250,12 @@ export interface EncodedPiece {
   /** Rows encoded in `bytes` (after the run's row filter). */
   readonly rows: number;
   readonly bytes: Uint8Array;
+  /**
+   * Present when `bytes` live in a buffer the engine reuses (src/workers/piece-buffers.ts): the consumer calls it
+   * once nothing reads `bytes` any more — for a socket write, from the write's callback — and must not touch them
+   * after. Never calling it is safe (the buffer is then garbage-collected).
+   */
+  readonly release?: () => void;
 }
 
 /**

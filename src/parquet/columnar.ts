@@ -11,6 +11,7 @@
  */
 import type { AsyncBuffer } from 'hyparquet';
 import type { SourceColumn, SourceObject } from '../source/types.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import { convert, type ColumnDecoder, type DecodedArray } from './hyparquet-internals.ts';
 import { undecodableColumn } from './errors.ts';
 import { isRawDecodable, RawLeafReader, type RawSegment, type RawValues } from './raw-pages.ts';
@@ -50,6 +51,12 @@ export interface ColumnarChunk {
 export interface ReadColumnarChunksOptions extends ReadRowChunksOptions {
   /** Columns to keep raw where they are flat; all others come as values. Default: none. */
   readonly raw?: readonly string[];
+  /**
+   * Download row groups into reused buffers (rows.ts `openedRowGroups`), and reuse the arrays of dictionary
+   * indices and levels from chunk to chunk. Only for a consumer that is done with a chunk — its raw segments point
+   * into those buffers and arrays — when it asks for the next one.
+   */
+  readonly buffers?: BufferPool;
 }
 
 interface RawSlicer {
@@ -69,9 +76,12 @@ export async function* readColumnarChunks(
 ): AsyncIterable<ColumnarChunk> {
   const maxRows = maxRowsOf(options);
   const raw = new Set(options.raw ?? []);
-  for await (const opened of openedRowGroups(buffer, object, options.columns)) {
+  for await (const opened of openedRowGroups(buffer, object, options.columns, options.buffers)) {
     const group = opened.group;
-    const slicers = opened.columns.map((column): Slicer => slicerFor(column, raw.has(column.column.name)));
+    const reuse = options.buffers !== undefined;
+    const slicers = opened.columns.map((column): Slicer =>
+      slicerFor(column, raw.has(column.column.name), reuse),
+    );
     for (let start = 0; start < group.groupRows; start += maxRows) {
       const rows = Math.min(maxRows, group.groupRows - start);
       const columns = new Map<string, ColumnVector>();
@@ -102,14 +112,14 @@ export async function* readColumnarChunks(
   }
 }
 
-function slicerFor(opened: OpenedColumn, wantRaw: boolean): Slicer {
+function slicerFor(opened: OpenedColumn, wantRaw: boolean, reuse: boolean): Slicer {
   const leaf = opened.leaves[0];
   if (wantRaw && opened.node.children.length === 0 && leaf && isRawDecodable(leaf.decoder)) {
     return {
       kind: 'raw',
       column: opened.column,
       decoder: leaf.decoder,
-      leaves: [{ reader: new RawLeafReader(leaf.bytes, leaf.decoder, leaf.numValues) }],
+      leaves: [{ reader: new RawLeafReader(leaf.bytes, leaf.decoder, leaf.numValues, reuse) }],
     };
   }
   return { kind: 'values', ...pageSlicer(opened) };

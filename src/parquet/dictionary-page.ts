@@ -60,6 +60,11 @@ export function dictionaryPageStreams(
   compressed: Uint8Array,
   header: PageHeader & { data_page_header: DataPageHeader },
   decoder: ColumnDecoder,
+  /**
+   * Return views of two arrays the stream reuses (the largest slice taken so far) instead of new arrays: each
+   * call's result is then valid only until the next call of the same method.
+   */
+  reuse = false,
 ): DictionaryPageStreams {
   const page = decompressPage(
     compressed,
@@ -84,11 +89,15 @@ export function dictionaryPageStreams(
   const indexWidth = page[offset] ?? 0;
   if (indexWidth > 32) throw new Error(`parquet dictionary index bit width ${indexWidth} is out of range`);
   const indices = new HybridStream(page, offset + 1, page.length, indexWidth);
+  const IndexArray = indexWidth <= 8 ? Uint8Array : indexWidth <= 16 ? Uint16Array : Int32Array;
+  let definedScratch = new Uint8Array(0);
+  let indexScratch: DictionaryIndices = new IndexArray(0);
   return {
     rows,
     nextPresence(count: number) {
       if (!levels) return { defined: undefined, present: count };
-      const defined = new Uint8Array(count);
+      if (reuse && definedScratch.length < count) definedScratch = new Uint8Array(count);
+      const defined = reuse ? definedScratch.subarray(0, count) : new Uint8Array(count);
       levels.read(defined, count);
       let present = 0;
       for (let i = 0; i < count; i++) {
@@ -99,12 +108,8 @@ export function dictionaryPageStreams(
       return { defined: present === count ? undefined : defined, present };
     },
     nextIndices(count: number) {
-      const out =
-        indexWidth <= 8
-          ? new Uint8Array(count)
-          : indexWidth <= 16
-            ? new Uint16Array(count)
-            : new Int32Array(count);
+      if (reuse && indexScratch.length < count) indexScratch = new IndexArray(count);
+      const out = reuse ? indexScratch.subarray(0, count) : new IndexArray(count);
       indices.read(out, count);
       return out;
     },
@@ -118,7 +123,8 @@ export function lazyDictionaryPage(
   decoder: ColumnDecoder,
   dictionary: DecodedArray,
 ): PagePiece {
-  const streams = dictionaryPageStreams(compressed, header, decoder);
+  // Levels and indices are turned into values at once, so the stream's arrays are reused from slice to slice.
+  const streams = dictionaryPageStreams(compressed, header, decoder, true);
   let nextRow = 0;
   return {
     length: streams.rows,

@@ -102,7 +102,16 @@ export class RawLeafReader {
   private readonly pieces: Piece[] = [];
   private buffered = 0;
 
-  constructor(bytes: Uint8Array, decoder: ColumnDecoder, totalValues = Infinity) {
+  /**
+   * @param reuse dictionary-encoded v1 pages reuse their level and index arrays from take to take (a take's
+   *   segments are then valid only until the next take)
+   */
+  constructor(
+    bytes: Uint8Array,
+    decoder: ColumnDecoder,
+    totalValues = Infinity,
+    private readonly reuse = false,
+  ) {
     if (!isRawDecodable(decoder)) throw new Error('RawLeafReader reads flat, non-repeated leaves only');
     this.decoder = rawDecoder(decoder);
     this.cursor = {
@@ -189,7 +198,7 @@ export class RawLeafReader {
     const encoding = daph.encoding;
     if (encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') {
       return streamedDictionaryPiece(
-        dictionaryPageStreams(compressed, header, decoder),
+        dictionaryPageStreams(compressed, header, decoder, this.reuse),
         this.knownDictionary(),
       );
     }

@@ -41,7 +41,8 @@ import { LeafPageReader } from './column-pages.ts';
 import { decodeMetadata } from './decode-metadata.ts';
 import { reasonOf, undecodableColumn, unrepresentableValue } from './errors.ts';
 import { readFooter } from './footer.ts';
-import { bytesOf, fetchRanges } from './row-group-bytes.ts';
+import type { BufferPool } from './buffer-pool.ts';
+import { bytesOf, fetchRanges, giveBack } from './row-group-bytes.ts';
 import { chunkPadding, paddedRanges } from './chunk-range.ts';
 import type { FetchedRange } from './row-group-bytes.ts';
 import { describeSchema, unsupportedDetail } from './schema.ts';
@@ -158,6 +159,12 @@ export async function* openedRowGroups(
   buffer: AsyncBuffer,
   object: SourceObject,
   requested: readonly string[] | undefined,
+  /**
+   * Download row groups into buffers of this pool, and give each group's back when the iteration moves past it:
+   * only for a consumer that no longer uses a group (its chunks, their values or raw segments) once it asks for
+   * the next group.
+   */
+  pool?: BufferPool,
 ): AsyncIterable<OpenedRowGroup> {
   const footer = await readFooter(buffer, object);
   await zstdReady();
@@ -175,7 +182,7 @@ export async function* openedRowGroups(
   );
 
   const fetch = (group: RowGroupWork): Promise<FetchedRange[]> => {
-    const promise = fetchRanges(buffer, object, group.fetches, group.index);
+    const promise = fetchRanges(buffer, object, group.fetches, group.index, pool);
     promise.catch(() => undefined); // observed when awaited; avoids an unhandled rejection if we stop early
     return promise;
   };
@@ -186,8 +193,12 @@ export async function* openedRowGroups(
     const next = work[i + 1];
     prefetched = next && next.fetchBytes <= PREFETCH_LIMIT_BYTES ? fetch(next) : undefined;
     const opened = openRowGroup(object, schemaTree, group, ranges, columns);
-    ranges = undefined; // the leaves hold the bytes they need
+    if (!pool) ranges = undefined; // the leaves hold the bytes they need
     yield { group, columns: opened };
+    // The consumer asked for the next group (a pool's consumer no longer reads this one): its buffers are free.
+    // Not on an early exit: a prefetch may still be writing into buffers of the pool.
+    if (pool && ranges) giveBack(pool, ranges);
+    ranges = undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Random access to one Parquet object as hyparquet's AsyncBuffer: ranged GetObject requests for objects in
- * the store, file reads for local files. The Parquet reader fetches footers and row groups through these.
+ * the store, file reads for local files. The Parquet reader fetches footers and row groups through these; row
+ * groups of objects in the store can be streamed into buffers the reader reuses (`sliceInto`).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
@@ -10,11 +11,63 @@ import type { SourceObject } from './types.ts';
 
 export type { AsyncBuffer };
 
+/**
+ * An AsyncBuffer that can also stream a range straight into memory the caller owns (no buffer per read, no
+ * concatenation of the response's chunks): `sliceInto(start, target)` fills `target` with bytes
+ * [start, start + target.length).
+ */
+export interface RangeReader extends AsyncBuffer {
+  sliceInto(start: number, target: Uint8Array): Promise<void>;
+}
+
+/** True when `buffer` can stream ranges into the caller's memory (s3AsyncBuffer). */
+export function isRangeReader(buffer: AsyncBuffer): buffer is RangeReader {
+  return typeof (buffer as Partial<RangeReader>).sliceInto === 'function';
+}
+
 /** An AsyncBuffer over `object`; `slice(start, end)` fetches bytes [start, end) with one ranged GET. */
-export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: S3ErrorContext): AsyncBuffer {
+export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: S3ErrorContext): RangeReader {
   const byteLength = object.size;
+  const get = (from: number, to: number) =>
+    client.send(
+      new GetObjectCommand({ Bucket: bucketOf(object), Key: object.key, Range: `bytes=${from}-${to - 1}` }),
+    );
+  const short = (what: string, got: number, wanted: number) =>
+    new SourceError(
+      'SOURCE_CORRUPT',
+      `cannot ${what}: got ${got} bytes instead of ${wanted} — the object changed since it was listed (size ${byteLength})`,
+    );
   return {
     byteLength,
+    async sliceInto(start: number, target: Uint8Array): Promise<void> {
+      const from = clampOffset(start, byteLength);
+      const to = from + target.length;
+      if (target.length === 0) return;
+      const what = `read bytes ${from}-${to - 1} of ${object.uri}`;
+      if (to > byteLength) throw short(what, byteLength - from, target.length);
+      let at = 0;
+      try {
+        const response = await get(from, to);
+        if (response.Body === undefined) throw new Error('the response has no body');
+        const body = response.Body as Partial<AsyncIterable<Uint8Array>>;
+        const chunks: AsyncIterable<Uint8Array> =
+          typeof body[Symbol.asyncIterator] === 'function'
+            ? (body as AsyncIterable<Uint8Array>)
+            : once(await response.Body.transformToByteArray());
+        for await (const chunk of chunks) {
+          if (at + chunk.length > target.length) {
+            // More than asked for: the store ignored the range or the object changed; nothing is read past it.
+            at += chunk.length;
+            break;
+          }
+          target.set(chunk, at);
+          at += chunk.length;
+        }
+      } catch (error) {
+        throw mapS3Error(error, what, context ?? contextOf(object));
+      }
+      if (at !== target.length) throw short(what, at, target.length);
+    },
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
       const from = clampOffset(start, byteLength);
       const to = end === undefined ? byteLength : clampOffset(end, byteLength);
@@ -22,24 +75,13 @@ export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: 
       const what = `read bytes ${from}-${to - 1} of ${object.uri}`;
       let bytes: Uint8Array;
       try {
-        const response = await client.send(
-          new GetObjectCommand({
-            Bucket: bucketOf(object),
-            Key: object.key,
-            Range: `bytes=${from}-${to - 1}`,
-          }),
-        );
+        const response = await get(from, to);
         if (response.Body === undefined) throw new Error('the response has no body');
         bytes = await response.Body.transformToByteArray();
       } catch (error) {
         throw mapS3Error(error, what, context ?? contextOf(object));
       }
-      if (bytes.byteLength !== to - from) {
-        throw new SourceError(
-          'SOURCE_CORRUPT',
-          `cannot ${what}: got ${bytes.byteLength} bytes instead of ${to - from} — the object changed since it was listed (size ${byteLength})`,
-        );
-      }
+      if (bytes.byteLength !== to - from) throw short(what, bytes.byteLength, to - from);
       return toArrayBuffer(bytes);
     },
   };
@@ -88,4 +130,8 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     return bytes.buffer;
   }
   return bytes.slice().buffer as ArrayBuffer;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }

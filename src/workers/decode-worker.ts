@@ -2,14 +2,18 @@
  * A decode worker (worker thread): for each task, reads the object's row groups with ranged GETs, decodes them
  * the way the adapter's encoder module takes them, applies the run's row filter and encodes pieces of at most
  * `pieceRows` rows (encode-object.ts), and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
- * an error ends the task with a serialized error (typed errors keep their code).
+ * an error ends the task with a serialized error (typed errors keep their code). Pieces are encoded into the
+ * thread's reusable buffers (piece-buffers.ts), which come back (`recycle`) once the consumer released them; row
+ * groups are downloaded into the thread's reused buffers (src/parquet/buffer-pool.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { BufferPool } from '../parquet/buffer-pool.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import { createS3Client } from '../source/s3-client.ts';
 import type { ObjectStoreLocation } from '../source/types.ts';
 import { encodeObject, loadEncoder } from './encode-object.ts';
+import { PieceBuffers } from './piece-buffers.ts';
 import { serializeError, type DecodeTask, type FromWorker, type ToWorker } from './protocol.ts';
 
 const port = parentPort;
@@ -22,6 +26,10 @@ interface Flow {
 }
 
 const flows = new Map<number, Flow>();
+const buffers = new PieceBuffers();
+/** Row groups are downloaded into these (the current one and the one prefetched). */
+const rowGroupBuffers = new BufferPool();
+const alloc = (size: number): Uint8Array => buffers.take(size);
 const clients = new Map<string, S3Client>();
 
 function clientFor(location: ObjectStoreLocation): S3Client {
@@ -71,17 +79,21 @@ async function run(task: DecodeTask): Promise<void> {
       filter: task.filter,
       encoder,
       pieceRows: task.pieceRows,
+      alloc,
+      rowGroupBuffers,
     });
     for await (const piece of pieces) {
       await credit(flow);
       if (flow.cancelled) break;
-      const bytes = owned(piece.bytes);
-      send({ type: 'piece', id: task.id, rowGroup: piece.rowGroup, rows: piece.rows, bytes }, [
+      // A pooled piece is a view at the start of its buffer: the whole buffer travels (and comes back).
+      const pooled = buffers.isPooled(piece.bytes.buffer);
+      const bytes = pooled ? piece.bytes : owned(piece.bytes);
+      send({ type: 'piece', id: task.id, rowGroup: piece.rowGroup, rows: piece.rows, bytes, pooled }, [
         bytes.buffer as ArrayBuffer,
       ]);
       rows += piece.rows;
     }
-    end = { type: 'done', id: task.id, rows };
+    end = { type: 'done', id: task.id, rows, buffers: buffers.stats() };
   } catch (error) {
     end = { type: 'error', id: task.id, error: serializeError(error) };
   } finally {
@@ -94,6 +106,9 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'task':
       void run(message.task);
+      break;
+    case 'recycle':
+      buffers.give(message.buffer);
       break;
     case 'credit':
     case 'cancel': {

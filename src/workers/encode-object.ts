@@ -8,6 +8,7 @@
  */
 import type { AsyncBuffer } from 'hyparquet';
 import type { RowChunk, RowFilter } from '../adapter/contract.ts';
+import type { BufferPool } from '../parquet/buffer-pool.ts';
 import { materialize, readColumnarChunks, type ColumnarChunk } from '../parquet/columnar.ts';
 import { readRowChunks } from '../parquet/rows.ts';
 import { filterRowChunks } from '../runner/row-filter.ts';
@@ -78,10 +79,18 @@ export async function* encodeObject(args: {
   readonly filter: RowFilter | undefined;
   readonly encoder: ChunkEncoder;
   readonly pieceRows: number;
+  /** Supplies pieces' bytes from reused buffers (piece-buffers.ts); fresh ones when absent. */
+  readonly alloc?: (size: number) => Uint8Array;
+  /** Row groups are downloaded into these reused buffers (columnar input: each chunk is encoded before the next). */
+  readonly rowGroupBuffers?: BufferPool;
 }): AsyncIterable<EncodedRows> {
-  const { buffer, object, filter, encoder, pieceRows } = args;
+  const { buffer, object, filter, encoder, pieceRows, alloc } = args;
   if (encoder.input === 'columnar') {
-    const chunks = readColumnarChunks(buffer, object, { columns: [...args.columns], raw: encoder.raw ?? [] });
+    const chunks = readColumnarChunks(buffer, object, {
+      columns: [...args.columns],
+      raw: encoder.raw ?? [],
+      ...(args.rowGroupBuffers ? { buffers: args.rowGroupBuffers } : {}),
+    });
     for await (const chunk of chunks) {
       let mask: Uint8Array | undefined;
       if (filter) {
@@ -97,7 +106,7 @@ export async function* encodeObject(args: {
           for (let i = start; i < stop; i++) rows += mask[i]!;
           if (rows === 0) continue;
         }
-        yield { rowGroup: chunk.rowGroup, rows, bytes: encoder.encode(chunk, start, stop, mask) };
+        yield { rowGroup: chunk.rowGroup, rows, bytes: encoder.encode(chunk, start, stop, mask, alloc) };
       }
     }
     return;
@@ -106,7 +115,11 @@ export async function* encodeObject(args: {
   for await (const chunk of filterRowChunks(chunks, filter)) {
     for (let start = 0; start < chunk.numRows; start += pieceRows) {
       const stop = Math.min(chunk.numRows, start + pieceRows);
-      yield { rowGroup: chunk.rowGroup, rows: stop - start, bytes: encoder.encode(chunk, start, stop) };
+      yield {
+        rowGroup: chunk.rowGroup,
+        rows: stop - start,
+        bytes: encoder.encode(chunk, start, stop, undefined, alloc),
+      };
     }
   }
 }

@@ -30,7 +30,17 @@ export interface ChunkEncoder {
    */
   readonly input?: 'rows' | 'columnar';
   readonly raw?: readonly string[];
-  encode(chunk: RowChunk | ColumnarChunk, start: number, end: number, keep?: Uint8Array): Uint8Array;
+  /**
+   * `alloc(size)`, when given, supplies the output: `size` bytes at offset 0 of a reused buffer whose contents are
+   * undefined (an encoder that takes it writes every byte it returns). Encoders may ignore it.
+   */
+  encode(
+    chunk: RowChunk | ColumnarChunk,
+    start: number,
+    end: number,
+    keep?: Uint8Array,
+    alloc?: (size: number) => Uint8Array,
+  ): Uint8Array;
 }
 
 /** What an encoder module exports. */

@@ -1,7 +1,8 @@
 /**
  * Messages between the decode pool (main thread) and its decode workers. One task = one object. Flow control is
  * by credits: a worker sends a piece only while it holds a credit for the task, and the pool returns a credit
- * each time its consumer takes a piece, so at most `window` pieces per task wait in memory.
+ * each time its consumer takes a piece, so at most `window` pieces per task wait in memory. A pooled piece's buffer
+ * goes back to its worker (`recycle`) once the consumer released it.
  */
 import type { RowFilter } from '../adapter/contract.ts';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../errors.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import type { EncoderSpec } from './encoder.ts';
+import type { PieceBufferStats } from './piece-buffers.ts';
 
 export interface DecodeTask {
   readonly id: number;
@@ -32,7 +34,9 @@ export interface DecodeTask {
 export type ToWorker =
   | { readonly type: 'task'; readonly task: DecodeTask }
   | { readonly type: 'credit'; readonly id: number }
-  | { readonly type: 'cancel'; readonly id: number };
+  | { readonly type: 'cancel'; readonly id: number }
+  /** A pooled piece's buffer, transferred back once its consumer released it (piece-buffers.ts). */
+  | { readonly type: 'recycle'; readonly buffer: ArrayBuffer };
 
 export type FromWorker =
   | {
@@ -41,8 +45,16 @@ export type FromWorker =
       readonly rowGroup: number;
       readonly rows: number;
       readonly bytes: Uint8Array;
+      /** The bytes' buffer is the worker's to reuse once the consumer releases the piece. */
+      readonly pooled: boolean;
     }
-  | { readonly type: 'done'; readonly id: number; readonly rows: number }
+  | {
+      readonly type: 'done';
+      readonly id: number;
+      readonly rows: number;
+      /** The thread's piece buffers so far. */
+      readonly buffers: PieceBufferStats;
+    }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
 
 /**

@@ -18,9 +18,11 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EncodedPiece, EncoderSpec, RowFilter } from '../adapter/contract.ts';
+import { BufferPool } from '../parquet/buffer-pool.ts';
 import { s3AsyncBuffer } from '../source/range-reader.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import { encodeObject, loadEncoder } from './encode-object.ts';
+import { PieceBuffers } from './piece-buffers.ts';
 import type { DecodePool } from './pool.ts';
 
 /** Rows per piece when not set (the pool's default too). */
@@ -67,6 +69,10 @@ export async function* encodedBatch(options: EncodedBatchOptions): AsyncIterable
     return;
   }
   const encoder = await loadEncoder(options.encoder);
+  // Pieces reuse buffers the consumer released, as in a decode worker (piece-buffers.ts).
+  const buffers = new PieceBuffers();
+  const alloc = (size: number): Uint8Array => buffers.take(size);
+  const rowGroupBuffers = new BufferPool();
   for (const object of options.objects) {
     const pieces = encodeObject({
       buffer: s3AsyncBuffer(options.client, object),
@@ -75,10 +81,32 @@ export async function* encodedBatch(options: EncodedBatchOptions): AsyncIterable
       filter: options.filter,
       encoder,
       pieceRows,
+      alloc,
+      rowGroupBuffers,
     });
     for await (const piece of pieces) {
       if (counter) counter.rows += piece.rows;
-      yield { object, rowGroup: piece.rowGroup, rows: piece.rows, bytes: piece.bytes };
+      const buffer = piece.bytes.buffer;
+      const release =
+        buffer instanceof ArrayBuffer && buffers.isPooled(buffer)
+          ? once(() => buffers.give(buffer))
+          : undefined;
+      yield {
+        object,
+        rowGroup: piece.rowGroup,
+        rows: piece.rows,
+        bytes: piece.bytes,
+        ...(release ? { release } : {}),
+      };
     }
   }
+}
+
+function once(f: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    f();
+  };
 }
