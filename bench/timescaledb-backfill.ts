@@ -76,7 +76,7 @@ const QUICK = process.env['BENCH_QUICK'] === '1';
 const REAL: Plan = {
   kind: 'real',
   rowsPerFile: QUICK ? 1_500 : 30_000,
-  rounds: QUICK ? 1 : 2,
+  rounds: Number(process.env['TIMESCALEDB_BACKFILL_ROUNDS'] ?? (QUICK ? 1 : 2)),
   sides: ['manual', 'auto', 'direct'],
 };
 const EMBEDDED: Plan = {
