@@ -63,13 +63,15 @@ it('plans and runs a backfill from code, with defaults filled in', async () => {
     load: 'server',
     views: 'auto',
     attempts: 3,
+    batch: { files: 100, count: 'auto' },
     target: { database: 'default' },
   });
   const adapter = await createAdapter(config);
   await adapter.connect();
   try {
     const plan = await planRun(config, adapter);
-    expect(plan.batches).toHaveLength(1);
+    // batch.count auto: at least 2 batches per worker, so the 3 objects are 3 batches of one.
+    expect(plan.batches.map((b) => b.objects.length)).toEqual([1, 1, 1]);
     expect(plan.sourceRows).toBe(rows);
     const events: RunEvent[] = [];
     const report = await runBackfill(config, adapter, { onEvent: (e) => events.push(e) });
