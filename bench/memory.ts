@@ -5,12 +5,12 @@
  * (S3 range reads + `readRowChunks`). A ~93 MB PyPI file with row groups of 1M rows (uncompressed pages, so the
  * file is large for its rows) is generated with the fixture generator (chDB, this process), put on a local S3
  * server (s3rver, child process) and streamed again and again by a separate child process that samples its own
- * RSS (memory-child.ts; one process, so every thread's memory counts); RSS is printed at 0.5, 1 and 2 GB.
+ * RSS (memory-child.ts, built into dist/bench/ and run by plain Node as `shadowfill run` runs — no tsx loader in the
+ * decode threads; one process, so every thread's memory counts); RSS is printed at 0.5, 1 and 2 GB.
  * Target: peak ≤ 300 MiB with 4 workers, and flat as bytes grow.
  * SHADOWFILL_BENCH_MEMORY_GB sets the total (default 2).
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { generatePypiParquet } from '../fixtures/pypi.ts';
 import { uploadDirectory } from '../fixtures/upload.ts';
 import { startLocalS3 } from '../src/local/s3-server.ts';
 import { detail, scratchDir, summary, timed } from './common.ts';
+import { buildLibrary } from './support/built.ts';
 
 const GB = 1e9;
 const TOTAL = Number(process.env.SHADOWFILL_BENCH_MEMORY_GB ?? '2') * GB;
@@ -32,8 +33,6 @@ interface Checkpoint {
   rss: number;
   seconds: number;
 }
-
-const require = createRequire(import.meta.url);
 
 async function main(): Promise<void> {
   const dir = await scratchDir('memory');
@@ -60,6 +59,7 @@ async function main(): Promise<void> {
     );
     const checkpoints = [0.5 * GB, 1 * GB, 2 * GB].filter((c) => c <= TOTAL);
     if (!checkpoints.includes(TOTAL)) checkpoints.push(TOTAL);
+    buildLibrary();
     for (const mode of ['workers 4', 'rows'] as const) {
       detail(
         mode === 'rows'
@@ -69,8 +69,9 @@ async function main(): Promise<void> {
       const child = spawn(
         process.execPath,
         [
-          require.resolve('tsx/cli'),
-          fileURLToPath(new URL('./memory-child.ts', import.meta.url)),
+          // Built (dist/bench/memory-child.js, support/built.ts) and run by plain Node, as `shadowfill run` runs:
+          // under tsx every decode thread would load and run tsx's loader too.
+          fileURLToPath(new URL('../dist/bench/memory-child.js', import.meta.url)),
           s3.endpoint,
           'memory',
           file.key,
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
           checkpoints.join(','),
           mode,
         ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } },
       );
       const results: Checkpoint[] = [];
       for await (const line of createInterface({ input: child.stdout })) {
