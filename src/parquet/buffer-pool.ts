@@ -40,16 +40,21 @@ export class BufferPool {
     const buffer = bytes.buffer;
     if (buffer.byteLength === 0 || this.free.includes(buffer)) return;
     this.free.push(buffer);
-    if (this.free.length > this.keep) {
-      let smallest = 0;
-      for (let i = 1; i < this.free.length; i++) {
-        if (this.free[i]!.byteLength < this.free[smallest]!.byteLength) smallest = i;
-      }
-      this.free.splice(smallest, 1);
-    }
+    dropSmallestBeyond(this.free, this.keep);
   }
 
   stats(): BufferPoolStats {
     return { ...this.counts };
+  }
+}
+
+/** Drops the smallest of `free` while it holds more than `keep` buffers (the pools keep their largest). */
+export function dropSmallestBeyond(free: ArrayBuffer[], keep: number): void {
+  while (free.length > keep) {
+    let smallest = 0;
+    for (let i = 1; i < free.length; i++) {
+      if (free[i]!.byteLength < free[smallest]!.byteLength) smallest = i;
+    }
+    free.splice(smallest, 1);
   }
 }

@@ -11,6 +11,7 @@
  *                allocated exactly and never pooled: a consumer may still hold a small write in a socket queue
  *                when its write callback fires; see EncodedPiece.release).
  */
+import { dropSmallestBeyond } from '../parquet/buffer-pool.ts';
 
 export interface PieceBufferOptions {
   /** Pieces smaller than this are allocated exactly and not pooled. Default 256 KiB. */
@@ -81,13 +82,7 @@ export class PieceBuffers {
     if (buffer.byteLength < this.minBytes || this.free.includes(buffer)) return;
     this.pooled.add(buffer);
     this.free.push(buffer);
-    if (this.free.length > this.keep) {
-      let smallest = 0;
-      for (let i = 1; i < this.free.length; i++) {
-        if (this.free[i]!.byteLength < this.free[smallest]!.byteLength) smallest = i;
-      }
-      this.free.splice(smallest, 1);
-    }
+    dropSmallestBeyond(this.free, this.keep);
   }
 
   stats(): PieceBufferStats {
