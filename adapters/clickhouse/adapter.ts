@@ -128,7 +128,7 @@ export class ClickHouseAdapter implements TargetAdapter {
       if (forked && forked !== this.driver) this.laneDrivers.set(id, forked);
     }
     const d = this.descFor(run);
-    for (const t of this.tables(d)) await this.calls.command(this.createRunTable(this.landing(t, run), t));
+    for (const t of this.tables(d)) await this.createRunTable(this.landing(t, run), t);
     for (const v of d.viewInfos) await this.calls.command(this.shadowViewSql(v, run));
   }
 
@@ -182,16 +182,13 @@ export class ClickHouseAdapter implements TargetAdapter {
     // The view-target checks of a batch, as verifyViewTargets runs them over the landings.
     const landingChecks = await this.views.planned(run, d, (t) => this.landing(t, run));
     for (const t of this.tables(d)) {
-      out.push({
-        phase: 'prepare',
-        title: `landing for ${refKey(t)}`,
-        sql: this.createRunTable(this.landing(t, run), t),
-      });
-      out.push({
-        phase: 'prepare',
-        title: `shadow of ${refKey(t)}`,
-        sql: this.createRunTable(this.shadow(t, run), t),
-      });
+      for (const [what, table] of [
+        [`landing for ${refKey(t)}`, this.landing(t, run)],
+        [`shadow of ${refKey(t)}`, this.shadow(t, run)],
+      ] as const) {
+        for (const statement of this.runTableStatements(table, t))
+          out.push({ phase: 'prepare', title: what, sql: statement });
+      }
     }
     for (const v of d.viewInfos) {
       out.push({
@@ -234,8 +231,8 @@ export class ClickHouseAdapter implements TargetAdapter {
   async createShadows(run: RunContext): Promise<void> {
     const d = this.descFor(run);
     for (const t of this.tables(d)) {
-      await this.calls.command(this.createRunTable(this.landing(t, run), t));
-      await this.calls.command(this.createRunTable(this.shadow(t, run), t));
+      await this.createRunTable(this.landing(t, run), t);
+      await this.createRunTable(this.shadow(t, run), t);
     }
     for (const v of d.viewInfos) await this.calls.command(this.shadowViewSql(v, run));
   }
@@ -518,14 +515,22 @@ export class ClickHouseAdapter implements TargetAdapter {
     return collapsingEngine(this.desc().table.engine);
   }
 
-  /** `CREATE TABLE` of a run's landing or shadow of live table `like` (see collapsesRows). */
-  private createRunTable(table: TableRef, like: TableRef): string {
+  /**
+   * The statements creating a run's landing or shadow of live table `like` (see collapsesRows), whose parts carry
+   * UUIDs (sql.assignPartUuids).
+   */
+  private runTableStatements(table: TableRef, like: TableRef): string[] {
     const d = this.desc();
     const source = like.database === d.table.database && like.table === d.table.name;
-    if (source && this.collapsesRows() && !/^Replicated/.test(d.table.engine)) {
-      return sql.createPlainTableAs(table, like, engineClauses(d.liveEngineFull));
-    }
-    return sql.createTableAs(table, like);
+    const create =
+      source && this.collapsesRows() && !/^Replicated/.test(d.table.engine)
+        ? sql.createPlainTableAs(table, like, engineClauses(d.liveEngineFull))
+        : sql.createTableAs(table, like);
+    return [create, sql.assignPartUuids(table)];
+  }
+
+  private async createRunTable(table: TableRef, like: TableRef): Promise<void> {
+    for (const statement of this.runTableStatements(table, like)) await this.calls.command(statement);
   }
 
   private insertSettings(): ClickHouseSettings {

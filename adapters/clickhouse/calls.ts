@@ -3,10 +3,12 @@
  * (add-view/adapter.ts) — each failure mapped to a typed error by the adapter's own mapping: statements and
  * queries named by their first words, the driver the journal and the lease write through, and the partition
  * moves (a commit moves every partition of a landing into its shadow; the swap moves one shadow partition into
- * its live table per swap unit, `ALTER TABLE <shadow> MOVE PARTITION ID … TO TABLE <live>`, atomic each).
+ * its live table per swap unit, `ALTER TABLE <shadow> MOVE PARTITION ID … TO TABLE <live>`, atomic each while the
+ * server runs; parts a move left in both tables when the server stopped halfway are not moved twice: moved-parts.ts).
  */
 import type { SwapUnit } from '../../src/adapter/contract.ts';
 import { unbind, type ClickHouseDriver, type Statement } from './driver.ts';
+import { alreadyMoved, type PartRow } from './moved-parts.ts';
 import { refKey, type TableRef } from './names.ts';
 import { sql } from './sql/statements.ts';
 
@@ -52,16 +54,24 @@ export class ClickHouseCalls {
 
   /** Moves every active partition of `from` into `to` (a commit: landing → shadow). */
   async moveAllPartitions(from: TableRef, to: TableRef): Promise<void> {
-    for (const p of await this.partitions(from)) {
-      await this.command(sql.movePartition(from, to, p.partition_id));
-    }
+    for (const p of await this.partitions(from)) await this.movePartition(from, to, p.partition_id);
   }
 
   /** Moves the partition of a swap unit (see `partitionSwapUnit`) from `shadowOf(live)` into its live table. */
   async swapPartition(unit: SwapUnit, shadowOf: (live: TableRef) => TableRef): Promise<void> {
     const [database, table, partitionId] = JSON.parse(unit.id) as [string, string, string];
     const live = { database, table };
-    await this.command(sql.movePartition(shadowOf(live), live, partitionId));
+    await this.movePartition(shadowOf(live), live, partitionId);
+  }
+
+  /**
+   * Moves one partition exactly once: parts a move already put into `to` before the server stopped (moved-parts.ts)
+   * are dropped from `from` first.
+   */
+  private async movePartition(from: TableRef, to: TableRef, partitionId: string): Promise<void> {
+    const parts = await this.query<PartRow>(sql.partitionParts(from, to, partitionId));
+    for (const part of alreadyMoved(parts)) await this.command(sql.dropPart(from, part));
+    await this.command(sql.movePartition(from, to, partitionId));
   }
 }
 

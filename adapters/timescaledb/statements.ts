@@ -135,8 +135,17 @@ export class Statements {
     return `SELECT count(*)::bigint AS n FROM ${this.staging}`;
   }
 
+  /**
+   * Autovacuum off for the staging table: it is append-only (no-DELETE moves; only a retried batch deletes its
+   * earlier rows) and dropped at the end, the swap ANALYZEs it itself, and an autovacuum of a freshly loaded batch
+   * otherwise competes with the next load and the swap for the same cores. PostgreSQL still runs its
+   * anti-wraparound vacuum when one is due.
+   */
   createStaging(): string {
-    return `CREATE UNLOGGED TABLE IF NOT EXISTS ${this.staging} (LIKE ${this.table} INCLUDING DEFAULTS INCLUDING GENERATED, ${quoteIdent(BATCH_COLUMN)} integer NOT NULL)`;
+    return (
+      `CREATE UNLOGGED TABLE IF NOT EXISTS ${this.staging} (LIKE ${this.table} INCLUDING DEFAULTS INCLUDING GENERATED, ` +
+      `${quoteIdent(BATCH_COLUMN)} integer NOT NULL) WITH (autovacuum_enabled = off, toast.autovacuum_enabled = off)`
+    );
   }
 
   /** BRIN: batches are appended in order, so a batch's rows are found without a per-row index on the load path. */

@@ -389,11 +389,14 @@ export class ClickHouseViewAdapter implements ViewAdapter {
       sql: avSql.createNull(this.nullShadow(run), p.reads),
     });
     for (const t of this.tables(run)) {
-      out.push({
-        title: `landing for ${refKey(t)}`,
-        sql: backfillSql.createTableAs(this.landing(t, run), t),
-      });
-      out.push({ title: `shadow of ${refKey(t)}`, sql: backfillSql.createTableAs(this.shadow(t, run), t) });
+      for (const [title, table] of [
+        [`landing for ${refKey(t)}`, this.landing(t, run)],
+        [`shadow of ${refKey(t)}`, this.shadow(t, run)],
+      ] as const) {
+        // Parts with UUIDs: a move the server left half done is not moved twice (moved-parts.ts).
+        out.push({ title, sql: backfillSql.createTableAs(table, t) });
+        out.push({ title, sql: backfillSql.assignPartUuids(table) });
+      }
     }
     for (const v of p.downstream?.viewInfos ?? []) {
       const [fromDb, fromTable] = splitKey(v.from);

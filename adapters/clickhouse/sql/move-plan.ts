@@ -1,7 +1,8 @@
 /**
  * How `plan` shows a partition move (run: commitBatch, swapUnit; add-view: commit and swap): the listing of the
- * source table's active partitions, then the MOVE statement bound to each `partition_id` it lists. Both are the
- * statements the run sends (sql/statements.ts), the partition ids only known once the rows have landed.
+ * source table's active partitions, the check for parts moved already (moved-parts.ts), then the MOVE statement
+ * bound to each `partition_id` it lists. All are the statements the run sends (sql/statements.ts), the partition ids
+ * only known once the rows have landed.
  */
 import { refKey, type TableRef } from '../names.ts';
 import { sql } from './statements.ts';
@@ -13,6 +14,9 @@ interface Planned<Phase extends string> {
   readonly params?: Readonly<Record<string, string>>;
 }
 
+/** Where `plan` shows a partition id the run only learns from the listing. */
+const PARTITION_ID = '{partition_id}';
+
 export function movePlan<P extends Planned<string>>(
   phase: P['phase'],
   title: string,
@@ -22,6 +26,14 @@ export function movePlan<P extends Planned<string>>(
   const listing = `${title}: the partitions of ${refKey(from)}`;
   return [
     { phase, title: listing, sql: sql.activePartitions(from) },
+    {
+      phase,
+      title:
+        `${title}: each partition's parts in both tables — a part of ${refKey(from)} whose UUID ${refKey(to)} ` +
+        `holds already (a move the server stopped halfway) is dropped from ${refKey(from)} (DROP PART), not moved twice`,
+      sql: sql.partitionParts(from, to, PARTITION_ID),
+      params: { partition_id: `each partition_id listed by "${listing}"` },
+    },
     {
       phase,
       title: `${title}: each partition into ${refKey(to)}, atomically`,

@@ -42,6 +42,26 @@ export const sql = {
   createPlainTableAs: (table: TableRef, like: TableRef, clauses: string) =>
     `CREATE TABLE IF NOT EXISTS ${q(table)} AS ${q(like)} ENGINE = MergeTree${clauses ? ` ${clauses}` : ''}`,
 
+  /**
+   * Every part of a run table (landing or shadow) gets a UUID of its own, which MOVE PARTITION keeps: how a move the
+   * server committed in the target but had not finished removing from the source (it stopped in between) is told
+   * apart from data still to move (see moved-parts.ts).
+   */
+  assignPartUuids: (table: TableRef) => `ALTER TABLE ${q(table)} MODIFY SETTING assign_part_uuids = 1`,
+
+  /**
+   * The parts of partition `partitionId` in `from` (side 'from') and `to` (side 'to'), in any state: a part merged
+   * away or moved away stays listed (inactive) for a while.
+   */
+  partitionParts: (from: TableRef, to: TableRef, partitionId: string) =>
+    `SELECT if(database = ${quoteString(from.database)} AND table = ${quoteString(from.table)}, 'from', 'to') AS side, ` +
+    `name, toString(uuid) AS uuid, active, rows, min_block_number, max_block_number FROM system.parts ` +
+    `WHERE ((database = ${quoteString(from.database)} AND table = ${quoteString(from.table)}) ` +
+    `OR (database = ${quoteString(to.database)} AND table = ${quoteString(to.table)})) ` +
+    `AND partition_id = ${quoteString(partitionId)}`,
+
+  dropPart: (table: TableRef, part: string) => `ALTER TABLE ${q(table)} DROP PART ${quoteString(part)}`,
+
   createShadowView: (view: TableRef, to: TableRef, select: string) =>
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${q(view)} TO ${q(to)} AS ${select}`,
 
