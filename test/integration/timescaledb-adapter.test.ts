@@ -385,6 +385,14 @@ function adapterTests(kind: TimescaleTargetKind): void {
         .map((c) => c.name);
       expect(planned).toEqual(expectedDecompressed.map((n) => `_timescaledb_internal.${n}`).sort());
 
+      // Autovacuum leaves the staging table alone (append-only, analyzed by the swap itself).
+      const options = await db.sql.query<{ relname: string; reloptions: string[] }>(
+        `SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'm_full_v2_%' AND reloptions IS NOT NULL`,
+      );
+      expect(options.rows).toEqual([
+        { relname: expect.stringMatching(/^m_full_v2_/), reloptions: ['autovacuum_enabled=off'] },
+      ]);
+
       const units = await adapter.listSwapUnits(run);
       expect(units.map((u) => u.id)).toHaveLength(6);
       expect(units[0]!.description).toMatch(
