@@ -11,8 +11,9 @@
  * or once the swap began (a shadow), so nothing else can hide in such a part.
  *
  * What this cannot see: evidence the server already removed — the moved parts merged in `to` and their old
- * versions cleaned up (`old_parts_lifetime`, 8 minutes by default) before the move is tried again. The shadow
- * checks (rows and view reconciliation before the swap) then refuse the swap rather than swap a duplicate in.
+ * versions cleaned up (`old_parts_lifetime`, 8 minutes by default) before the move is tried again. For a commit
+ * (landing → shadow) the shadow checks (rows, view reconciliation) then refuse the swap rather than swap a
+ * duplicate in; for a swap (shadow → live) nothing downstream would notice, so the README asks for a prompt rerun.
  */
 
 /** A part of either table (sql.partitionParts), as the driver returns it. */
