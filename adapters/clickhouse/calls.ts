@@ -23,6 +23,9 @@ export interface PartitionRow extends Record<string, unknown> {
 }
 
 export class ClickHouseCalls {
+  /** Table pairs checked for parts an interrupted move left in both (see movePartition). */
+  private readonly checkedPairs = new Set<string>();
+
   constructor(
     private readonly driver: ClickHouseDriver,
     private readonly mapFailures: MapFailures,
@@ -65,13 +68,22 @@ export class ClickHouseCalls {
   }
 
   /**
-   * Moves one partition exactly once: parts a move already put into `to` before the server stopped (moved-parts.ts)
-   * are dropped from `from` first.
+   * Moves one partition exactly once: before the first move between two tables in this process, and after a move
+   * between them failed, the parts an interrupted move already put into `to` are dropped from `from` (moved-parts.ts).
    */
   private async movePartition(from: TableRef, to: TableRef, partitionId: string): Promise<void> {
-    const parts = await this.query<PartRow>(sql.partitionParts(from, to, partitionId));
-    for (const part of alreadyMoved(parts)) await this.command(sql.dropPart(from, part));
-    await this.command(sql.movePartition(from, to, partitionId));
+    const pair = `${refKey(from)} → ${refKey(to)}`;
+    if (!this.checkedPairs.has(pair)) {
+      const parts = await this.query<PartRow>(sql.tableParts(from, to));
+      for (const part of alreadyMoved(parts)) await this.command(sql.dropPart(from, part));
+      this.checkedPairs.add(pair);
+    }
+    try {
+      await this.command(sql.movePartition(from, to, partitionId));
+    } catch (error) {
+      this.checkedPairs.delete(pair);
+      throw error;
+    }
   }
 }
 

@@ -10,15 +10,20 @@
  * from `from` instead of being moved again. A run table receives no rows once its batch is verified (a landing)
  * or once the swap began (a shadow), so nothing else can hide in such a part.
  *
+ * Only a move that did not report success can leave parts in both tables (once it returns, the source holds an
+ * empty part covering the moved ones), so ClickHouseCalls checks a pair of tables once per process — before its
+ * first move between them: the previous process may have died in one — and again after a move between them failed.
+ *
  * What this cannot see: evidence the server already removed — the moved parts merged in `to` and their old
  * versions cleaned up (`old_parts_lifetime`, 8 minutes by default) before the move is tried again. For a commit
  * (landing → shadow) the shadow checks (rows, view reconciliation) then refuse the swap rather than swap a
  * duplicate in; for a swap (shadow → live) nothing downstream would notice, so the README asks for a prompt rerun.
  */
 
-/** A part of either table (sql.partitionParts), as the driver returns it. */
+/** A part of either table (sql.tableParts), as the driver returns it. */
 export interface PartRow extends Record<string, unknown> {
   readonly side: string;
+  readonly partition_id: string;
   readonly name: string;
   readonly uuid: string;
   readonly active: number | string | boolean;
@@ -43,7 +48,8 @@ export function alreadyMoved(parts: readonly PartRow[]): string[] {
       moved.some(
         (m) =>
           m.uuid === p.uuid ||
-          (BigInt(p.min_block_number) <= BigInt(m.min_block_number) &&
+          (m.partition_id === p.partition_id &&
+            BigInt(p.min_block_number) <= BigInt(m.min_block_number) &&
             BigInt(m.max_block_number) <= BigInt(p.max_block_number)),
       ),
     )

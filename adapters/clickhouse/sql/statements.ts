@@ -50,15 +50,14 @@ export const sql = {
   assignPartUuids: (table: TableRef) => `ALTER TABLE ${q(table)} MODIFY SETTING assign_part_uuids = 1`,
 
   /**
-   * The parts of partition `partitionId` in `from` (side 'from') and `to` (side 'to'), in any state: a part merged
-   * away or moved away stays listed (inactive) for a while.
+   * The parts of `from` (side 'from') and `to` (side 'to'), in any state: a part merged away or moved away stays
+   * listed (inactive) for a while.
    */
-  partitionParts: (from: TableRef, to: TableRef, partitionId: string) =>
+  tableParts: (from: TableRef, to: TableRef) =>
     `SELECT if(database = ${quoteString(from.database)} AND table = ${quoteString(from.table)}, 'from', 'to') AS side, ` +
-    `name, toString(uuid) AS uuid, active, rows, min_block_number, max_block_number FROM system.parts ` +
-    `WHERE ((database = ${quoteString(from.database)} AND table = ${quoteString(from.table)}) ` +
-    `OR (database = ${quoteString(to.database)} AND table = ${quoteString(to.table)})) ` +
-    `AND partition_id = ${quoteString(partitionId)}`,
+    `partition_id, name, toString(uuid) AS uuid, active, rows, min_block_number, max_block_number FROM system.parts ` +
+    `WHERE (database = ${quoteString(from.database)} AND table = ${quoteString(from.table)}) ` +
+    `OR (database = ${quoteString(to.database)} AND table = ${quoteString(to.table)})`,
 
   dropPart: (table: TableRef, part: string) => `ALTER TABLE ${q(table)} DROP PART ${quoteString(part)}`,
 
