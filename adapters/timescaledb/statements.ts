@@ -187,8 +187,19 @@ export class Statements {
     return `CREATE INDEX IF NOT EXISTS ${quoteIdent(this.names.timeIndex)} ON ${this.staging} (${this.time})`;
   }
 
+  /**
+   * Statistics for the columns the swap's statements select, join or conflict on — time, space, batch, unique keys —
+   * not for every column: the text columns' histograms cost most of a full ANALYZE (75–139 ms against 33–50 ms for
+   * time and batch over 720k PyPI-shaped rows) and no plan of the swap reads them.
+   */
   analyzeStaging(): string {
-    return `ANALYZE ${this.staging}`;
+    const columns = new Set([
+      this.ht.time.column,
+      ...this.ht.space.map((d) => d.column),
+      BATCH_COLUMN,
+      ...this.ht.uniqueIndexes.flatMap((i) => i.columns),
+    ]);
+    return `ANALYZE ${this.staging} (${[...columns].map(quoteIdent).join(', ')})`;
   }
 
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */
