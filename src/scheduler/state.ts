@@ -53,25 +53,8 @@ export function schedulerState(sources: StateSources): SchedulerState {
     }
     return { index, status, range: sources.ranges[index] };
   });
-  const unit = (running: boolean): UnitStatus => (running ? 'running' : 'pending');
-  const slices: SliceView[] = [
-    ...sources.slices.map((s) => ({
-      id: s.id,
-      lo: s.lo,
-      hi: s.hi,
-      status: unit(flight.slices?.has(s.id) ?? false),
-    })),
-    ...runningUnlisted(flight.slices, sources.slices),
-  ];
-  const chunks: ChunkView[] = [
-    ...sources.chunks.map((c) => ({
-      id: c.id,
-      lo: c.lo,
-      hi: c.hi,
-      status: unit(flight.chunks?.has(c.id) ?? false),
-    })),
-    ...runningUnlisted(flight.chunks, sources.chunks),
-  ];
+  const slices: SliceView[] = unitViews(sources.slices, flight.slices);
+  const chunks: ChunkView[] = unitViews(sources.chunks, flight.chunks);
   const phase = (name: InFlight['phase'], finished: boolean): UnitStatus =>
     flight.phase === name ? 'running' : finished ? 'done' : 'pending';
   const began = sources.run.swapState !== undefined;
@@ -88,18 +71,28 @@ export function schedulerState(sources: StateSources): SchedulerState {
 /** Covers every key: the interval of a running unit whose own interval is not known. */
 const EVERYTHING: KeyInterval = { lo: -(2n ** 63n), hi: 2n ** 63n };
 
-/** Running units the listing no longer shows, as running views (see `InFlight.slices`). */
-function runningUnlisted(
-  running: ReadonlySet<string> | ReadonlyMap<string, KeyInterval | undefined> | undefined,
-  listed: readonly { readonly id: string }[],
+type Running = ReadonlySet<string> | ReadonlyMap<string, KeyInterval | undefined> | undefined;
+
+/**
+ * The listed units (slices or chunks), running where a step of this process runs them, then the running units the
+ * listing no longer shows (see `InFlight.slices`).
+ */
+function unitViews(
+  listed: readonly (KeyInterval & { readonly id: string })[],
+  running: Running,
 ): (KeyInterval & { id: string; status: UnitStatus })[] {
-  if (!running || running.size === 0) return [];
+  const views: (KeyInterval & { id: string; status: UnitStatus })[] = listed.map((u) => ({
+    id: u.id,
+    lo: u.lo,
+    hi: u.hi,
+    status: running?.has(u.id) ? 'running' : 'pending',
+  }));
+  if (!running || running.size === 0) return views;
   const ids = new Set(listed.map((u) => u.id));
-  const out: (KeyInterval & { id: string; status: UnitStatus })[] = [];
   for (const id of running.keys()) {
     if (ids.has(id)) continue;
     const interval = running instanceof Map ? running.get(id) : undefined;
-    out.push({ id, ...(interval ?? EVERYTHING), status: 'running' });
+    views.push({ id, ...(interval ?? EVERYTHING), status: 'running' });
   }
-  return out;
+  return views;
 }
