@@ -151,6 +151,9 @@ describe('shadowfill CLI', () => {
       /-- prepare[\s\S]*-- load[\s\S]*-- verify[\s\S]*-- commit[\s\S]*-- swap[\s\S]*-- cleanup/,
     );
     expect(r.stdout).toContain('MOVE PARTITION');
+    // Run tables give their parts UUIDs, and a move a stopped server left half done is not moved twice.
+    expect(r.stdout).toContain('MODIFY SETTING assign_part_uuids = 1');
+    expect(r.stdout).toContain('not moved twice');
     expect(r.stdout).not.toContain("'S3RVER', 'S3RVER'");
     // How the run would be scheduled: workers (auto, and why), the order, what readers see.
     expect(r.stdout).toMatch(/^workers \d+ \(auto: \d+ CPU cores?/m);
