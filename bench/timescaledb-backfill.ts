@@ -27,7 +27,13 @@
  * checksum equal to the first side's, no uncompressed or partial chunk, policy scheduled again.
  * Summary: the engine's end-to-end run (strategy auto) and the speed-up manual ÷ engine. Target (reached in the
  * scheduler issue): ≥ 2 ×.
+ * The engine loads the backfill as one batch (`batch.files` 1000), as the manual procedure stages it in one `\copy`.
+ * Knobs for experiments: `TIMESCALEDB_BACKFILL_ROUNDS=n`; `TIMESCALEDB_BACKFILL_SIDES=manual,auto` (those sides,
+ * real server only); `TIMESCALEDB_BACKFILL_BATCH_AUTO=1` (the engine with the default `batch.count: auto`);
+ * `TIMESCALEDB_BACKFILL_TRACE=1` (the server logs every statement with its duration; the log is copied to
+ * /tmp/pg-bench.log when the server stops).
  */
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openConnection } from '../adapters/timescaledb/connection.ts';
@@ -71,13 +77,28 @@ interface Plan {
   readonly sides: readonly Side[];
 }
 
+/** `TIMESCALEDB_BACKFILL_SIDES=manual,auto`: only those sides, on the real server only (for experiments). */
+function sidesFromEnv(): Side[] | undefined {
+  const text = process.env['TIMESCALEDB_BACKFILL_SIDES'];
+  if (!text) return undefined;
+  const known: readonly Side[] = ['manual', 'auto', 'decompress', 'direct'];
+  const sides = text.split(',').map((s) => s.trim());
+  const unknown = sides.filter((s) => !known.includes(s as Side));
+  if (unknown.length > 0) {
+    throw new Error(
+      `TIMESCALEDB_BACKFILL_SIDES: unknown side(s) ${unknown.join(', ')}; known: ${known.join(', ')}`,
+    );
+  }
+  return sides as Side[];
+}
+
 /** `BENCH_QUICK=1`: a smoke run with 20× fewer rows and one round (the figures mean nothing). */
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const REAL: Plan = {
   kind: 'real',
   rowsPerFile: QUICK ? 1_500 : 30_000,
   rounds: Number(process.env['TIMESCALEDB_BACKFILL_ROUNDS'] ?? (QUICK ? 1 : 2)),
-  sides: ['manual', 'auto', 'direct'],
+  sides: sidesFromEnv() ?? ['manual', 'auto', 'direct'],
 };
 const EMBEDDED: Plan = {
   kind: 'embedded',
@@ -215,7 +236,7 @@ function engineConfig(url: string, s3: LocalS3Server, bucket: string, table: str
       endpoint: s3.endpoint,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     },
-    batch: { files: 1000, bytes: 1e12 },
+    ...(process.env['TIMESCALEDB_BACKFILL_BATCH_AUTO'] ? {} : { batch: { files: 1000, bytes: 1e12 } }),
     attempts: 1,
     targetOptions: { strategy },
   });
@@ -348,7 +369,11 @@ async function generate(plan: Plan, dir: string, s3: LocalS3Server) {
 
 /** The real TimescaleDB server: live and backfill rows staged once with psql \copy from CSV. */
 async function realTarget(dir: string, s3: LocalS3Server): Promise<Target> {
-  const server = await startTestPostgres({ timescaledb: true });
+  const trace = process.env['TIMESCALEDB_BACKFILL_TRACE'] === '1';
+  const server = await startTestPostgres({
+    timescaledb: true,
+    ...(trace ? { settings: { log_min_duration_statement: '0' } } : {}),
+  });
   const sql = new pg.Client({ connectionString: server.url });
   await sql.connect();
   const backend = await sql.query<{ pid: number; v: string }>(
@@ -382,6 +407,10 @@ async function realTarget(dir: string, s3: LocalS3Server): Promise<Target> {
     stageBackfill: (table) => psqlCopy(server.url, table, backCsv),
     convertBackfill: async () => (await convert()).seconds,
     stop: async () => {
+      if (trace) {
+        const d = await sql.query<{ d: string }>("SELECT current_setting('data_directory') AS d");
+        copyFileSync(join(d.rows[0]!.d, '..', 'server.log'), '/tmp/pg-bench.log');
+      }
       await sql.end().catch(() => undefined);
       await server.stop();
     },
@@ -544,7 +573,7 @@ async function main(): Promise<void> {
     buckets: ['live-real', 'back-real', 'live-embedded', 'back-embedded'],
   });
   try {
-    for (const plan of [REAL, EMBEDDED]) {
+    for (const plan of process.env['TIMESCALEDB_BACKFILL_SIDES'] ? [REAL] : [REAL, EMBEDDED]) {
       const data = await generate(plan, dir.path, s3);
       const target =
         plan.kind === 'real' ? await realTarget(dir.path, s3) : await embeddedTarget(dir.path, s3);

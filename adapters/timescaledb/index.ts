@@ -66,6 +66,7 @@ import {
   type SliceResult,
   type SwapContext,
 } from './swap.ts';
+import { batchBlocks, type BatchBlocks, type SliceRow } from './staging-layout.ts';
 
 export const TIMESCALE_CAPABILITIES: TargetCapabilities = {
   readsObjectStore: false,
@@ -295,6 +296,11 @@ class TimescaleAdapter implements TargetAdapter {
     await this.db.query(stmts.createBatchIndex(), [], `indexing the staging table ${stmts.names.staging}`);
     await this.db.query(stmts.createStateTable(), [], `creating the swap-state table ${stmts.names.state}`);
     await this.db.query(stmts.createClaimsTable(), [], `creating the claims table ${stmts.names.claims}`);
+    await this.db.query(
+      stmts.upgradeClaimsTable(),
+      [],
+      `adding columns to the claims table ${stmts.names.claims}`,
+    );
   }
 
   /** Nothing: the load clears what an earlier attempt left, in its own transaction, once it holds the claim. */
@@ -358,7 +364,7 @@ class TimescaleAdapter implements TargetAdapter {
             );
           },
           end: async (tx) => {
-            const slices = await this.batchSlices(tx, stmts, batch.index);
+            const { slices, blocks } = await this.batchSlices(tx, stmts, batch.index);
             const rows = Object.values(slices).reduce((a, b) => a + b, 0);
             const interval = ht.time.interval;
             await attempt?.verify(
@@ -367,7 +373,13 @@ class TimescaleAdapter implements TargetAdapter {
             );
             await tx.query(
               stmts.markLoaded(),
-              [batch.index, rows, JSON.stringify(slices)],
+              [
+                batch.index,
+                rows,
+                JSON.stringify(slices),
+                blocks?.sliceBlocks ?? null,
+                blocks?.batchBlocks ?? null,
+              ],
               `recording ${what}`,
             );
           },
@@ -381,18 +393,21 @@ class TimescaleAdapter implements TargetAdapter {
     }
   }
 
-  /** Rows of a staged batch per chunk-interval slice (`{"<slice>": rows}`). */
+  /** Rows of a staged batch per chunk-interval slice (`{"<slice>": rows}`), and its heap blocks where known. */
   private async batchSlices(
     db: Queryable,
     stmts: Statements,
     batch: number,
-  ): Promise<Record<string, number>> {
-    const rows = await db.query<{ slice: string; n: string }>(
+  ): Promise<{ slices: Record<string, number>; blocks: BatchBlocks | undefined }> {
+    const rows = await db.query<SliceRow>(
       stmts.batchSlices(),
       [batch],
       `counting batch ${batch + 1} in ${stmts.names.staging}`,
     );
-    return Object.fromEntries(rows.map((r) => [r.slice, Number(r.n)]));
+    return {
+      slices: Object.fromEntries(rows.map((r) => [r.slice, Number(r.n)])),
+      blocks: batchBlocks(rows),
+    };
   }
 
   async claimedBatches(run: RunContext): Promise<ReadonlyMap<number, ClaimedBatch>> {
@@ -444,7 +459,7 @@ class TimescaleAdapter implements TargetAdapter {
       what,
     );
     if (claim?.committed && claim.counted) return;
-    const slices = claim?.counted ? undefined : await this.batchSlices(this.db, stmts, batch.index);
+    const slices = claim?.counted ? undefined : (await this.batchSlices(this.db, stmts, batch.index)).slices;
     const rows = slices ? Object.values(slices).reduce((a, b) => a + b, 0) : null;
     await this.db.query(
       stmts.markCommitted(),

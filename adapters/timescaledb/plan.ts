@@ -8,6 +8,7 @@ import type { BatchSpec, PlannedStatement, RunContext } from '../../src/adapter/
 import type { ChunkInfo, Hypertable, PgColumn } from './introspect.ts';
 import { BATCH_COLUMN } from './names.ts';
 import type { TimescaleOptions } from './options.ts';
+import { MAX_BRIN_SPREAD } from './staging-layout.ts';
 import type { Statements } from './statements.ts';
 import { strategyExplanation } from './swap.ts';
 import { internalText, parseLiteralToInternal } from './time.ts';
@@ -73,12 +74,17 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     `create the staging table ${stmts.names.staging} (UNLOGGED, shaped like ${table})`,
     stmts.createStaging(),
   );
-  add('prepare', `index the staging table by batch (BRIN)`, stmts.createBatchIndex());
+  add('prepare', `index the staging table by batch and time (BRIN)`, stmts.createBatchIndex());
   add('prepare', `create the swap-state table ${stmts.names.state}`, stmts.createStateTable());
   add(
     'prepare',
     `create the claims table ${stmts.names.claims} (one row per batch: who loads it, loaded, committed)`,
     stmts.createClaimsTable(),
+  );
+  add(
+    'prepare',
+    `the claims table of a run begun by an older version gets the block columns`,
+    stmts.upgradeClaimsTable(),
   );
 
   const load =
@@ -108,7 +114,7 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     );
     add(
       'verify',
-      `batch ${n}: staged rows per ${ht.time.column} slice, their sum = the rows the source selects; then the claim says loaded and the transaction commits`,
+      `batch ${n}: staged rows per ${ht.time.column} slice${stmts.recordsBlocks() ? ' and the heap blocks they lie in' : ''}, their sum = the rows the source selects; then the claim says loaded and the transaction commits`,
       stmts.batchSlices(),
       { $1: b },
     );
@@ -122,7 +128,12 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
 
   add(
     'swap',
-    `begin (mode historical: once the first slice is behind the watermark of committed batches, while later ones load; catchup: once every batch is committed): index the staging table on ${ht.time.column}`,
+    `begin (mode historical: once the first slice is behind the watermark of committed batches, while later ones load; catchup: once every batch is committed): how the committed batches' slices lie in the staging table (their heap blocks, recorded at load)`,
+    stmts.blockSpread(),
+  );
+  add(
+    'swap',
+    `only when the slices spread over more than ${MAX_BRIN_SPREAD} × their batches' blocks (rows not in time order) or a batch recorded none: index the staging table on ${ht.time.column} (else the BRIN on (${BATCH_COLUMN}, ${ht.time.column}) finds each slice's rows)`,
     stmts.createTimeIndex(),
   );
   add('swap', `analyze the staging table`, stmts.analyzeStaging());

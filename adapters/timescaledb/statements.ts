@@ -8,7 +8,9 @@ import type { Hypertable, PgColumn, UniqueIndex } from './introspect.ts';
 import { BATCH_COLUMN, type RunNames } from './names.ts';
 import { checkedTypeName, qualified, quoteIdent, quoteLiteral } from './sql/quote.ts';
 import { internalExpression, internalLiteral, sliceExpression } from './time.ts';
+import { BRIN_PAGES_PER_RANGE } from './staging-layout.ts';
 import { stateTableDdl } from './swap-state.ts';
+import { versionAtLeast } from './version.ts';
 
 export interface ColumnMapping {
   readonly target: PgColumn;
@@ -56,8 +58,17 @@ export class Statements {
   createClaimsTable(): string {
     return (
       `CREATE TABLE IF NOT EXISTS ${this.claimsTable} (batch integer PRIMARY KEY, ` +
-      `state text NOT NULL DEFAULT 'pending', rows bigint, slices jsonb, holder text NOT NULL DEFAULT '', ` +
-      `attempt integer NOT NULL DEFAULT 0, claimed_at timestamptz, loaded_at timestamptz, committed_at timestamptz)`
+      `state text NOT NULL DEFAULT 'pending', rows bigint, slices jsonb, slice_blocks bigint, batch_blocks bigint, ` +
+      `holder text NOT NULL DEFAULT '', attempt integer NOT NULL DEFAULT 0, claimed_at timestamptz, loaded_at timestamptz, ` +
+      `committed_at timestamptz)`
+    );
+  }
+
+  /** The claims table of a run begun by a version without the block columns gets them (`blockSpread`). */
+  upgradeClaimsTable(): string {
+    return (
+      `ALTER TABLE ${this.claimsTable} ADD COLUMN IF NOT EXISTS slice_blocks bigint, ` +
+      `ADD COLUMN IF NOT EXISTS batch_blocks bigint`
     );
   }
 
@@ -75,9 +86,12 @@ export class Statements {
     return `UPDATE ${this.claimsTable} SET holder = $2, attempt = attempt + 1, claimed_at = now() WHERE batch = $1`;
   }
 
-  /** $2 rows, $3 slices (jsonb `{"<slice>": rows}`). */
+  /** $2 rows, $3 slices (jsonb `{"<slice>": rows}`), $4 and $5 the batch's blocks (`BatchBlocks`, or null). */
   markLoaded(): string {
-    return `UPDATE ${this.claimsTable} SET state = 'loaded', rows = $2, slices = $3::jsonb, loaded_at = now() WHERE batch = $1`;
+    return (
+      `UPDATE ${this.claimsTable} SET state = 'loaded', rows = $2, slices = $3::jsonb, slice_blocks = $4, ` +
+      `batch_blocks = $5, loaded_at = now() WHERE batch = $1`
+    );
   }
 
   /** $2 rows and $3 slices only fill what the row lacks (a batch of a run begun before claims existed). */
@@ -112,11 +126,36 @@ export class Statements {
     return `SELECT batch, slices FROM ${this.claimsTable} WHERE state = 'committed' ORDER BY batch`;
   }
 
-  /** Rows of batch $1 per chunk-interval slice (one scan of the batch's rows, found by the batch BRIN). */
+  /**
+   * Rows of batch $1 per chunk-interval slice (one scan of the batch's rows, found by the batch BRIN), and where
+   * PostgreSQL has `min(tid)`/`max(tid)` (≥ 14; asked of ≥ 15, the oldest tested here) the first and last heap
+   * block holding the slice's rows: how the batch lies in the table, for `blockSpread`.
+   */
   batchSlices(): string {
     const internal = internalExpression(this.ht.time.kind, this.time, this.ht.timescaleVersion);
     const slice = sliceExpression('integer', 't', this.ht.time.interval);
-    return `SELECT ${slice}::text AS slice, count(*)::bigint AS n FROM (SELECT ${internal} AS t FROM ${this.staging} WHERE ${quoteIdent(BATCH_COLUMN)} = $1) AS staged GROUP BY 1 ORDER BY 1`;
+    const blocks = this.recordsBlocks()
+      ? `, ((min(c)::text)::point)[0]::bigint::text AS first_block, ((max(c)::text)::point)[0]::bigint::text AS last_block`
+      : '';
+    const ctid = this.recordsBlocks() ? ', ctid AS c' : '';
+    return `SELECT ${slice}::text AS slice, count(*)::bigint AS n${blocks} FROM (SELECT ${internal} AS t${ctid} FROM ${this.staging} WHERE ${quoteIdent(BATCH_COLUMN)} = $1) AS staged GROUP BY 1 ORDER BY 1`;
+  }
+
+  /** Whether `batchSlices` reads the slices' heap blocks (PostgreSQL ≥ 15). */
+  recordsBlocks(): boolean {
+    return versionAtLeast(this.ht.postgresVersion, 15, 0);
+  }
+
+  /**
+   * The committed batches' heap blocks, summed: `unknown` batches recorded none (an older server or version),
+   * `slice_blocks` the BRIN ranges their slices' rows span, `batch_blocks` the ranges the batches span.
+   */
+  blockSpread(): string {
+    return (
+      `SELECT count(*) FILTER (WHERE slice_blocks IS NULL OR batch_blocks IS NULL)::int AS unknown, ` +
+      `coalesce(sum(slice_blocks), 0)::text AS slice_blocks, coalesce(sum(batch_blocks), 0)::text AS batch_blocks ` +
+      `FROM ${this.claimsTable} WHERE state = 'committed'`
+    );
   }
 
   /**
@@ -148,9 +187,16 @@ export class Statements {
     );
   }
 
-  /** BRIN: batches are appended in order, so a batch's rows are found without a per-row index on the load path. */
+  /**
+   * BRIN on (batch, time): batches are appended in order, so a batch's rows are found without a per-row index on
+   * the load path, and where the rows lie in time order (`blockSpread`) a slice's rows are found by it too.
+   * `pages_per_range` 32: a slice's reads round out to 32 pages, not 128; summarizing costs the same.
+   */
   createBatchIndex(): string {
-    return `CREATE INDEX IF NOT EXISTS ${quoteIdent(this.names.batchIndex)} ON ${this.staging} USING brin (${quoteIdent(BATCH_COLUMN)})`;
+    return (
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(this.names.batchIndex)} ON ${this.staging} USING brin ` +
+      `(${quoteIdent(BATCH_COLUMN)}, ${this.time}) WITH (pages_per_range = ${BRIN_PAGES_PER_RANGE})`
+    );
   }
 
   summarizeBatchIndex(): string {
@@ -292,26 +338,23 @@ export class Statements {
   /**
    * `moveSlice` with the bounds as SQL literals (or plan placeholders). `batches`: a parameter of the batches
    * whose rows move (committed, not yet moved in this slice; rows of other batches stay where they are).
-   * Returns the rows read and the rows inserted (fewer when `on_conflict` skipped some). `order`: an `ORDER BY`
-   * list the rows are inserted in (compression-order.ts; only without a conflict clause).
+   * `order`: an `ORDER BY` list the rows are inserted in (compression-order.ts; only without a conflict clause).
+   * A plain `INSERT … SELECT`: the earlier form, a materialized CTE that also counted the rows read and inserted,
+   * cost 20–40 % more on 300k PyPI-shaped rows (real PostgreSQL 15) and nothing read the counts.
    */
   moveSliceSql(lo: string, hi: string, batches?: string, order?: string): string {
     const columns = movedColumns(this.ht).map((c) => quoteIdent(c.name));
     const list = columns.join(', ');
     const conflict = this.conflictClause();
-    let select = `SELECT ${list} FROM moved${order ? ` ORDER BY ${order}` : ''}`;
+    const staged = `FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)}`;
+    let select = `SELECT ${list} ${staged}${order ? ` ORDER BY ${order}` : ''}`;
     if (this.options.onConflict === 'update' && conflict.key.length > 0) {
       // ON CONFLICT DO UPDATE may not touch a row twice: keep the last staged row per key (latest batch, then
       // latest loaded).
       const key = conflict.key.map(quoteIdent).join(', ');
-      select = `SELECT DISTINCT ON (${key}) ${list} FROM moved ORDER BY ${key}, ${quoteIdent(BATCH_COLUMN)} DESC, ctid DESC`;
+      select = `SELECT DISTINCT ON (${key}) ${list} ${staged} ORDER BY ${key}, ${quoteIdent(BATCH_COLUMN)} DESC, ctid DESC`;
     }
-    const batch = quoteIdent(BATCH_COLUMN);
-    return (
-      `WITH moved AS MATERIALIZED (SELECT ${list}, ${batch}, ctid FROM ${this.staging} WHERE ${this.literalRangePredicate(lo, hi)}${this.batchPredicate(batches)}), ` +
-      `inserted AS (INSERT INTO ${this.table} (${list}) ${select}${conflict.sql} RETURNING 1) ` +
-      `SELECT (SELECT count(*) FROM moved)::bigint AS moved, (SELECT count(*) FROM inserted)::bigint AS inserted`
-    );
+    return `INSERT INTO ${this.table} (${list}) ${select}${conflict.sql}`;
   }
 
   /**

@@ -34,6 +34,7 @@ import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from '.
 import type { TimescaleOptions } from './options.ts';
 import { compressionOrder } from './compression-order.ts';
 import { currentPolicy, pausePolicy, resumePolicy, waitUntilJobIdle } from './policy.ts';
+import { timeIndexDecision } from './staging-layout.ts';
 import type { Statements } from './statements.ts';
 import {
   lockSliceBatches,
@@ -183,6 +184,20 @@ export function strategyExplanation(ht: Hypertable, options: TimescaleOptions): 
   }
 }
 
+/** Whether the swap needs a b-tree on time to find the staged slices' rows (staging-layout.ts), and why. */
+export async function stagingLayout(ctx: SwapContext): Promise<{ build: boolean; why: string }> {
+  const [row] = await ctx.db.query<{ unknown: number; slice_blocks: string; batch_blocks: string }>(
+    ctx.stmts.blockSpread(),
+    [],
+    `reading the committed batches' blocks in ${ctx.stmts.names.claims}`,
+  );
+  return timeIndexDecision({
+    unknown: Number(row?.unknown ?? 0),
+    sliceBlocks: Number(row?.slice_blocks ?? 0),
+    batchBlocks: Number(row?.batch_blocks ?? 0),
+  });
+}
+
 /** beginSwap's result: the state to journal, and the staged slices it read (reused by the first listing). */
 export interface SwapBeginning {
   readonly state: TimescaleSwapState;
@@ -201,7 +216,9 @@ export async function beginSwap(ctx: SwapContext, oneTransaction = false): Promi
       `strategy direct needs TimescaleDB ≥ 2.11 (DML on compressed chunks) but ${db.description} runs ${ht.timescaleVersion}: use strategy decompress or auto`,
     );
   }
-  await db.query(stmts.createTimeIndex(), [], `indexing ${stmts.names.staging} on ${ht.time.column}`);
+  if ((await stagingLayout(ctx)).build) {
+    await db.query(stmts.createTimeIndex(), [], `indexing ${stmts.names.staging} on ${ht.time.column}`);
+  }
   await db.query(stmts.analyzeStaging(), [], `analyzing ${stmts.names.staging}`);
   const committed = await committedBatches(ctx);
   const slices = await pendingSlices(ctx);
@@ -404,8 +421,7 @@ function parseUnit(ctx: SwapContext, unit: SwapUnit): { slice: bigint; lo: bigin
 }
 
 export interface SliceResult {
-  readonly moved: number;
-  readonly inserted: number;
+  /** Chunks the slice decompressed (reported as `chunk-decompressed`). */
   readonly decompressed: readonly string[];
 }
 
@@ -433,7 +449,7 @@ async function moveSlice(
   // Held until the transaction ends: another session moving this slice waits, then sees these batches as moved.
   const moved = await lockSliceBatches(tx, ht.schema, stmts.names.state, number);
   const batches = notMoved(committed, moved);
-  const none: SliceResult = { moved: 0, inserted: 0, decompressed: [] };
+  const none: SliceResult = { decompressed: [] };
   if (batches.length === 0) return none;
   const pending = await tx.query<{ found: boolean }>(
     stmts.anyStagedIn(lo, hi, '$1'),
@@ -478,7 +494,7 @@ async function moveSlice(
     for (const set of stmts.directCompressInsert(true, order !== undefined))
       await tx.query(set, [], `turning on direct compress for ${range}`);
   }
-  const result = await tx.query<{ moved: string; inserted: string }>(
+  await tx.query(
     stmts.moveSlice(lo, hi, '$1', order),
     [batches],
     `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
@@ -490,13 +506,7 @@ async function moveSlice(
   await recordCreatedChunks(ctx, tx, lo, hi, existing);
   await recordSwappedSlice(tx, ht.schema, stmts.names.state, lo, hi);
   await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
-  const rows = Number(result[0]?.moved ?? 0);
-  return {
-    moved: rows,
-    // Direct compress inserts return no rows; they only run without unique indexes, where nothing is skipped.
-    inserted: compressed ? rows : Number(result[0]?.inserted ?? 0),
-    decompressed,
-  };
+  return { decompressed };
 }
 
 /**

@@ -204,6 +204,15 @@ function adapterTests(kind: TimescaleTargetKind): void {
     return { result, landed };
   }
 
+  /** The definitions of the staging table's indexes (`<table>_v2_<run>`), sorted. */
+  async function stagingIndexes(table: string): Promise<string[]> {
+    const r = await db.sql.query<{ def: string }>(
+      `SELECT indexdef AS def FROM pg_indexes WHERE tablename LIKE $1 AND tablename NOT LIKE '%\\_swap' AND tablename NOT LIKE '%\\_claims' ORDER BY 1`,
+      [`${table}\\_v2\\_%`],
+    );
+    return r.rows.map((x) => x.def);
+  }
+
   async function swapAll(adapter: TargetAdapter, run: RunContext): Promise<SwapState> {
     const state = await adapter.beginSwap(run);
     for (const unit of await adapter.listSwapUnits(run)) await adapter.swapUnit(run, unit);
@@ -387,10 +396,14 @@ function adapterTests(kind: TimescaleTargetKind): void {
 
       // Autovacuum leaves the staging table alone (append-only, analyzed by the swap itself).
       const options = await db.sql.query<{ relname: string; reloptions: string[] }>(
-        `SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'm_full_v2_%' AND reloptions IS NOT NULL`,
+        `SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'm_full_v2_%' AND relkind = 'r' AND reloptions IS NOT NULL`,
       );
       expect(options.rows).toEqual([
         { relname: expect.stringMatching(/^m_full_v2_/), reloptions: ['autovacuum_enabled=off'] },
+      ]);
+      // A few rows in a few pages: the BRIN on (batch, time) finds the slices, no b-tree on time is built.
+      expect(await stagingIndexes(table)).toEqual([
+        expect.stringMatching(/USING brin \(_shadowfill_batch, t\) WITH \(pages_per_range='32'\)$/),
       ]);
 
       const units = await adapter.listSwapUnits(run);
@@ -560,6 +573,33 @@ function adapterTests(kind: TimescaleTargetKind): void {
         await adapter.dropShadows(run);
       });
     }
+
+    it('finds each slice by the BRIN when the staged rows lie in time order, builds a b-tree on time when they do not', async () => {
+      // 35 devices × 6 new days every 10 minutes (30,240 rows, about 8 BRIN ranges): device after device, every
+      // day's rows lie all over the batch; sorted by time, each day's rows lie together.
+      const days = [30, 31, 32, 33, 34, 35];
+      const byDevice = Array.from({ length: 35 }, (_, d) => dayRows(days, 10 + d, (i) => i)).flat();
+      const byTime = [...byDevice].sort((a, b) => a.t.getTime() - b.t.getTime() || a.device - b.device);
+      for (const [table, rows, btree] of [
+        ['m_layout_time', byTime, false],
+        ['m_layout_device', byDevice, true],
+      ] as const) {
+        const before = await createMetrics(table);
+        const { adapter, cfg, target } = await open(table);
+        const run = context(cfg, target, 'run1');
+        await adapter.journal.ensure();
+        await adapter.createShadows(run);
+        const loaded = await loadBatch(adapter, run, 0, chunksOf('a.parquet', rows, 5_000));
+        expect(loaded.landed).toBe(rows.length);
+        await swapAll(adapter, run);
+        const indexes = await stagingIndexes(table);
+        expect(indexes.some((d) => d.includes('USING btree (t)'))).toBe(btree);
+        expect(indexes.some((d) => d.includes('USING brin (_shadowfill_batch, t)'))).toBe(true);
+        expect(await count(table)).toBe(before + rows.length);
+        expect(await count(table, 'device >= 10')).toBe(rows.length);
+        await adapter.dropShadows(run);
+      }
+    });
 
     describe('on_conflict against the primary key', () => {
       // Device 1 already has a row every 10 minutes: day 2 is compressed, day 25 is not.

@@ -221,10 +221,9 @@ describe('TimescaleDB adapter load paths on a real TimescaleDB server', () => {
     // The slice move (the swap's statement) on real PostgreSQL: batch 1 repeats batch 0's keys with other values;
     // on_conflict update keeps one row per key, the latest batch's.
     await sql.query(`UPDATE ${staging} SET v = 42 WHERE _shadowfill_batch = 1`);
-    const moved = await db.query<{ moved: string; inserted: string }>(
+    await db.query(
       stmts.moveSlice(1_700_000_000_000_000n - 86_400_000_000_000n * 400n, 1_800_000_000_000_000n),
     );
-    expect(moved[0]).toMatchObject({ moved: '6', inserted: '3' });
     const live = await sql.query<{ device: number; v: number }>(
       'SELECT device, v FROM metrics ORDER BY device',
     );
