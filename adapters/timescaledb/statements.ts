@@ -287,9 +287,17 @@ export class Statements {
     return `SELECT count(*)::bigint AS n FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi, space)}${this.batchPredicate(batches)}`;
   }
 
-  /** `batches`: a parameter (`$1`) of committed batches the rows must belong to; all staged rows without it. */
-  anyStagedIn(lo: bigint, hi: bigint, batches?: string): string {
-    return `SELECT EXISTS (SELECT 1 FROM ${this.staging} WHERE ${this.rangePredicate(lo, hi)}${this.batchPredicate(batches)}) AS found`;
+  /**
+   * Whether any of the batches `$1` (int[]) staged rows in slice `$2` (text), from the claims' rows per slice
+   * (counted in each batch's load transaction): no read of the staging table. (An `EXISTS` over the staging table
+   * was planned as a sequential scan that read every row before the slice's, 110–130 ms per slice over 720k rows.)
+   * A claim without its rows per slice (never, once committed) counts as staging rows.
+   */
+  anyStagedIn(): string {
+    return (
+      `SELECT EXISTS (SELECT 1 FROM ${this.claimsTable} WHERE batch = ANY($1::int[]) ` +
+      `AND (slices IS NULL OR coalesce((slices->>$2)::bigint, 0) > 0)) AS found`
+    );
   }
 
   /** ` AND _shadowfill_batch = ANY(<param>::int[])`, or nothing. */

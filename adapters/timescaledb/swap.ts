@@ -452,9 +452,9 @@ async function moveSlice(
   const none: SliceResult = { decompressed: [] };
   if (batches.length === 0) return none;
   const pending = await tx.query<{ found: boolean }>(
-    stmts.anyStagedIn(lo, hi, '$1'),
-    [batches],
-    `checking ${range} in ${stmts.names.staging}`,
+    stmts.anyStagedIn(),
+    [batches, String(number)],
+    `checking ${range} in the claims ${stmts.names.claims}`,
   );
   if (!pending[0]?.found) {
     await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
