@@ -119,6 +119,16 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
       { $1: b },
     );
     add(
+      'verify',
+      `batch ${n}: after the commit, summarize the BRIN over its pages`,
+      stmts.summarizeBatchIndex(),
+    );
+    add(
+      'verify',
+      `batch ${n}: while the staging table has no statistics (the first batch loaded), analyze it, so that later statements find a batch or a slice by the BRIN`,
+      stmts.stagingAnalyzed(),
+    );
+    add(
       'commit',
       `batch ${n}: its claim says committed (rows tagged ${BATCH_COLUMN} = ${batch.index} may move into ${table} from now on)`,
       stmts.markCommitted(),

@@ -248,6 +248,17 @@ export class Statements {
     return `ANALYZE ${this.staging} (${[...columns].map(quoteIdent).join(', ')})`;
   }
 
+  /**
+   * Whether the staging table has statistics yet. Until it does, the planner prices the BRIN as useless (no
+   * correlation known) and reads every staged row for each batch's count or clearing, and for a slice's move.
+   */
+  stagingAnalyzed(): string {
+    return (
+      `SELECT coalesce((SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables ` +
+      `WHERE relid = ${quoteLiteral(qualified(this.ht.schema, this.names.staging))}::regclass), false) AS analyzed`
+    );
+  }
+
   /** Predicate selecting staged rows inside [lo, hi) of internal time (and inside space slices, when given). */
   rangePredicate(
     lo: bigint,

@@ -204,6 +204,15 @@ function adapterTests(kind: TimescaleTargetKind): void {
     return { result, landed };
   }
 
+  /** The names of the run's tables (`<table>_v2_<run>`, `…_swap`, `…_claims`). */
+  async function stagingTables(table: string): Promise<string[]> {
+    const r = await db.sql.query<{ name: string }>(
+      `SELECT tablename AS name FROM pg_tables WHERE tablename LIKE $1 ORDER BY 1`,
+      [`${table}\\_v2\\_%`],
+    );
+    return r.rows.map((x) => x.name);
+  }
+
   /** The definitions of the staging table's indexes (`<table>_v2_<run>`), sorted. */
   async function stagingIndexes(table: string): Promise<string[]> {
     const r = await db.sql.query<{ def: string }>(
@@ -591,6 +600,13 @@ function adapterTests(kind: TimescaleTargetKind): void {
         await adapter.createShadows(run);
         const loaded = await loadBatch(adapter, run, 0, chunksOf('a.parquet', rows, 5_000));
         expect(loaded.landed).toBe(rows.length);
+        // The first batch gave the staging table statistics: a later batch's rows are found by the BRIN, not by
+        // reading every staged row (the plan without statistics is a sequential scan).
+        const [staging] = (await stagingTables(table)).filter((t) => !/_(swap|claims)$/.test(t));
+        const plan = await db.sql.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT count(*) FROM "${staging}" WHERE _shadowfill_batch = 1`,
+        );
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('Bitmap Index Scan');
         await swapAll(adapter, run);
         const indexes = await stagingIndexes(table);
         expect(indexes.some((d) => d.includes('USING btree (t)'))).toBe(btree);
