@@ -167,14 +167,7 @@ export async function loadBatch(
   );
   // The first batch loaded gives the staging table statistics (30–60 ms): without them every later batch's
   // statements scan all staged rows, not only the batch's (quadratic over a run of many batches).
-  const [stats] = await db.query<{ analyzed: boolean }>(
-    plan.statements.stagingAnalyzed(),
-    [],
-    `reading the statistics of ${plan.statements.names.staging}`,
-  );
-  if (!stats?.analyzed) {
-    await db.query(plan.statements.analyzeStaging(), [], `analyzing ${plan.statements.names.staging}`);
-  }
+  await analyzeStagingOnce(db, plan.statements);
   return { rowsWritten: rows, bytesRead: [...objects.values()].reduce((a, b) => a + b, 0) };
 }
 
@@ -375,4 +368,19 @@ async function copyPieces(
     }
     if (binary) await send(BINARY_COPY_TRAILER);
   });
+}
+
+/**
+ * ANALYZE of the staging table's swap columns (`Statements.analyzeStaging`) when it has no statistics yet. Without
+ * them the planner prices its BRIN as useless (no correlation known) and reads every staged row for a batch's
+ * count or clearing and for a slice's move; with statistics from any batch it finds them by the BRIN.
+ */
+export async function analyzeStagingOnce(db: Queryable, statements: Statements): Promise<void> {
+  const [stats] = await db.query<{ analyzed: boolean }>(
+    statements.stagingAnalyzed(),
+    [],
+    `reading the statistics of ${statements.names.staging}`,
+  );
+  if (stats?.analyzed) return;
+  await db.query(statements.analyzeStaging(), [], `analyzing ${statements.names.staging}`);
 }

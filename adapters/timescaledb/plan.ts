@@ -126,7 +126,7 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     add(
       'verify',
       `batch ${n}: while the staging table has no statistics (the first batch loaded), analyze it, so that later statements find a batch or a slice by the BRIN`,
-      stmts.stagingAnalyzed(),
+      `${stmts.stagingAnalyzed()};\n${stmts.analyzeStaging()}`,
     );
     add(
       'commit',
@@ -146,7 +146,7 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     `only when the slices spread over more than ${MAX_BRIN_SPREAD} × their batches' blocks (rows not in time order) or a batch recorded none: index the staging table on ${ht.time.column} (else the BRIN on (${BATCH_COLUMN}, ${ht.time.column}) finds each slice's rows)`,
     stmts.createTimeIndex(),
   );
-  add('swap', `analyze the staging table`, stmts.analyzeStaging());
+  add('swap', `analyze the staging table (every batch now staged or committed)`, stmts.analyzeStaging());
   add(
     'swap',
     `swap units: one per ${ht.time.column} slice (chunk interval) holding rows of committed batches, from the claims' rows per slice`,
