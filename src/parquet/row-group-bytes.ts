@@ -4,7 +4,7 @@
  * ranges is read, so memory is bounded by the largest row group, not by the object.
  */
 import type { AsyncBuffer } from 'hyparquet';
-import { isRangeReader } from '../source/range-reader.ts';
+import { isRangeReader } from '../source/range-access.ts';
 import type { SourceObject } from '../source/types.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { corruptObject, fetchFailed } from './errors.ts';
@@ -36,8 +36,7 @@ export async function fetchRanges(
       let bytes: Uint8Array<ArrayBuffer>;
       try {
         if (into && pool) {
-          bytes = pool.take(endByte - startByte);
-          await into.sliceInto(startByte, bytes);
+          bytes = await into.sliceInto(startByte, pool.take(endByte - startByte));
         } else bytes = new Uint8Array(await buffer.slice(startByte, endByte));
       } catch (error) {
         throw fetchFailed(object, `row group ${rowGroup} (bytes ${startByte}–${endByte})`, error);

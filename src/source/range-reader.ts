@@ -5,25 +5,13 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
+import type { RangeReader } from './range-access.ts';
 import { SourceError, oneLine } from '../errors.ts';
 import { mapS3Error, type S3ErrorContext } from './s3-client.ts';
 import type { SourceObject } from './types.ts';
 
-export type { AsyncBuffer };
-
-/**
- * An AsyncBuffer that can also stream a range straight into memory the caller owns (no buffer per read, no
- * concatenation of the response's chunks): `sliceInto(start, target)` fills `target` with bytes
- * [start, start + target.length).
- */
-export interface RangeReader extends AsyncBuffer {
-  sliceInto(start: number, target: Uint8Array): Promise<void>;
-}
-
-/** True when `buffer` can stream ranges into the caller's memory (s3AsyncBuffer). */
-export function isRangeReader(buffer: AsyncBuffer): buffer is RangeReader {
-  return typeof (buffer as Partial<RangeReader>).sliceInto === 'function';
-}
+export type { AsyncBuffer, RangeReader };
+export { isRangeReader } from './range-access.ts';
 
 /** An AsyncBuffer over `object`; `slice(start, end)` fetches bytes [start, end) with one ranged GET. */
 export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: S3ErrorContext): RangeReader {
@@ -39,10 +27,10 @@ export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: 
     );
   return {
     byteLength,
-    async sliceInto(start: number, target: Uint8Array): Promise<void> {
+    async sliceInto(start: number, target: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
       const from = clampOffset(start, byteLength);
       const to = from + target.length;
-      if (target.length === 0) return;
+      if (target.length === 0) return target;
       const what = `read bytes ${from}-${to - 1} of ${object.uri}`;
       if (to > byteLength) throw short(what, byteLength - from, target.length);
       let at = 0;
@@ -67,6 +55,7 @@ export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: 
         throw mapS3Error(error, what, context ?? contextOf(object));
       }
       if (at !== target.length) throw short(what, at, target.length);
+      return target;
     },
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
       const from = clampOffset(start, byteLength);

@@ -1,5 +1,6 @@
 /**
- * A decode worker (worker thread): for each task, reads the object's row groups with ranged GETs, decodes them
+ * A decode worker (worker thread): for each task, reads the object's row groups with ranged reads the pool does
+ * on the main thread (remote-reader.ts: this thread loads no object store client and holds no credentials), decodes them
  * the way the adapter's encoder module takes them, applies the run's row filter and encodes pieces of at most
  * `pieceRows` rows (encode-object.ts), and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
  * an error ends the task with a serialized error (typed errors keep their code). Pieces are encoded into the
@@ -7,14 +8,17 @@
  * groups are downloaded into the thread's reused buffers (src/parquet/buffer-pool.ts).
  */
 import { parentPort } from 'node:worker_threads';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { BufferPool } from '../parquet/buffer-pool.ts';
-import { s3AsyncBuffer } from '../source/range-reader.ts';
-import { createS3Client } from '../source/s3-client.ts';
-import type { ObjectStoreLocation } from '../source/types.ts';
 import { encodeObject, loadEncoder } from './encode-object.ts';
 import { PieceBuffers } from './piece-buffers.ts';
-import { serializeError, type DecodeTask, type FromWorker, type ToWorker } from './protocol.ts';
+import {
+  deserializeError,
+  serializeError,
+  type DecodeTask,
+  type FromWorker,
+  type ToWorker,
+} from './protocol.ts';
+import { remoteRangeReader } from './remote-reader.ts';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker.ts runs as a worker thread (src/workers/pool.ts starts it)');
@@ -30,16 +34,17 @@ const buffers = new PieceBuffers();
 /** Row groups are downloaded into these (the current one and the one prefetched). */
 const rowGroupBuffers = new BufferPool();
 const alloc = (size: number): Uint8Array => buffers.take(size);
-const clients = new Map<string, S3Client>();
+/** Reads the main thread is doing for this thread (remote-reader.ts), by request number. */
+const reads = new Map<number, { resolve: (buffer: ArrayBuffer) => void; reject: (error: Error) => void }>();
+let nextRead = 1;
 
-function clientFor(location: ObjectStoreLocation): S3Client {
-  const key = JSON.stringify([location.endpoint, location.region, location.bucket, location.credentials]);
-  let client = clients.get(key);
-  if (!client) {
-    client = createS3Client(location);
-    clients.set(key, client);
-  }
-  return client;
+function readFor(task: DecodeTask) {
+  return (start: number, end: number, buffer?: ArrayBuffer): Promise<ArrayBuffer> =>
+    new Promise<ArrayBuffer>((resolve, reject) => {
+      const read = nextRead++;
+      reads.set(read, { resolve, reject });
+      send({ type: 'read', id: task.id, read, start, end, buffer }, buffer ? [buffer] : []);
+    });
 }
 
 function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
@@ -71,9 +76,8 @@ async function run(task: DecodeTask): Promise<void> {
   let end: FromWorker;
   try {
     const encoder = await loadEncoder(task.encoder);
-    const client = clientFor(task.location);
     const pieces = encodeObject({
-      buffer: s3AsyncBuffer(client, task.object),
+      buffer: remoteRangeReader(task.object, readFor(task)),
       object: task.object,
       columns: task.columns,
       filter: task.filter,
@@ -110,6 +114,15 @@ port.on('message', (message: ToWorker) => {
     case 'recycle':
       buffers.give(message.buffer);
       break;
+    case 'read-result':
+    case 'read-error': {
+      const pending = reads.get(message.read);
+      if (!pending) break;
+      reads.delete(message.read);
+      if (message.type === 'read-result') pending.resolve(message.buffer);
+      else pending.reject(deserializeError(message.error));
+      break;
+    }
     case 'credit':
     case 'cancel': {
       const flow = flows.get(message.id);

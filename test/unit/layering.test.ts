@@ -35,6 +35,28 @@ function violations(files: string[], forbidden: (target: string, file: string) =
   );
 }
 
+/**
+ * The modules `roots` load at run time: relative imports followed (type-only imports are erased, so skipped),
+ * and the packages any of them imports.
+ */
+function runtimeGraph(roots: readonly string[]): { files: string[]; packages: string[] } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) visit(relative(root, resolve(root, dirname(file), spec)));
+      else if (!spec.startsWith('node:'))
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  };
+  roots.forEach(visit);
+  return { files: [...files], packages: [...packages] };
+}
+
 const isRegistry = (file: string) => /^src\/[a-z-]+\/registry\.ts$/.test(file);
 
 describe('layering', () => {
@@ -54,7 +76,17 @@ describe('layering', () => {
     expect(bad).toEqual([]);
   });
 
+  it('decode threads never load the AWS SDK (the pool reads their objects on the main thread)', () => {
+    // What a decode thread runs: decode-worker.ts and the encoder modules adapters hand it (by URL).
+    const roots = ['src/workers/decode-worker.ts', 'adapters/timescaledb/copy-encoder.ts'];
+    const { files, packages } = runtimeGraph(roots);
+    expect(files).toContain('src/parquet/row-group-bytes.ts');
+    expect(packages).toContain('hyparquet');
+    expect(packages.filter((p) => p.startsWith('@aws-sdk/'))).toEqual([]);
+  });
+
   it('the check sees imports (a rule that finds nothing to check cannot fail)', () => {
+    expect(runtimeGraph(['src/workers/pool.ts']).packages).toContain('@aws-sdk/client-s3');
     expect(importsOf('src/adapter/registry.ts').some((t) => t.startsWith('adapters/'))).toBe(true);
     expect(importsOf('demo/clickhouse.ts')).toContain('demo/data/pypi.ts');
   });
