@@ -1,6 +1,7 @@
 /**
- * A decode worker (worker thread): for each task, reads the object's row groups with ranged reads the pool does
- * on the main thread (remote-reader.ts: this thread loads no object store client and holds no credentials), decodes them
+ * A decode worker (worker thread): for each task, reads the object's row groups with ranged GETs on URLs the pool
+ * presigns on the main thread (remote-reader.ts: this thread loads no object store client and holds no
+ * credentials), decodes them
  * the way the adapter's encoder module takes them, applies the run's row filter and encodes pieces of at most
  * `pieceRows` rows (encode-object.ts), and transfers each piece's bytes to the main thread while it holds a credit. One task at a time;
  * an error ends the task with a serialized error (typed errors keep their code). Pieces are encoded into the
@@ -34,16 +35,16 @@ const buffers = new PieceBuffers();
 /** Row groups are downloaded into these (the current one and the one prefetched). */
 const rowGroupBuffers = new BufferPool();
 const alloc = (size: number): Uint8Array => buffers.take(size);
-/** Reads the main thread is doing for this thread (remote-reader.ts), by request number. */
-const reads = new Map<number, { resolve: (buffer: ArrayBuffer) => void; reject: (error: Error) => void }>();
-let nextRead = 1;
+/** URLs the main thread is presigning for this thread (remote-reader.ts), by request number. */
+const signing = new Map<number, { resolve: (url: string) => void; reject: (error: Error) => void }>();
+let nextSign = 1;
 
-function readFor(task: DecodeTask) {
-  return (start: number, end: number, buffer?: ArrayBuffer): Promise<ArrayBuffer> =>
-    new Promise<ArrayBuffer>((resolve, reject) => {
-      const read = nextRead++;
-      reads.set(read, { resolve, reject });
-      send({ type: 'read', id: task.id, read, start, end, buffer }, buffer ? [buffer] : []);
+function signerFor(task: DecodeTask) {
+  return (): Promise<string> =>
+    new Promise<string>((resolve, reject) => {
+      const sign = nextSign++;
+      signing.set(sign, { resolve, reject });
+      send({ type: 'sign', id: task.id, sign });
     });
 }
 
@@ -77,7 +78,7 @@ async function run(task: DecodeTask): Promise<void> {
   try {
     const encoder = await loadEncoder(task.encoder);
     const pieces = encodeObject({
-      buffer: remoteRangeReader(task.object, readFor(task)),
+      buffer: remoteRangeReader(task.object, signerFor(task), task.store),
       object: task.object,
       columns: task.columns,
       filter: task.filter,
@@ -114,12 +115,12 @@ port.on('message', (message: ToWorker) => {
     case 'recycle':
       buffers.give(message.buffer);
       break;
-    case 'read-result':
-    case 'read-error': {
-      const pending = reads.get(message.read);
+    case 'signed':
+    case 'sign-error': {
+      const pending = signing.get(message.sign);
       if (!pending) break;
-      reads.delete(message.read);
-      if (message.type === 'read-result') pending.resolve(message.buffer);
+      signing.delete(message.sign);
+      if (message.type === 'signed') pending.resolve(message.url);
       else pending.reject(deserializeError(message.error));
       break;
     }

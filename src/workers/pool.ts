@@ -6,9 +6,9 @@
  * cancels the task. A worker that dies fails its task with an error naming the object, and is replaced. A piece
  * encoded into one of its thread's reusable buffers carries `release`, which transfers the buffer back.
  *
- * The pool also reads the threads' objects for them (`read` messages, answered with the main thread's S3 client
- * into the thread's own buffer, transferred there and back): a thread loads no AWS SDK (0.2 s of start and about
- * 12 MiB each) and holds no credentials.
+ * The pool also presigns the URLs the threads read their objects with (`sign` messages, answered with the main
+ * thread's S3 client; remote-reader.ts): a thread loads no AWS SDK (0.2 s of start and about 12 MiB each) and
+ * holds no credentials.
  *
  * Threads are started on first use (or all at once by `warm()`) and stay until `close()`. When this module runs from TypeScript sources
  * (tsx, vitest) the worker registers tsx's loader before importing decode-worker.ts; from built JavaScript it
@@ -20,14 +20,16 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { RowFilter } from '../adapter/contract.ts';
 import { ShadowfillError } from '../errors.ts';
-import { s3AsyncBuffer } from '../source/range-reader.ts';
-import { createS3Client } from '../source/s3-client.ts';
+import { bucketOf } from '../source/range-reader.ts';
+import { createS3Client, mapS3Error } from '../source/s3-client.ts';
 import type { ObjectStoreLocation, SourceObject } from '../source/types.ts';
 import type { EncodedPiece, EncoderSpec } from './encoder.ts';
 import type { PieceBufferStats } from './piece-buffers.ts';
+import { PRESIGN_SECONDS } from './remote-reader.ts';
 import {
   deserializeError,
   serializeError,
@@ -253,6 +255,7 @@ export class DecodePool {
       const message: DecodeTask = {
         id: task.id,
         object: r.object,
+        store: { endpoint: r.location.endpoint, region: r.location.region, bucket: r.location.bucket },
         columns: r.columns,
         filter: r.filter,
         encoder: r.encoder,
@@ -291,8 +294,8 @@ export class DecodePool {
 
   private onMessage(slot: Slot, message: FromWorker): void {
     const task = slot.task;
-    if (message.type === 'read') {
-      void this.serveRead(slot, task && task.id === message.id ? task : undefined, message);
+    if (message.type === 'sign') {
+      void this.serveSign(slot, task && task.id === message.id ? task : undefined, message);
       return;
     }
     if (!task || task.id !== message.id) return;
@@ -326,40 +329,32 @@ export class DecodePool {
   }
 
   /**
-   * Reads bytes of a task's object for its thread, with this thread's S3 client (one per location), into the
-   * thread's buffer when it sent one, and transfers them back. The threads hold no client and no credentials.
+   * Presigns a GET URL of a task's object for its thread (remote-reader.ts), with this thread's S3 client (one per
+   * location): the threads hold no client and no credentials.
    */
-  private async serveRead(
+  private async serveSign(
     slot: Slot,
     task: Task | undefined,
-    message: Extract<FromWorker, { type: 'read' }>,
+    message: Extract<FromWorker, { type: 'sign' }>,
   ): Promise<void> {
     let reply: ToWorker;
     try {
       if (!task) throw new Error('the task was cancelled');
-      const reader = s3AsyncBuffer(this.clientFor(task.request.location), task.request.object);
-      const buffer = message.buffer
-        ? (
-            await reader.sliceInto(
-              message.start,
-              new Uint8Array(message.buffer, 0, message.end - message.start),
-            )
-          ).buffer
-        : await reader.slice(message.start, message.end);
-      reply = { type: 'read-result', read: message.read, buffer };
+      const { location, object } = task.request;
+      const url = await getSignedUrl(
+        this.clientFor(location),
+        new GetObjectCommand({ Bucket: bucketOf(object), Key: object.key }),
+        { expiresIn: PRESIGN_SECONDS },
+      );
+      reply = { type: 'signed', sign: message.sign, url };
     } catch (error) {
-      reply = { type: 'read-error', read: message.read, error: serializeError(error) };
+      reply = {
+        type: 'sign-error',
+        sign: message.sign,
+        error: serializeError(mapS3Error(error, `sign a read of ${task?.request.object.uri ?? 'an object'}`)),
+      };
     }
-    if (this.closed || !this.slots.includes(slot)) return;
-    if (reply.type !== 'read-result') {
-      slot.worker.postMessage(reply);
-      return;
-    }
-    try {
-      slot.worker.postMessage(reply, [reply.buffer]);
-    } catch {
-      slot.worker.postMessage(reply); // a buffer that cannot be transferred (a shared pool slab) is copied
-    }
+    if (!this.closed && this.slots.includes(slot)) slot.worker.postMessage(reply);
   }
 
   private clientFor(location: ObjectStoreLocation): S3Client {

@@ -12,14 +12,17 @@ import {
   SourceError,
   type ShadowfillErrorCode,
 } from '../errors.ts';
+import type { S3ErrorContext } from '../source/s3-errors.ts';
 import type { SourceObject } from '../source/types.ts';
 import type { EncoderSpec } from './encoder.ts';
 import type { PieceBufferStats } from './piece-buffers.ts';
 
 export interface DecodeTask {
   readonly id: number;
-  /** The object; its bytes are read by the pool on the main thread (`read`), which holds the store's client. */
+  /** The object; the worker reads it with URLs the pool presigns on the main thread (`sign`). */
   readonly object: SourceObject;
+  /** The store's endpoint, region and bucket, for messages (no credentials). */
+  readonly store: S3ErrorContext;
   /** Top-level columns to decode, in order. */
   readonly columns: readonly string[];
   readonly filter: RowFilter | undefined;
@@ -36,9 +39,9 @@ export type ToWorker =
   | { readonly type: 'cancel'; readonly id: number }
   /** A pooled piece's buffer, transferred back once its consumer released it (piece-buffers.ts). */
   | { readonly type: 'recycle'; readonly buffer: ArrayBuffer }
-  /** The bytes a `read` asked for: `buffer` (the worker's own, when it sent one) holds them from offset 0. */
-  | { readonly type: 'read-result'; readonly read: number; readonly buffer: ArrayBuffer }
-  | { readonly type: 'read-error'; readonly read: number; readonly error: SerializedError };
+  /** The presigned URL a `sign` asked for (remote-reader.ts). */
+  | { readonly type: 'signed'; readonly sign: number; readonly url: string }
+  | { readonly type: 'sign-error'; readonly sign: number; readonly error: SerializedError };
 
 export type FromWorker =
   | {
@@ -59,18 +62,10 @@ export type FromWorker =
     }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   /**
-   * Bytes [start, end) of task `id`'s object, read by the pool with the main thread's S3 client (the threads load
-   * no object store client: 0.2 s of start and ~12 MiB each). `buffer`: the worker's buffer to read them into
-   * (transferred there and back), else the pool allocates one.
+   * A presigned GET URL of task `id`'s object, made by the pool with the main thread's S3 client (the threads
+   * load no object store client: 0.2 s of start and ~12 MiB each, and hold no credentials).
    */
-  | {
-      readonly type: 'read';
-      readonly id: number;
-      readonly read: number;
-      readonly start: number;
-      readonly end: number;
-      readonly buffer?: ArrayBuffer | undefined;
-    };
+  | { readonly type: 'sign'; readonly id: number; readonly sign: number };
 
 /**
  * An error crossing the thread boundary: typed errors keep their code and retryability (retries depend on them)

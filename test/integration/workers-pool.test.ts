@@ -219,6 +219,8 @@ describe('decode pool', () => {
     expect(error).toBeInstanceOf(ShadowfillError);
     expect((error as ShadowfillError).code).toMatch(/^SOURCE_/);
     expect((error as Error).message).toContain('s3://today/pypi/none.parquet');
+    // The thread read with a presigned URL: the message names the object, never the URL or its credentials.
+    expect((error as Error).message).not.toMatch(/X-Amz|Signature|S3RVER|https?:\/\/[^ ]*\?/);
   });
 
   it('a consumer that stops early frees its worker for the next task', async () => {
