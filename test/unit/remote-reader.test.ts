@@ -52,6 +52,15 @@ const object: SourceObject = {
 };
 const context = { endpoint: 'http://store', region: 'us-east-1', bucket: 'bucket' };
 
+/** What `value` rejects with (or resolves to). */
+async function failure(value: unknown): Promise<unknown> {
+  try {
+    return await value;
+  } catch (error) {
+    return error;
+  }
+}
+
 function reader(path: string) {
   const signed: string[] = [];
   const sign = async () => {
@@ -85,19 +94,13 @@ describe('a decode thread reads its object with presigned URLs', () => {
   });
 
   it('errors are SourceErrors as the SDK’s are, naming the object, never the URL', async () => {
-    const missing = await reader('/missing')
-      .reader.slice(0, 10)
-      .catch((e: unknown) => e);
+    const missing = await failure(reader('/missing').reader.slice(0, 10));
     expect(missing).toBeInstanceOf(SourceError);
     expect((missing as SourceError).code).toBe('SOURCE_EMPTY');
     expect((missing as Error).message).toContain('s3://bucket/k.parquet');
-    const denied = await reader('/denied')
-      .reader.slice(0, 10)
-      .catch((e: unknown) => e);
+    const denied = await failure(reader('/denied').reader.slice(0, 10));
     expect((denied as SourceError).code).toBe('SOURCE_ACCESS_DENIED');
-    const short = await reader('/ok')
-      .reader.sliceInto(BODY.length - 5, new Uint8Array(10))
-      .catch((e: unknown) => e);
+    const short = await failure(reader('/ok').reader.sliceInto(BODY.length - 5, new Uint8Array(10)));
     expect((short as SourceError).code).toBe('SOURCE_CORRUPT');
     for (const error of [missing, denied, short]) {
       expect((error as Error).message).not.toMatch(/AKIASECRET|deadbeef|127\.0\.0\.1/);
@@ -118,7 +121,7 @@ describe('a decode thread reads its object with presigned URLs', () => {
       },
       context,
     );
-    const error = await r.slice(0, 10).catch((e: unknown) => e);
+    const error = await failure(r.slice(0, 10));
     expect((error as SourceError).code).toBe('SOURCE_UNREACHABLE');
     expect((error as Error).message).not.toMatch(/deadbeef/);
     expect(signs).toBe(1);
