@@ -1,10 +1,11 @@
 /**
  * What a random-access reader of one object is, without any object store client: hyparquet's AsyncBuffer, and a
- * RangeReader that can also read a range into memory the caller owns. Decode threads import only this (their
- * reads go through the main thread's S3 client, src/workers/remote-reader.ts); range-reader.ts implements it over
- * S3 GetObject.
+ * RangeReader that can also read a range into memory the caller owns, and the rules every implementation shares.
+ * range-reader.ts implements it over S3 GetObject; decode threads, which load no SDK, over presigned URLs
+ * (src/workers/remote-reader.ts).
  */
 import type { AsyncBuffer } from 'hyparquet';
+import { SourceError } from '../errors.ts';
 
 export type { AsyncBuffer };
 
@@ -21,4 +22,18 @@ export interface RangeReader extends AsyncBuffer {
 /** True when `buffer` can read ranges into the caller's memory. */
 export function isRangeReader(buffer: AsyncBuffer): buffer is RangeReader {
   return typeof (buffer as Partial<RangeReader>).sliceInto === 'function';
+}
+
+/** An offset as hyparquet passes it (negative: from the end) clamped into [0, length]. */
+export function clampOffset(offset: number, length: number): number {
+  const relative = offset < 0 ? length + offset : offset;
+  return Math.min(Math.max(0, Math.floor(relative)), length);
+}
+
+/** A read of `what` that got `got` bytes instead of `wanted` from an object listed with `size` bytes. */
+export function shortRead(what: string, got: number, wanted: number, size: number): SourceError {
+  return new SourceError(
+    'SOURCE_CORRUPT',
+    `cannot ${what}: got ${got} bytes instead of ${wanted} — the object changed since it was listed (size ${size})`,
+  );
 }

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
-import type { RangeReader } from './range-access.ts';
+import { clampOffset, shortRead, type RangeReader } from './range-access.ts';
 import { SourceError, oneLine } from '../errors.ts';
 import { mapS3Error, type S3ErrorContext } from './s3-client.ts';
 import type { SourceObject } from './types.ts';
@@ -20,11 +20,7 @@ export function s3AsyncBuffer(client: S3Client, object: SourceObject, context?: 
     client.send(
       new GetObjectCommand({ Bucket: bucketOf(object), Key: object.key, Range: `bytes=${from}-${to - 1}` }),
     );
-  const short = (what: string, got: number, wanted: number) =>
-    new SourceError(
-      'SOURCE_CORRUPT',
-      `cannot ${what}: got ${got} bytes instead of ${wanted} — the object changed since it was listed (size ${byteLength})`,
-    );
+  const short = (what: string, got: number, wanted: number) => shortRead(what, got, wanted, byteLength);
   return {
     byteLength,
     async sliceInto(start: number, target: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
@@ -103,11 +99,6 @@ export function contextOf(object: Pick<SourceObject, 'uri' | 'httpUrl'>): S3Erro
   const marker = object.httpUrl.indexOf(`/${encodeURIComponent(bucket)}/`);
   const endpoint = marker > 0 ? object.httpUrl.slice(0, marker) : new URL(object.httpUrl).origin;
   return { endpoint, region: '', bucket };
-}
-
-function clampOffset(offset: number, length: number): number {
-  const relative = offset < 0 ? length + offset : offset;
-  return Math.min(Math.max(0, Math.floor(relative)), length);
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

@@ -3,13 +3,8 @@
  * s3-errors.ts, which loads no SDK).
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3_ATTEMPTS, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS } from './s3-limits.ts';
 import type { ObjectStoreLocation } from './types.ts';
-
-/** Fail fast on an endpoint that does not answer: one retry, a short connect timeout. */
-const MAX_ATTEMPTS = 2;
-const CONNECT_TIMEOUT_MS = 5_000;
-/** A socket idle this long (no bytes either way) is abandoned. */
-const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
 export function createS3Client(location: ObjectStoreLocation): S3Client {
   const credentials = location.credentials;
@@ -28,8 +23,8 @@ export function createS3Client(location: ObjectStoreLocation): S3Client {
             ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
           },
         }),
-    maxAttempts: MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },
+    maxAttempts: S3_ATTEMPTS,
+    requestHandler: { connectionTimeout: S3_CONNECT_TIMEOUT_MS, socketTimeout: S3_IDLE_TIMEOUT_MS },
     // The SDK would otherwise add CRC checksums the local and older S3-compatible stores reject.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -11,9 +11,9 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { RangeReader } from '../source/range-access.ts';
+import { clampOffset, shortRead, type RangeReader } from '../source/range-access.ts';
 import { mapS3Error, type S3ErrorContext } from '../source/s3-errors.ts';
-import { SourceError } from '../errors.ts';
+import { S3_ATTEMPTS, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS } from '../source/s3-limits.ts';
 import type { SourceObject } from '../source/types.ts';
 
 /** How long a presigned URL is valid: long enough for one ranged read to start. */
@@ -21,11 +21,6 @@ export const PRESIGN_SECONDS = 900;
 
 /** A presigned GET URL of the object, made now by the main thread. */
 export type SignRequest = () => Promise<string>;
-
-/** As the main thread's S3 client (src/source/s3-client.ts): 5 s to connect, 120 s idle abandons a read. */
-const CONNECT_TIMEOUT_MS = 5_000;
-const IDLE_TIMEOUT_MS = 120_000;
-const ATTEMPTS = 2;
 
 export function remoteRangeReader(
   object: SourceObject,
@@ -47,7 +42,7 @@ export function remoteRangeReader(
   const read = async (from: number, target: Uint8Array<ArrayBuffer>): Promise<void> => {
     const to = from + target.length;
     const what = `read bytes ${from}-${to - 1} of ${object.uri}`;
-    if (to > byteLength) throw short(what, byteLength - from, target.length, byteLength);
+    if (to > byteLength) throw shortRead(what, byteLength - from, target.length, byteLength);
     let renew = false;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -57,7 +52,7 @@ export function remoteRangeReader(
         const mapped = mapS3Error(error, what, context);
         const denied = error instanceof HttpError && error.$metadata.httpStatusCode === 403;
         const network = mapped.code === 'SOURCE_UNREACHABLE' && !(error instanceof HttpError);
-        if (attempt >= ATTEMPTS || !(denied || network)) throw mapped;
+        if (attempt >= S3_ATTEMPTS || !(denied || network)) throw mapped;
         renew = denied;
       }
     }
@@ -65,15 +60,15 @@ export function remoteRangeReader(
   return {
     byteLength,
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const from = clamp(start, byteLength);
-      const to = end === undefined ? byteLength : clamp(end, byteLength);
+      const from = clampOffset(start, byteLength);
+      const to = end === undefined ? byteLength : clampOffset(end, byteLength);
       if (to <= from) return new ArrayBuffer(0);
       const bytes = new Uint8Array(to - from);
       await read(from, bytes);
       return bytes.buffer;
     },
     async sliceInto(start: number, target: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-      if (target.length > 0) await read(clamp(start, byteLength), target);
+      if (target.length > 0) await read(clampOffset(start, byteLength), target);
       return target;
     },
   };
@@ -133,7 +128,7 @@ async function fetchInto(
       target.set(bytes, at);
       at += bytes.length;
     }
-    if (at !== target.length) throw short(what, at, target.length, size);
+    if (at !== target.length) throw shortRead(what, at, target.length, size);
   } finally {
     // A body read to its end leaves the connection to the agent for the next read; one broken off closes it.
     if (!response.complete) response.destroy();
@@ -158,26 +153,14 @@ function get(url: string, range: string): Promise<IncomingMessage> {
     );
     const fail = (code: string, message: string) =>
       request.destroy(Object.assign(new Error(message), { code }));
-    request.setTimeout(IDLE_TIMEOUT_MS, () => fail('ETIMEDOUT', 'the connection was idle too long'));
+    request.setTimeout(S3_IDLE_TIMEOUT_MS, () => fail('ETIMEDOUT', 'the connection was idle too long'));
     request.on('socket', (socket) => {
       if (!socket.connecting) return;
-      const timer = setTimeout(() => fail('ETIMEDOUT', 'connecting timed out'), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(() => fail('ETIMEDOUT', 'connecting timed out'), S3_CONNECT_TIMEOUT_MS);
       socket.once('connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));
     });
     request.on('error', reject);
     request.end();
   });
-}
-
-function short(what: string, got: number, wanted: number, size: number): SourceError {
-  return new SourceError(
-    'SOURCE_CORRUPT',
-    `cannot ${what}: got ${got} bytes instead of ${wanted} — the object changed since it was listed (size ${size})`,
-  );
-}
-
-function clamp(offset: number, length: number): number {
-  const relative = offset < 0 ? length + offset : offset;
-  return Math.min(Math.max(0, Math.floor(relative)), length);
 }
