@@ -31,8 +31,9 @@
  * worker), ordered by time from the footers, so the first slices are swapped while later batches load.
  * Knobs for experiments: `TIMESCALEDB_BACKFILL_ROUNDS=n`; `TIMESCALEDB_BACKFILL_SIDES=manual,auto` (those sides,
  * real server only); `TIMESCALEDB_BACKFILL_ONE_BATCH=1` (the engine loads everything as one batch);
- * `TIMESCALEDB_BACKFILL_TRACE=1` (the server logs every statement with its duration; the log is copied to
- * /tmp/pg-bench.log when the server stops).
+ * `TIMESCALEDB_BACKFILL_TRACE=1` (the server logs every statement with its duration and CPU seconds,
+ * `log_statement_stats`; the log is copied to /tmp/pg-bench.log when the server stops; the engine's events, with
+ * the milliseconds since its run began, and its process's CPU seconds go to /tmp/engine-events.log).
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -373,7 +374,7 @@ async function realTarget(dir: string, s3: LocalS3Server): Promise<Target> {
   const trace = process.env['TIMESCALEDB_BACKFILL_TRACE'] === '1';
   const server = await startTestPostgres({
     timescaledb: true,
-    ...(trace ? { settings: { log_min_duration_statement: '0' } } : {}),
+    ...(trace ? { settings: { log_min_duration_statement: '0', log_statement_stats: 'on' } } : {}),
   });
   const sql = new pg.Client({ connectionString: server.url });
   await sql.connect();

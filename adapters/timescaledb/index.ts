@@ -293,6 +293,11 @@ class TimescaleAdapter implements TargetAdapter {
   async createShadows(run: RunContext): Promise<void> {
     const { stmts } = await this.context(run);
     await this.db.query(stmts.createStaging(), [], `creating the staging table ${stmts.names.staging}`);
+    await this.db.query(
+      stmts.stagingStatistics(),
+      [],
+      `setting statistics targets of ${stmts.names.staging}`,
+    );
     await this.db.query(stmts.createBatchIndex(), [], `indexing the staging table ${stmts.names.staging}`);
     await this.db.query(stmts.createStateTable(), [], `creating the swap-state table ${stmts.names.state}`);
     await this.db.query(stmts.createClaimsTable(), [], `creating the claims table ${stmts.names.claims}`);

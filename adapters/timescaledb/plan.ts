@@ -8,7 +8,7 @@ import type { BatchSpec, PlannedStatement, RunContext } from '../../src/adapter/
 import type { ChunkInfo, Hypertable, PgColumn } from './introspect.ts';
 import { BATCH_COLUMN } from './names.ts';
 import type { TimescaleOptions } from './options.ts';
-import { MAX_BRIN_SPREAD } from './staging-layout.ts';
+import { MAX_BRIN_SPREAD, STAGING_STATISTICS_TARGET } from './staging-layout.ts';
 import type { Statements } from './statements.ts';
 import { strategyExplanation } from './swap.ts';
 import { internalText, parseLiteralToInternal } from './time.ts';
@@ -73,6 +73,11 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     'prepare',
     `create the staging table ${stmts.names.staging} (UNLOGGED, shaped like ${table})`,
     stmts.createStaging(),
+  );
+  add(
+    'prepare',
+    `a statistics target of ${STAGING_STATISTICS_TARGET} for the staging columns batches and slices are found by (ANALYZE samples ${(300 * STAGING_STATISTICS_TARGET).toLocaleString('en-US')} rows)`,
+    stmts.stagingStatistics(),
   );
   add('prepare', `index the staging table by batch and time (BRIN)`, stmts.createBatchIndex());
   add('prepare', `create the swap-state table ${stmts.names.state}`, stmts.createStateTable());

@@ -20,6 +20,9 @@
 /** Heap pages per range of the staging table's BRIN (`Statements.createBatchIndex`); blocks count in these ranges. */
 export const BRIN_PAGES_PER_RANGE = 32;
 
+/** Statistics target of the staging columns a batch or a slice is found by (`Statements.stagingStatistics`). */
+export const STAGING_STATISTICS_TARGET = 10;
+
 /** Above this spread the swap builds the b-tree on time (see the module comment). */
 export const MAX_BRIN_SPREAD = 3;
 

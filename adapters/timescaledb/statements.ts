@@ -8,7 +8,7 @@ import type { Hypertable, PgColumn, UniqueIndex } from './introspect.ts';
 import { BATCH_COLUMN, type RunNames } from './names.ts';
 import { checkedTypeName, qualified, quoteIdent, quoteLiteral } from './sql/quote.ts';
 import { internalExpression, internalLiteral, sliceExpression } from './time.ts';
-import { BRIN_PAGES_PER_RANGE } from './staging-layout.ts';
+import { BRIN_PAGES_PER_RANGE, STAGING_STATISTICS_TARGET } from './staging-layout.ts';
 import { stateTableDdl } from './swap-state.ts';
 import { versionAtLeast } from './version.ts';
 
@@ -239,13 +239,26 @@ export class Statements {
    * time and batch over 720k PyPI-shaped rows) and no plan of the swap reads them.
    */
   analyzeStaging(): string {
-    const columns = new Set([
-      this.ht.time.column,
-      ...this.ht.space.map((d) => d.column),
-      BATCH_COLUMN,
-      ...this.ht.uniqueIndexes.flatMap((i) => i.columns),
-    ]);
+    const columns = new Set([...this.rangeColumns(), ...this.ht.uniqueIndexes.flatMap((i) => i.columns)]);
     return `ANALYZE ${this.staging} (${[...columns].map(quoteIdent).join(', ')})`;
+  }
+
+  /** The staging columns a batch or a slice is found by: time, space, batch. */
+  private rangeColumns(): string[] {
+    return [this.ht.time.column, ...this.ht.space.map((d) => d.column), BATCH_COLUMN];
+  }
+
+  /**
+   * A small statistics target for the columns a batch or a slice is found by: their plans need the table's size,
+   * the columns' ranges and their correlation with the heap (which makes the BRIN pay), not a 100-bucket
+   * histogram. ANALYZE then samples 3,000 rows, not 30,000: 10–12 ms against 50–61 ms over 720k PyPI-shaped rows.
+   * Unique-key columns keep the default (their distinct counts price the conflict checks' joins).
+   */
+  stagingStatistics(): string {
+    const columns = this.rangeColumns().map(
+      (c) => `ALTER COLUMN ${quoteIdent(c)} SET STATISTICS ${STAGING_STATISTICS_TARGET}`,
+    );
+    return `ALTER TABLE ${this.staging} ${columns.join(', ')}`;
   }
 
   /**

@@ -19,15 +19,20 @@ export function buildLibrary(): void {
 
 /**
  * Runs `script` (a plain JavaScript file under bench/support) in a Node process without tsx, writes `input` as
- * JSON to its stdin and resolves with the JSON of its last stdout line.
+ * JSON to its stdin and resolves with the JSON of its last stdout line. `BENCH_CHILD_ARGS` (space-separated) are
+ * passed to that Node process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (one profile per thread).
  */
 export async function runBuiltChild<T>(script: string, input: unknown): Promise<T> {
   buildLibrary();
-  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_CHILD_ARGS?.split(' ') ?? []), fileURLToPath(new URL(script, import.meta.url))],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stdin.end(JSON.stringify(input));

@@ -133,6 +133,10 @@ export async function runBackfill(
     session = undefined;
     const leaseHolder = { lease: held };
     let executor: Executor | undefined;
+    // A process starting a run lists the objects while it reads the target (a new run needs both; a resumed one
+    // ignores the listing, and any failure of it then).
+    const listing = entry.kind === 'perform' ? listObjects(client, location) : undefined;
+    listing?.catch(() => undefined);
     try {
       const workers = await resolveWorkers(config, adapter);
       // Several lanes of a target taking encoded pieces share decode threads, one per lane up to the cores. They
@@ -186,7 +190,7 @@ export async function runBackfill(
         } else {
           runId = newRunId();
           started = await timed('validate', () =>
-            prepareNewRun(config, adapter, client, location, target, runId, emit, workers.workers),
+            prepareNewRun(config, adapter, client, listing!, location, target, runId, emit, workers.workers),
           );
         }
       }
@@ -375,13 +379,14 @@ async function prepareNewRun(
   config: BackfillConfig,
   adapter: TargetAdapter,
   client: S3Client,
+  listing: Promise<SourceObject[]>,
   location: ObjectStoreLocation,
   target: TargetDescription,
   runId: string,
   emit: (event: RunEvent) => void,
   workers: number,
 ): Promise<RunStartedData> {
-  const listed = await listObjects(client, location);
+  const listed = await listing;
   const source = await validateSource(client, listed, adapter, target);
   const filter = await resolveFilter(config, adapter);
   const { objects, order, ranges, timeDimension } = planOrder(listed, source, target);

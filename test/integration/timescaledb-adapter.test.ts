@@ -414,6 +414,16 @@ function adapterTests(kind: TimescaleTargetKind): void {
       expect(await stagingIndexes(table)).toEqual([
         expect.stringMatching(/USING brin \(_shadowfill_batch, t\) WITH \(pages_per_range='32'\)$/),
       ]);
+      // The columns batches and slices are found by are analyzed from a small sample; no other column's target changes.
+      const targets = await db.sql.query<{ attname: string; target: number }>(
+        `SELECT a.attname, a.attstattarget::int AS target FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid ` +
+          `WHERE c.relname LIKE 'm\\_full\\_v2\\_%' AND c.relname NOT LIKE '%\\_swap' AND c.relname NOT LIKE '%\\_claims' ` +
+          `AND c.relkind = 'r' AND a.attnum > 0 AND a.attstattarget >= 0 ORDER BY 1`,
+      );
+      expect(targets.rows).toEqual([
+        { attname: '_shadowfill_batch', target: 10 },
+        { attname: 't', target: 10 },
+      ]);
 
       const units = await adapter.listSwapUnits(run);
       expect(units.map((u) => u.id)).toHaveLength(6);
