@@ -22,6 +22,7 @@ import type { ChunkEncoder, EncoderSpec } from '../../src/workers/encoder.ts';
 import { binaryWriterFor, type ColumnWriter } from './copy-binary.ts';
 import { copyField, EncodeError, encoderFor, type Encoder } from './encode.ts';
 import { classifyType } from './pg-types.ts';
+import { tallyLayoutFor, tallySlices, type SliceTally, type TallySpec } from './slice-tally.ts';
 
 export type CopyFormat = 'binary' | 'text';
 
@@ -42,6 +43,8 @@ export interface CopyEncoderOptions {
   /** `public.m`, for messages. */
   readonly tableName: string;
   readonly format: CopyFormat;
+  /** Binary format: tally each piece's rows per chunk-interval slice (slice-tally.ts), handed on as its summary. */
+  readonly tally?: TallySpec;
 }
 
 /** Binary when every column has a binary writer (copy-binary.ts), else text. */
@@ -64,6 +67,7 @@ export function copyEncoderOptions(
   batch: number,
   tableName: string,
   format?: CopyFormat,
+  tally?: TallySpec,
 ): CopyEncoderOptions {
   const columns = mapping.map((m) => ({
     source: m.source.name,
@@ -72,7 +76,22 @@ export function copyEncoderOptions(
     sourceType: m.source.type,
     parquetType: m.source.parquetType,
   }));
-  return { columns, batch, tableName, format: format ?? copyFormatFor(columns) };
+  return { columns, batch, tableName, format: format ?? copyFormatFor(columns), ...(tally ? { tally } : {}) };
+}
+
+/** The time column's index and field layout, and the interval, when this encoder can tally slices exactly. */
+function tallyOf(
+  options: CopyEncoderOptions,
+): { index: number; layout: NonNullable<ReturnType<typeof tallyLayoutFor>>; interval: number } | undefined {
+  const spec = options.tally;
+  if (!spec) return undefined;
+  const index = options.columns.findIndex((c) => c.target === spec.column);
+  const layout = index < 0 ? undefined : tallyLayoutFor(classifyType(options.columns[index]!.type).kind);
+  const interval = Number(spec.interval);
+  if (!layout || !Number.isSafeInteger(interval) || interval <= 0 || String(interval) !== spec.interval) {
+    return undefined;
+  }
+  return { index, layout, interval };
 }
 
 function refused(
@@ -164,10 +183,17 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
     }
   };
   // Per-row sizes and write positions, reused from piece to piece (every entry used is written first).
-  let scratch = { sizes: new Int32Array(0), pos: new Int32Array(0) };
+  let scratch = { sizes: new Int32Array(0), pos: new Int32Array(0), timeAt: new Int32Array(0) };
+  const tally = tallyOf(options);
+  let summary: SliceTally | undefined;
   return {
     input: 'columnar',
     raw: columns.map((c) => c.source),
+    takeSummary(): SliceTally | undefined {
+      const taken = summary;
+      summary = undefined;
+      return taken;
+    },
     encode(
       chunk: ColumnarChunk,
       start: number,
@@ -177,7 +203,9 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
     ): Uint8Array {
       const segments = vectorsOf(chunk);
       const n = end - start;
-      if (scratch.sizes.length < n) scratch = { sizes: new Int32Array(n), pos: new Int32Array(n) };
+      if (scratch.sizes.length < n) {
+        scratch = { sizes: new Int32Array(n), pos: new Int32Array(n), timeAt: new Int32Array(n) };
+      }
       // field count (2) + the batch field (4 + 4) + the fixed-size fields per row, then what varies
       const sizes = scratch.sizes.subarray(0, n).fill(fixedBytes);
       for (let c = 0; c < columns.length; c++) {
@@ -211,8 +239,12 @@ function binaryEncoder(options: CopyEncoderOptions): ChunkEncoder & { input: 'co
       for (let c = 0; c < columns.length; c++) {
         const column = columns[c]!;
         const writer: ColumnWriter = column.writer;
+        if (tally?.index === c) scratch.timeAt.set(pos);
         guard(chunk, column, () => writer.write(segments[c]!, start, end, out, pos));
       }
+      summary = tally
+        ? tallySlices(out, scratch.timeAt, n, tally.layout, tally.interval, keep, start)
+        : undefined;
       const b0 = batch >>> 24;
       const b1 = (batch >>> 16) & 0xff;
       const b2 = (batch >>> 8) & 0xff;

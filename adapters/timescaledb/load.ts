@@ -18,6 +18,7 @@ import type { PgConnection, Queryable } from './connection.ts';
 import { toTargetError } from './connection.ts';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from './copy-binary.ts';
 import { copyFormatFor, type CopyFormat } from './copy-encoder.ts';
+import { BatchTallier, type BatchTally } from './slice-tally.ts';
 import { copyField, EncodeError, encoderFor, type Encoder } from './encode.ts';
 import { checkedTypeName } from './sql/quote.ts';
 import type { ColumnMapping, Statements } from './statements.ts';
@@ -112,8 +113,11 @@ function isDataError(error: unknown): boolean {
 export interface LoadHooks {
   /** First, before any row is written (claim the batch, clear an earlier attempt); throwing writes nothing. */
   readonly begin?: (tx: Queryable) => Promise<void>;
-  /** Last, with the rows written, before the transaction commits (verify, mark the claim loaded). */
-  readonly end?: (tx: Queryable, rows: number) => Promise<void>;
+  /**
+   * Last, with the rows written, before the transaction commits (verify, mark the claim loaded). `tally`: the
+   * batch's rows per slice as the encoder tallied them, when every piece carried its tally (slice-tally.ts).
+   */
+  readonly end?: (tx: Queryable, rows: number, tally: BatchTally | undefined) => Promise<void>;
 }
 
 /** The COPY format of the encoded pieces for this plan's columns (the encoder decided the same way). */
@@ -148,16 +152,17 @@ export async function loadBatch(
       `encoded pieces need COPY, which ${db.description} does not take — the adapter offers no encoder there (a defect if this appears)`,
     );
   }
+  const tallier = input.kind === 'encoded' ? new BatchTallier() : undefined;
   const rows = await db.transaction(async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
     await hooks.begin?.(client);
     const written =
       input.kind === 'encoded'
-        ? await copyPieces(client, plan, targets, input.pieces, track, db.description)
+        ? await copyPieces(client, plan, targets, input.pieces, track, db.description, tallier)
         : plan.method === 'copy'
           ? await copyRows(client, plan, columns, targets, input.chunks, track, db.description)
           : await insertRows(client, plan, columns, targets, input.chunks, track, db.description);
-    await hooks.end?.(client, written);
+    await hooks.end?.(client, written, tallier?.result());
     return written;
   });
   await db.query(
@@ -344,6 +349,7 @@ async function copyPieces(
   input: AsyncIterable<EncodedPiece>,
   track: (piece: EncodedPiece) => void,
   where: string,
+  tallier?: BatchTallier,
 ): Promise<number> {
   const binary = copyFormatOf(plan) === 'binary';
   const sql = `${plan.statements.copyInto(targets)}${binary ? ' (FORMAT binary)' : ''}`;
@@ -364,6 +370,7 @@ async function copyPieces(
         });
       }
       line += piece.rows;
+      tallier?.add(piece);
       if (!(await send(piece.bytes, piece.release))) return;
     }
     if (binary) await send(BINARY_COPY_TRAILER);

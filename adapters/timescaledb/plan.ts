@@ -119,7 +119,10 @@ export function planStatements(input: PlanInput): PlannedStatement[] {
     );
     add(
       'verify',
-      `batch ${n}: staged rows per ${ht.time.column} slice${stmts.recordsBlocks() ? ' and the heap blocks they lie in' : ''}, their sum = the rows the source selects; then the claim says loaded and the transaction commits`,
+      `batch ${n}: staged rows per ${ht.time.column} slice${stmts.recordsBlocks() ? ' and the heap blocks they lie in' : ''}, their sum = the rows the source selects; then the claim says loaded and the transaction commits` +
+        (input.method === 'copy'
+          ? ` (binary COPY: the decode threads tally the rows per slice as they encode them, and this statement runs only when a value could not be tallied exactly or the tally differs from COPY's row count)`
+          : ''),
       stmts.batchSlices(),
       { $1: b },
     );

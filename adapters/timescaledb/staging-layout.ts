@@ -6,7 +6,8 @@
  * - **slice**: the rows of one chunk interval (what one swap unit moves).
  * - **range**: `BRIN_PAGES_PER_RANGE` heap pages, the unit the BRIN summarizes and a bitmap scan of it reads.
  * - **spread**: the BRIN ranges the batches' slices span (each slice from its first to its last block), summed,
- *   over the ranges the batches themselves span. About 1 when every slice's rows lie together (objects cut by time,
+ *   over the ranges the batches themselves span. Where the encoder tallied a batch (slice-tally.ts) its extents are
+ *   row positions instead (`tallyBlocks`): the same ratio, since one COPY appends a batch in the order it sends it. About 1 when every slice's rows lie together (objects cut by time,
  *   rows in time order, or one slice per batch): moving every slice through the BRIN reads each staged page about
  *   once. About the slices per batch when the rows of a batch are shuffled in time: each slice's move reads the
  *   whole batch.
@@ -16,6 +17,8 @@
  * of rows in time order, about +220 % shuffled). So the swap builds it only when the spread is above
  * `MAX_BRIN_SPREAD`, or unknown (a batch loaded by a server or shadowfill version that did not record its blocks).
  */
+
+import type { BatchTally } from './slice-tally.ts';
 
 /** Heap pages per range of the staging table's BRIN (`Statements.createBatchIndex`); blocks count in these ranges. */
 export const BRIN_PAGES_PER_RANGE = 32;
@@ -58,6 +61,15 @@ export function batchBlocks(rows: readonly SliceRow[]): BatchBlocks | undefined 
     sliceBlocks: slices * BRIN_PAGES_PER_RANGE,
     batchBlocks: (last - first + 1) * BRIN_PAGES_PER_RANGE,
   };
+}
+
+/**
+ * A batch's extent from the encoder's tally (slice-tally.ts): in row positions, not heap blocks. The spread is a
+ * ratio, so either unit gives it (a batch appended by one COPY lies in the heap in the order it was sent); the
+ * claims table sums both kinds alike.
+ */
+export function tallyBlocks(tally: BatchTally): BatchBlocks {
+  return { sliceBlocks: tally.sliceSpan, batchBlocks: tally.rows };
 }
 
 /** What `Statements.blockSpread` reads: the committed batches' blocks, summed. */

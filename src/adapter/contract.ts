@@ -250,6 +250,8 @@ export interface EncodedPiece {
   /** Rows encoded in `bytes` (after the run's row filter). */
   readonly rows: number;
   readonly bytes: Uint8Array;
+  /** What the adapter's encoder noted about these rows (`ChunkEncoder.takeSummary`), as it gave it. */
+  readonly summary?: unknown;
   /**
    * Present when `bytes` live in a buffer the engine reuses (src/workers/piece-buffers.ts): the consumer calls it
    * once nothing reads `bytes` any more — for a socket write, from the write's callback — and must not touch them

@@ -93,7 +93,8 @@ async function run(task: DecodeTask): Promise<void> {
       // A pooled piece is a view at the start of its buffer: the whole buffer travels (and comes back).
       const pooled = buffers.isPooled(piece.bytes.buffer);
       const bytes = pooled ? piece.bytes : owned(piece.bytes);
-      send({ type: 'piece', id: task.id, rowGroup: piece.rowGroup, rows: piece.rows, bytes, pooled }, [
+      const { rowGroup, rows: pieceRows, summary } = piece;
+      send({ type: 'piece', id: task.id, rowGroup, rows: pieceRows, bytes, pooled, summary }, [
         bytes.buffer as ArrayBuffer,
       ]);
       rows += piece.rows;

@@ -31,6 +31,14 @@ export interface EncodedRows {
   readonly rowGroup: number;
   readonly rows: number;
   readonly bytes: Uint8Array;
+  /** The encoder's `takeSummary()` for these rows, when it gives one. */
+  readonly summary?: unknown;
+}
+
+/** A piece as encoded, with the encoder's summary of its rows where it gives one. */
+function piece(rowGroup: number, rows: number, bytes: Uint8Array, encoder: ChunkEncoder): EncodedRows {
+  const summary = encoder.takeSummary?.();
+  return summary === undefined ? { rowGroup, rows, bytes } : { rowGroup, rows, bytes, summary };
 }
 
 /** The row positions' column in the RowChunk handed to filterRowChunks (never a source column name). */
@@ -106,7 +114,7 @@ export async function* encodeObject(args: {
           for (let i = start; i < stop; i++) rows += mask[i]!;
           if (rows === 0) continue;
         }
-        yield { rowGroup: chunk.rowGroup, rows, bytes: encoder.encode(chunk, start, stop, mask, alloc) };
+        yield piece(chunk.rowGroup, rows, encoder.encode(chunk, start, stop, mask, alloc), encoder);
       }
     }
     return;
@@ -115,11 +123,12 @@ export async function* encodeObject(args: {
   for await (const chunk of filterRowChunks(chunks, filter)) {
     for (let start = 0; start < chunk.numRows; start += pieceRows) {
       const stop = Math.min(chunk.numRows, start + pieceRows);
-      yield {
-        rowGroup: chunk.rowGroup,
-        rows: stop - start,
-        bytes: encoder.encode(chunk, start, stop, undefined, alloc),
-      };
+      yield piece(
+        chunk.rowGroup,
+        stop - start,
+        encoder.encode(chunk, start, stop, undefined, alloc),
+        encoder,
+      );
     }
   }
 }

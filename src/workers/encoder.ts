@@ -41,6 +41,11 @@ export interface ChunkEncoder {
     keep?: Uint8Array,
     alloc?: (size: number) => Uint8Array,
   ): Uint8Array;
+  /**
+   * What the encoder noted about the rows of its last `encode` (plain data: it crosses threads), taken once; the
+   * engine hands it to the adapter's load with the piece (`EncodedPiece.summary`) and never reads it.
+   */
+  takeSummary?(): unknown;
 }
 
 /** What an encoder module exports. */

@@ -307,6 +307,7 @@ export class DecodePool {
             rowGroup: message.rowGroup,
             rows: message.rows,
             bytes: message.bytes,
+            ...(message.summary !== undefined ? { summary: message.summary } : {}),
             ...(message.pooled ? { release: this.releaser(slot, message.bytes) } : {}),
           });
         }

@@ -52,6 +52,8 @@ export type FromWorker =
       readonly bytes: Uint8Array;
       /** The bytes' buffer is the worker's to reuse once the consumer releases the piece. */
       readonly pooled: boolean;
+      /** The encoder's summary of the piece's rows (`EncodedPiece.summary`). */
+      readonly summary?: unknown;
     }
   | {
       readonly type: 'done';

@@ -96,6 +96,7 @@ export async function* encodedBatch(options: EncodedBatchOptions): AsyncIterable
         rowGroup: piece.rowGroup,
         rows: piece.rows,
         bytes: piece.bytes,
+        ...(piece.summary !== undefined ? { summary: piece.summary } : {}),
         ...(release ? { release } : {}),
       };
     }

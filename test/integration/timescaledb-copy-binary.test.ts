@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnection, type PgConnection } from '../../adapters/timescaledb/connection.ts';
 import { copyEncoderOptions, copyEncoderSpec } from '../../adapters/timescaledb/copy-encoder.ts';
 import { copyFormatOf, type StagingInput } from '../../adapters/timescaledb/load.ts';
+import { BatchTallier, type BatchTally, type TallySpec } from '../../adapters/timescaledb/slice-tally.ts';
+import { internalExpression, sliceExpression, timeKindOf } from '../../adapters/timescaledb/time.ts';
 import { createPgStaging, type PgStaging } from '../../bench/support/pg-staging.ts';
 import { uploadDirectory } from '../../fixtures/upload.ts';
 import type { RowChunk, RowFilter } from '../../src/adapter/contract.ts';
@@ -189,6 +191,41 @@ function encoded(
   return { kind: 'encoded', pieces };
 }
 
+/** The encoder's tally of every object's pieces for `spec` (in decode workers or on this thread). */
+async function tallyOf(
+  spec: TallySpec,
+  threads: boolean,
+  filter?: RowFilter,
+): Promise<BatchTally | undefined> {
+  const tallier = new BatchTallier();
+  for await (const piece of encodedBatch({
+    pool: threads ? pool : undefined,
+    client,
+    location,
+    objects,
+    columns: names(),
+    filter,
+    encoder: copyEncoderSpec(copyEncoderOptions(staging.mapping, 7, 'public.mix', undefined, spec)),
+    pieceRows: 3000,
+  })) {
+    tallier.add(piece);
+    piece.release?.();
+  }
+  return tallier.result();
+}
+
+/** What the server counts per slice of `column` in batch 0 (the adapter's own slice expression). */
+async function serverSlices(column: string, type: string, interval: bigint): Promise<Record<string, number>> {
+  const kind = timeKindOf(type)!;
+  const internal = internalExpression(kind, `"${column}"`, '2.28.3');
+  const slice = sliceExpression('integer', 't', interval);
+  const result = await sql.query<{ slice: string; n: string }>(
+    `SELECT ${slice}::text AS slice, count(*) AS n FROM (SELECT ${internal} AS t FROM "${staging.staging}"
+     WHERE _shadowfill_batch = 0) s GROUP BY 1`,
+  );
+  return Object.fromEntries(result.rows.map((r) => [r.slice, Number(r.n)]));
+}
+
 /** Rows of batch a that batch b lacks and the other way round, every column compared as text. */
 async function difference(a: number, b: number): Promise<number> {
   const list = names()
@@ -307,6 +344,46 @@ describe('binary COPY from columnar Parquet, on a real TimescaleDB server', () =
     expect(binaryNul.message).toMatch(
       /narrow\/part\.parquet column "s" row group 0: public\.narrow refused a value: invalid byte sequence/,
     );
+  }, 120_000);
+
+  it('tallies each piece’s rows per chunk-interval slice exactly as the server counts them', async () => {
+    await staging.truncate();
+    await staging.load(0, rows());
+    const cases: { column: string; type: string; interval: bigint; threads: boolean }[] = [
+      { column: 'ts_ms', type: 'timestamp with time zone', interval: 3_600_000_000n, threads: true },
+      // around 1970-01-01: negative internal times, floor division
+      { column: 'ts_us', type: 'timestamp with time zone', interval: 1_000_000n, threads: false },
+      { column: 'ts_local', type: 'timestamp without time zone', interval: 1_000n, threads: true },
+      { column: 'd', type: 'date', interval: 7n * 86_400_000_000n, threads: false },
+      // ±2^31 and values between: negative slices of an integer time
+      { column: 'i32', type: 'integer', interval: 100_000_000n, threads: true },
+      { column: 'i16', type: 'smallint', interval: 1_000n, threads: false },
+    ];
+    for (const c of cases) {
+      const tally = await tallyOf({ column: c.column, interval: String(c.interval) }, c.threads);
+      const expected = await serverSlices(c.column, c.type, c.interval);
+      expect(Object.keys(expected).length, c.column).toBeGreaterThan(2);
+      expect(tally?.slices, c.column).toEqual(expected);
+      expect(tally?.rows, c.column).toBe(24_000);
+      expect(tally!.sliceSpan, c.column).toBeGreaterThanOrEqual(24_000);
+    }
+    // NULLs (ts_ns), and integers beyond ±2^52 (i64's extremes): no tally, the load counts on the server.
+    expect(await tallyOf({ column: 'ts_ns', interval: '3600000000' }, true)).toBeUndefined();
+    expect(await tallyOf({ column: 'i64', interval: '1000000' }, false)).toBeUndefined();
+    // A column the COPY does not have, or an interval that is not an exact integer: no tally.
+    expect(await tallyOf({ column: 'nope', interval: '3600000000' }, false)).toBeUndefined();
+    expect(await tallyOf({ column: 'ts_ms', interval: '1e21' }, false)).toBeUndefined();
+    // Under the row filter only the rows sent are tallied.
+    const filter: RowFilter = {
+      column: 'ts_ms',
+      after: '2024-12-17 01:00:00',
+      before: '2024-12-17 09:00:00.250',
+    };
+    await staging.truncate();
+    const kept = await staging.load(0, rows(filter));
+    const filtered = await tallyOf({ column: 'ts_ms', interval: '3600000000' }, true, filter);
+    expect(filtered?.rows).toBe(kept.rowsWritten);
+    expect(filtered?.slices).toEqual(await serverSlices('ts_ms', 'timestamptz', 3_600_000_000n));
   }, 120_000);
 
   it('keeps the same rows under the run’s row filter', async () => {
