@@ -19,6 +19,13 @@ import type { SourceObject } from '../source/types.ts';
 /** How long a presigned URL is valid: long enough for one ranged read to start. */
 export const PRESIGN_SECONDS = 900;
 
+/**
+ * Objects up to this size are read whole by their first read, and every later read is served from memory: the
+ * footer and the row groups then cost one request, not two or more one after the other (a small object's bytes
+ * arrive in about the time its first byte does; a thread holds at most one such object per task).
+ */
+export const WHOLE_OBJECT_BYTES = 1024 * 1024;
+
 /** A presigned GET URL of the object, made now by the main thread. */
 export type SignRequest = () => Promise<string>;
 
@@ -26,6 +33,7 @@ export function remoteRangeReader(
   object: SourceObject,
   sign: SignRequest,
   context: S3ErrorContext,
+  wholeUpTo = WHOLE_OBJECT_BYTES,
 ): RangeReader {
   const byteLength = object.size;
   // One URL for the object's reads while it is fresh (signed again after half its validity, or after a 403: an
@@ -39,7 +47,7 @@ export function remoteRangeReader(
     }
     return url.text;
   };
-  const read = async (from: number, target: Uint8Array<ArrayBuffer>): Promise<void> => {
+  const fetchRange = async (from: number, target: Uint8Array<ArrayBuffer>): Promise<void> => {
     const to = from + target.length;
     const what = `read bytes ${from}-${to - 1} of ${object.uri}`;
     if (to > byteLength) throw shortRead(what, byteLength - from, target.length, byteLength);
@@ -56,6 +64,17 @@ export function remoteRangeReader(
         renew = denied;
       }
     }
+  };
+  let whole: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  const read = async (from: number, target: Uint8Array<ArrayBuffer>): Promise<void> => {
+    if (byteLength > wholeUpTo) return fetchRange(from, target);
+    if (from + target.length > byteLength) return fetchRange(from, target); // refused there, with its message
+    if (!whole) {
+      const bytes = new Uint8Array(byteLength);
+      whole = fetchRange(0, bytes).then(() => bytes);
+      whole.catch(() => (whole = undefined));
+    }
+    target.set((await whole).subarray(from, from + target.length));
   };
   return {
     byteLength,
