@@ -22,7 +22,6 @@
 import * as zlib from 'node:zlib';
 import { parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
-import { compressors as jsCompressors } from 'hyparquet-compressors';
 import {
   assembleNested,
   DEFAULT_PARSERS,
@@ -47,6 +46,7 @@ import { chunkPadding, paddedRanges } from './chunk-range.ts';
 import type { FetchedRange } from './row-group-bytes.ts';
 import { describeSchema, unsupportedDetail } from './schema.ts';
 import { isFinalAsDecoded, normalizeValue, UnrepresentableValueError, valueParsers } from './values.ts';
+import { jsCompressors } from './js-compressors.ts';
 import { decompressZstd, zstdReady } from './zstd.ts';
 
 export interface ReadRowChunksOptions {
@@ -62,13 +62,26 @@ export const DEFAULT_MAX_ROWS_PER_CHUNK = 65_536;
 /** The next row group's selected bytes are fetched ahead only up to this size. */
 export const PREFETCH_LIMIT_BYTES = 64 * 1024 * 1024;
 
-/** Native zlib for GZIP/BROTLI, the fastest ZSTD available (zstd.ts), hyparquet-compressors for the rest. */
-const compressors: Compressors = {
-  ...jsCompressors,
+/** Native zlib for GZIP/BROTLI, the fastest ZSTD available (zstd.ts). */
+const native: Compressors = {
   GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
   BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
   ZSTD: decompressZstd,
 };
+/** What every decoder of this thread uses: `native`, and hyparquet-compressors for the rest once a file needs them. */
+const compressors: Compressors = { ...native };
+
+/** Adds hyparquet-compressors (SNAPPY, LZ4, …) when a column chunk of `metadata` uses a codec `native` lacks. */
+async function compressorsReady(metadata: FileMetaData): Promise<void> {
+  if (compressors.SNAPPY) return;
+  const needs = metadata.row_groups.some((g) =>
+    g.columns.some((c) => {
+      const codec = c.meta_data?.codec;
+      return codec !== undefined && codec !== 'UNCOMPRESSED' && !(codec in native);
+    }),
+  );
+  if (needs) Object.assign(compressors, await jsCompressors(), native);
+}
 
 const parsers: ParquetParsers = { ...DEFAULT_PARSERS, ...valueParsers };
 
@@ -168,6 +181,7 @@ export async function* openedRowGroups(
 ): AsyncIterable<OpenedRowGroup> {
   const footer = await readFooter(buffer, object);
   await zstdReady();
+  await compressorsReady(footer);
   const columns = selectColumns(describeSchema(footer, object).columns, object, requested);
   const metadata = decodeMetadata(footer);
   const schemaTree = parquetSchema(metadata);

@@ -1,22 +1,22 @@
 /**
  * ZSTD page decompression for the reader, fastest available first: node:zlib's native decoder (Node ≥ 22.15),
  * else zstd compiled to WebAssembly (@bokuweb/zstd-wasm: ≈ 3 × fzstd on ClickHouse-written PyPI pages here),
- * else hyparquet-compressors' pure-JS fzstd. The WebAssembly module is instantiated once per thread:
- * `zstdReady()` must have resolved before `decompressZstd` can use it (the readers await it before decoding; until
- * then, or if it cannot be instantiated, fzstd is used).
+ * else hyparquet-compressors' pure-JS fzstd (imported only then: the module costs a thread ~80 ms of start). The
+ * WebAssembly module is instantiated once per thread: `zstdReady()` must have resolved before `decompressZstd` can
+ * be used (the readers await it before decoding).
  */
 import * as zlib from 'node:zlib';
 import * as zstdWasm from '@bokuweb/zstd-wasm';
-import { compressors as jsCompressors } from 'hyparquet-compressors';
+import { jsCompressors } from './js-compressors.ts';
 
 /** node:zlib's zstd decoder (Node ≥ 22.15); undefined on older Node. */
 const nativeZstd = (zlib as { zstdDecompressSync?: (input: Uint8Array) => Uint8Array }).zstdDecompressSync;
-const jsZstd = jsCompressors.ZSTD!;
 
 let ready: Promise<void> | undefined;
 let wasm = false;
+let jsZstd: ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined;
 
-/** Resolves once the decoder this thread will use is ready (never rejects: fzstd is the fallback). */
+/** Resolves once the decoder this thread will use is ready (fzstd where WebAssembly cannot be instantiated). */
 export function zstdReady(): Promise<void> {
   ready ??= nativeZstd
     ? Promise.resolve()
@@ -24,7 +24,9 @@ export function zstdReady(): Promise<void> {
         () => {
           wasm = true;
         },
-        () => undefined,
+        async () => {
+          jsZstd = (await jsCompressors()).ZSTD;
+        },
       );
   return ready;
 }
@@ -33,6 +35,7 @@ export function zstdReady(): Promise<void> {
 export function decompressZstd(input: Uint8Array, outputLength: number): Uint8Array {
   if (nativeZstd) return nativeZstd(input);
   if (wasm) return zstdWasm.decompress(input, { defaultHeapSize: Math.max(outputLength, 1) });
+  if (!jsZstd) throw new Error('decompressZstd before zstdReady() resolved (a defect)');
   return jsZstd(input, outputLength);
 }
 
