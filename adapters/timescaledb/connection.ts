@@ -19,6 +19,8 @@ import { acquireEmbeddedTimescale, type EmbeddedTimescaleLease } from '../../src
 export interface Queryable {
   /** `what` names the step for error messages (`decompressing chunk _hyper_1_2_chunk`). */
   query<R extends object>(sql: string, params?: readonly unknown[], what?: string): Promise<R[]>;
+  /** The rows an INSERT, UPDATE or DELETE wrote (the command tag's count). */
+  execute(sql: string, params?: readonly unknown[], what?: string): Promise<number>;
 }
 
 export interface PgConnection extends Queryable {
@@ -226,10 +228,9 @@ class PoolConnection implements PgConnection {
     sql: string,
     params: readonly unknown[],
     what: string,
-  ): Promise<R[]> {
+  ): Promise<pg.QueryResult<R>> {
     try {
-      const result = await target.query<R>(sql, params as unknown[]);
-      return result.rows;
+      return await target.query<R>(sql, params as unknown[]);
     } catch (error) {
       throw toTargetError(error, what, this.description);
     }
@@ -262,6 +263,18 @@ class PoolConnection implements PgConnection {
   }
 
   async query<R extends object>(sql: string, params: readonly unknown[] = [], what?: string): Promise<R[]> {
+    return (await this.onClient<R>(sql, params, what)).rows;
+  }
+
+  async execute(sql: string, params: readonly unknown[] = [], what?: string): Promise<number> {
+    return (await this.onClient(sql, params, what)).rowCount ?? 0;
+  }
+
+  private async onClient<R extends object>(
+    sql: string,
+    params: readonly unknown[],
+    what: string | undefined,
+  ): Promise<pg.QueryResult<R>> {
     const client = await this.checkout();
     let broken = false;
     try {
@@ -281,8 +294,10 @@ class PoolConnection implements PgConnection {
       await client.query('BEGIN');
       const scoped = {
         raw: client,
-        query: <R extends object>(sql: string, params: readonly unknown[] = [], what?: string) =>
-          this.run<R>(client, sql, params, what ?? firstWords(sql)),
+        query: async <R extends object>(sql: string, params: readonly unknown[] = [], what?: string) =>
+          (await this.run<R>(client, sql, params, what ?? firstWords(sql))).rows,
+        execute: async (sql: string, params: readonly unknown[] = [], what?: string) =>
+          (await this.run(client, sql, params, what ?? firstWords(sql))).rowCount ?? 0,
       };
       const result = await fn(scoped);
       await client.query('COMMIT');

@@ -312,16 +312,21 @@ export class Statements {
   }
 
   /**
-   * Whether any of the batches `$1` (int[]) staged rows in slice `$2` (text), from the claims' rows per slice
-   * (counted in each batch's load transaction): no read of the staging table. (An `EXISTS` over the staging table
+   * The rows the batches `$1` (int[]) staged in slice `$2` (text), from the claims' rows per slice (counted or
+   * tallied in each batch's load transaction): no read of the staging table. (An `EXISTS` over the staging table
    * was planned as a sequential scan that read every row before the slice's, 110–130 ms per slice over 720k rows.)
-   * A claim without its rows per slice (never, once committed) counts as staging rows.
+   * `unknown`: some claim lacks its rows per slice (never, once committed); its batch may stage rows there.
    */
-  anyStagedIn(): string {
+  stagedIn(): string {
     return (
-      `SELECT EXISTS (SELECT 1 FROM ${this.claimsTable} WHERE batch = ANY($1::int[]) ` +
-      `AND (slices IS NULL OR coalesce((slices->>$2)::bigint, 0) > 0)) AS found`
+      `SELECT coalesce(sum((slices->>$2)::bigint), 0)::text AS rows, coalesce(bool_or(slices IS NULL), false) AS unknown ` +
+      `FROM ${this.claimsTable} WHERE batch = ANY($1::int[])`
     );
+  }
+
+  /** Whether a slice's move inserts every row it reads (no conflict clause), so its row count is the rows read. */
+  movesEveryRow(): boolean {
+    return this.conflictClause().sql === '';
   }
 
   /** ` AND _shadowfill_batch = ANY(<param>::int[])`, or nothing. */

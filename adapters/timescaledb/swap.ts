@@ -28,7 +28,7 @@
  */
 import type { ChunkToCompress, SwapState, SwapUnit } from '../../src/adapter/contract.ts';
 import { z } from 'zod';
-import { JournalError, TargetError } from '../../src/errors.ts';
+import { JournalError, TargetError, VerifyError } from '../../src/errors.ts';
 import type { PgConnection, Queryable } from './connection.ts';
 import { listChunks, type ChunkInfo, type Hypertable, type UniqueIndex } from './introspect.ts';
 import type { TimescaleOptions } from './options.ts';
@@ -451,12 +451,13 @@ async function moveSlice(
   const batches = notMoved(committed, moved);
   const none: SliceResult = { decompressed: [] };
   if (batches.length === 0) return none;
-  const pending = await tx.query<{ found: boolean }>(
-    stmts.anyStagedIn(),
+  const [staged] = await tx.query<{ rows: string; unknown: boolean }>(
+    stmts.stagedIn(),
     [batches, String(number)],
     `checking ${range} in the claims ${stmts.names.claims}`,
   );
-  if (!pending[0]?.found) {
+  const expected = staged && !staged.unknown ? Number(staged.rows) : undefined;
+  if (expected === 0) {
     await recordSliceBatches(tx, ht.schema, stmts.names.state, number, batches);
     return none;
   }
@@ -494,11 +495,21 @@ async function moveSlice(
     for (const set of stmts.directCompressInsert(true, order !== undefined))
       await tx.query(set, [], `turning on direct compress for ${range}`);
   }
-  await tx.query(
+  const inserted = await tx.execute(
     stmts.moveSlice(lo, hi, '$1', order),
     [batches],
     `moving ${range} from ${stmts.names.staging} into ${ht.schema}.${ht.name}`,
   );
+  // Every row the claims say these batches staged here, no more and no fewer: else nothing of the slice moves.
+  if (expected !== undefined && stmts.movesEveryRow() && inserted !== expected) {
+    throw new VerifyError(
+      `moving ${range} into ${ht.schema}.${ht.name}: ${inserted} rows of batches ${batches.map((b) => b + 1).join(', ')} ` +
+        `are staged in ${stmts.names.staging} but their claims in ${stmts.names.claims} count ${expected}; the slice ` +
+        `was not moved (its transaction rolled back) — the staging table was changed outside shadowfill, or this is a ` +
+        `defect: keep both tables and report it`,
+      { retryable: false },
+    );
+  }
   if (compressed) {
     for (const set of stmts.directCompressInsert(false))
       await tx.query(set, [], `turning off direct compress`);

@@ -319,6 +319,10 @@ function adapterTests(kind: TimescaleTargetKind): void {
                       sent.push(sql);
                       return tx.query<R>(sql, params, what);
                     },
+                    execute: (sql: string, params?: readonly unknown[], what?: string) => {
+                      sent.push(sql);
+                      return tx.execute(sql, params, what);
+                    },
                   }) as Promise<T>,
               ),
           });
@@ -625,6 +629,40 @@ function adapterTests(kind: TimescaleTargetKind): void {
         expect(await count(table, 'device >= 10')).toBe(rows.length);
         await adapter.dropShadows(run);
       }
+    });
+
+    it('moves a slice only when its staged rows are exactly what the claims count; else nothing of it moves', async () => {
+      const table = 'm_claimed';
+      const rows = dayRows([30, 31], 10, (i) => i);
+      const before = await createMetrics(table);
+      const { adapter, cfg, target } = await open(table);
+      const run = context(cfg, target, 'run1');
+      await adapter.journal.ensure();
+      await adapter.createShadows(run);
+      await loadBatch(adapter, run, 0, chunksOf('a.parquet', rows, 5_000));
+      // A row of day 31 leaves the staging table behind the claims' back.
+      const [staging] = (await stagingTables(table)).filter((t) => !/_(swap|claims)$/.test(t));
+      await db.sql.query(
+        `DELETE FROM "${staging}" WHERE ctid = (SELECT ctid FROM "${staging}" WHERE t >= $1 LIMIT 1)`,
+        [new Date(D0 + 31 * DAY).toISOString()],
+      );
+      await adapter.beginSwap(run);
+      const units = await adapter.listSwapUnits(run);
+      expect(units).toHaveLength(2);
+      await adapter.swapUnit(run, units[0]!);
+      const error = await adapter.swapUnit(run, units[1]!).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(VerifyError);
+      expect((error as VerifyError).retryable).toBe(false);
+      expect((error as Error).message).toMatch(
+        /^moving t \[\d{4}-\d\d-\d\d, \d{4}-\d\d-\d\d\) into public\.m_claimed: \d+ rows of batches 1 are staged in .* but their claims in .* count \d+; the slice was not moved/,
+      );
+      // Day 30 moved; day 31 did not, not even in part.
+      expect(await count(table, 'device >= 10')).toBe(rows.length / 2);
+      expect(await count(table)).toBe(before + rows.length / 2);
+      await adapter.dropShadows(run);
     });
 
     describe('on_conflict against the primary key', () => {
