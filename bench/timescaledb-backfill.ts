@@ -32,8 +32,9 @@
  * Knobs for experiments: `TIMESCALEDB_BACKFILL_ROUNDS=n`; `TIMESCALEDB_BACKFILL_SIDES=manual,auto` (those sides,
  * real server only); `TIMESCALEDB_BACKFILL_ONE_BATCH=1` (the engine loads everything as one batch);
  * `TIMESCALEDB_BACKFILL_TRACE=1` (the server logs every statement with its duration and CPU seconds,
- * `log_statement_stats`; the log is copied to /tmp/pg-bench.log when the server stops; the engine's events, with
- * the milliseconds since its run began, and its process's CPU seconds go to /tmp/engine-events.log).
+ * `log_statement_stats`, and the plan of each one taking ≥ 250 ms with its actual times, `auto_explain`; the log
+ * is copied to /tmp/pg-bench.log when the server stops; the engine's events, with the milliseconds since its run
+ * began, and its process's CPU seconds go to /tmp/engine-events.log).
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -374,7 +375,18 @@ async function realTarget(dir: string, s3: LocalS3Server): Promise<Target> {
   const trace = process.env['TIMESCALEDB_BACKFILL_TRACE'] === '1';
   const server = await startTestPostgres({
     timescaledb: true,
-    ...(trace ? { settings: { log_min_duration_statement: '0', log_statement_stats: 'on' } } : {}),
+    ...(trace
+      ? {
+          settings: {
+            log_min_duration_statement: '0',
+            log_statement_stats: 'on',
+            session_preload_libraries: 'auto_explain',
+            'auto_explain.log_min_duration': '250',
+            'auto_explain.log_analyze': 'on',
+            'auto_explain.log_timing': 'on',
+          },
+        }
+      : {}),
   });
   const sql = new pg.Client({ connectionString: server.url });
   await sql.connect();
