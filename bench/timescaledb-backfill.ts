@@ -488,6 +488,7 @@ async function measure(
 ) {
   const { sql } = target;
   const outcomes: Outcome[] = [];
+  const rounds: { round: number; side: Side; total: number }[] = [];
   let expected: { rows: number; checksum: string } | undefined;
   for (let round = 1; round <= plan.rounds; round++) {
     // Alternate the order (round 2 runs the sides backwards) so that no side always runs first or last.
@@ -556,6 +557,7 @@ async function measure(
       }
       detail(`round ${round}: ${outcome.text} — setup ${setup.seconds.toFixed(1)} s; verified`);
       outcomes.push(outcome);
+      rounds.push({ round, side, total: outcome.total });
       await sql.query(`DROP TABLE ${name}`);
     }
   }
@@ -577,6 +579,29 @@ async function measure(
         )
         .join(', '),
   );
+  // Sides of one round run back to back, so their ratio sees the same host speed (which drifts here by up to
+  // 1.5 × within minutes); the headline stays the ratio of the medians.
+  const totalOf = (round: number, side: Side) =>
+    rounds.find((r) => r.round === round && r.side === side)?.total;
+  const ratios = (side: Side) =>
+    [...new Set(rounds.map((r) => r.round))].flatMap((round) => {
+      const [m, e] = [totalOf(round, 'manual'), totalOf(round, side)];
+      return m !== undefined && e !== undefined ? [m / e] : [];
+    });
+  const perRound = engines.filter((side) => ratios(side).length > 0);
+  if (plan.sides.includes('manual') && perRound.length > 0) {
+    detail(
+      `per-round ratios manual ÷ engine: ` +
+        perRound
+          .map(
+            (side) =>
+              `${side} ${ratios(side)
+                .map((r) => r.toFixed(2))
+                .join(', ')} (median ${median(ratios(side)).toFixed(2)} ×)`,
+          )
+          .join('; '),
+    );
+  }
   return { manual, given, auto: med('auto', (o) => o.total) };
 }
 
