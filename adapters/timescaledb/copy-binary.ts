@@ -43,9 +43,9 @@ export interface ColumnWriter {
 }
 
 /** 946684800 s: 1970-01-01 → 2000-01-01, PostgreSQL's epoch. */
-const PG_EPOCH_MICROS = 946_684_800_000_000;
-const PG_EPOCH_DAYS = 10_957;
-const TWO32 = 4_294_967_296;
+export const PG_EPOCH_MICROS = 946_684_800_000_000;
+export const PG_EPOCH_DAYS = 10_957;
+export const TWO32 = 4_294_967_296;
 /** PostgreSQL's finite timestamps (µs since 2000): [MIN_TIMESTAMP, END_TIMESTAMP). */
 const PG_MIN_TIMESTAMP = -211_813_488_000_000_000n;
 const PG_END_TIMESTAMP = 9_223_371_331_200_000_000n;

@@ -18,6 +18,8 @@
  * on the server as before. The load also checks that the tallied rows add up to the rows COPY reports.
  */
 
+import { PG_EPOCH_DAYS, PG_EPOCH_MICROS, TWO32 } from './copy-binary.ts';
+
 /** How the time column's binary COPY field stores its value (PostgreSQL's binary send format of the type). */
 export type TallyLayout =
   | { readonly kind: 'micros' } // timestamptz, timestamp: int64 µs since 2000-01-01
@@ -53,10 +55,6 @@ export interface BatchTally {
 }
 
 const MICROS_PER_DAY = 86_400_000_000;
-/** µs from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch). */
-const PG_EPOCH_MICROS = 946_684_800_000_000;
-const PG_EPOCH_DAYS = 10_957;
-const TWO32 = 4_294_967_296;
 /** Magnitudes below this are exact in a double, and so are their sums with the epoch offset. */
 const EXACT = 2 ** 52;
 

@@ -162,6 +162,13 @@ afterAll(async () => {
 
 const names = () => source.map((c) => c.name);
 
+/** A row filter keeping eight hours of ts_ms. */
+const FILTER: RowFilter = {
+  column: 'ts_ms',
+  after: '2024-12-17 01:00:00',
+  before: '2024-12-17 09:00:00.250',
+};
+
 async function* rowChunks(filter?: RowFilter): AsyncIterable<RowChunk> {
   for (const object of objects) {
     const chunks = readRowChunks(s3AsyncBuffer(client, object), object, { columns: names() });
@@ -374,11 +381,7 @@ describe('binary COPY from columnar Parquet, on a real TimescaleDB server', () =
     expect(await tallyOf({ column: 'nope', interval: '3600000000' }, false)).toBeUndefined();
     expect(await tallyOf({ column: 'ts_ms', interval: '1e21' }, false)).toBeUndefined();
     // Under the row filter only the rows sent are tallied.
-    const filter: RowFilter = {
-      column: 'ts_ms',
-      after: '2024-12-17 01:00:00',
-      before: '2024-12-17 09:00:00.250',
-    };
+    const filter = FILTER;
     await staging.truncate();
     const kept = await staging.load(0, rows(filter));
     const filtered = await tallyOf({ column: 'ts_ms', interval: '3600000000' }, true, filter);
@@ -387,11 +390,7 @@ describe('binary COPY from columnar Parquet, on a real TimescaleDB server', () =
   }, 120_000);
 
   it('keeps the same rows under the run’s row filter', async () => {
-    const filter: RowFilter = {
-      column: 'ts_ms',
-      after: '2024-12-17 01:00:00',
-      before: '2024-12-17 09:00:00.250',
-    };
+    const filter = FILTER;
     await staging.truncate();
     const text = await staging.load(0, rows(filter));
     const counter = { rows: 0 };
